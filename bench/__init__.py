@@ -1,0 +1,1 @@
+"""Benchmarks (``make bench``): ours against the peers, measured in the same run."""
