@@ -17,6 +17,10 @@ class PaddingError(CryptoError):
     """PKCS#7 (or other) padding is malformed."""
 
 
+class BlockLengthError(CryptoError, ValueError):
+    """Data that a mode needs in whole blocks (ECB/CBC ciphertext, unpadded plaintext) is not."""
+
+
 class DecryptionError(CryptoError):
     """Decryption failed. One message for every cause, so it cannot serve as an oracle."""
 
