@@ -21,6 +21,10 @@ class BlockLengthError(CryptoError, ValueError):
     """Data that a mode needs in whole blocks (ECB/CBC ciphertext, unpadded plaintext) is not."""
 
 
+class MessageTooLongError(CryptoError, ValueError):
+    """RFC 8017 "message too long": the message does not fit the key with this padding and hash."""
+
+
 class DecryptionError(CryptoError):
     """Decryption failed. One message for every cause, so it cannot serve as an oracle."""
 
