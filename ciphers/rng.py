@@ -28,14 +28,21 @@ class SystemRNG:
 
 
 class FixedRNG:
-    """Replays a given byte string (for vectors whose seed or salt is fixed); fails when it runs out."""
+    """Replays a given byte string (for vectors whose seed or salt is fixed).
 
-    def __init__(self, data: bytes) -> None:
+    When it runs out it draws from ``then`` if given (e.g. the salt of a PSS vector first, then
+    blinding bytes that do not change the output), and fails otherwise.
+    """
+
+    def __init__(self, data: bytes, then: RNG | None = None) -> None:
         self._data = data
         self._pos = 0
+        self._then = then
 
     def bytes(self, n: int) -> bytes:
         if self._pos + n > len(self._data):
+            if self._then is not None and self._pos == len(self._data):
+                return self._then.bytes(n)
             raise RuntimeError("FixedRNG exhausted")
         out = self._data[self._pos : self._pos + n]
         self._pos += n
