@@ -97,6 +97,29 @@ def load_records(*parts: str) -> list[Record]:
     return records
 
 
+def load_lines(*parts: str) -> list[Record]:
+    """One record per ``Name = value`` line, in ``[NAME]`` sections.
+
+    For Botan files that list one value per line with no blank line between entries (such as
+    ``bn/isprime.vec``), which :func:`load_records` would merge into one record.
+    """
+    path = vector_path(*parts)
+    records: list[Record] = []
+    section = ""
+    for number, raw in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+        line = raw.strip()
+        if not line or line.startswith("#"):
+            continue
+        if line.startswith("[") and line.endswith("]"):
+            section = line[1:-1].strip()
+        elif "=" in line:
+            name, _, value = line.partition("=")
+            records.append(Record(path.name, section, number, {name.strip(): value.strip()}))
+        else:
+            raise ValueError(f"{path.name}:{number}: cannot parse {line!r}")
+    return records
+
+
 def load_records_sticky(*parts: str, sticky: tuple[str, ...] = ("n", "e", "d")) -> list[Record]:
     """Like :func:`load_records`, for files whose parameters hold for the records that follow them.
 
