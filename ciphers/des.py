@@ -46,7 +46,8 @@ def check_key(key: bytes) -> bytes:
     return key
 
 
-def _check_block(block: bytes) -> int:
+def check_block(block: bytes) -> int:
+    """``block`` as a 64-bit integer if it is 8 bytes; otherwise raise TypeError or ValueError."""
     if not isinstance(block, bytes | bytearray | memoryview):
         raise TypeError(f"a DES block must be bytes, not {type(block).__name__}")
     if len(block) != BLOCK_SIZE:
@@ -54,7 +55,8 @@ def _check_block(block: bytes) -> int:
     return bytes_to_int(bytes(block))
 
 
-def _check_int(block: int) -> int:
+def check_int(block: int) -> int:
+    """``block`` itself if it is a 64-bit block as an integer, in [0, 2**64); else ValueError."""
     if not 0 <= block < 1 << 64:
         raise ValueError("a DES block must be an integer in [0, 2**64)")
     return block
@@ -222,12 +224,12 @@ def crypt_int(block: int, subkeys: Sequence[int]) -> int:
 
 def encrypt_block(key: bytes, block: bytes) -> bytes:
     """Encipher one 8-byte block under an 8-byte key (no weak-key warning: use :class:`DES` for that)."""
-    return int_to_bytes(crypt_int(_check_block(block), key_schedule(key)), BLOCK_SIZE)
+    return int_to_bytes(crypt_int(check_block(block), key_schedule(key)), BLOCK_SIZE)
 
 
 def decrypt_block(key: bytes, block: bytes) -> bytes:
     """Decipher one 8-byte block: the same computation with the subkeys in reverse order."""
-    return int_to_bytes(crypt_int(_check_block(block), key_schedule(key)[::-1]), BLOCK_SIZE)
+    return int_to_bytes(crypt_int(check_block(block), key_schedule(key)[::-1]), BLOCK_SIZE)
 
 
 # --- the trace ----------------------------------------------------------------------------------
@@ -267,7 +269,7 @@ def trace_block(key: bytes, block: bytes, *, decrypt: bool = False) -> DESTrace:
     """Run DES on one block and keep every intermediate value (the same functions as encrypt_block)."""
     key = check_key(key)
     subkeys = key_schedule(key)
-    ip_output = initial_permutation(_check_block(block))
+    ip_output = initial_permutation(check_block(block))
     rounds = iterate_rounds(ip_output, subkeys[::-1] if decrypt else subkeys)
     pre = preoutput(rounds)
     output = int_to_bytes(final_permutation(pre), BLOCK_SIZE)
@@ -393,19 +395,19 @@ class DES:
 
     def encrypt_int(self, block: int) -> int:
         """Encipher a 64-bit integer block."""
-        return crypt_int(_check_int(block), self.subkeys)
+        return crypt_int(check_int(block), self.subkeys)
 
     def decrypt_int(self, block: int) -> int:
         """Decipher a 64-bit integer block."""
-        return crypt_int(_check_int(block), self._reversed)
+        return crypt_int(check_int(block), self._reversed)
 
     def encrypt_block(self, block: bytes) -> bytes:
         """Encipher one 8-byte block."""
-        return int_to_bytes(crypt_int(_check_block(block), self.subkeys), BLOCK_SIZE)
+        return int_to_bytes(crypt_int(check_block(block), self.subkeys), BLOCK_SIZE)
 
     def decrypt_block(self, block: bytes) -> bytes:
         """Decipher one 8-byte block."""
-        return int_to_bytes(crypt_int(_check_block(block), self._reversed), BLOCK_SIZE)
+        return int_to_bytes(crypt_int(check_block(block), self._reversed), BLOCK_SIZE)
 
     def __repr__(self) -> str:
         return "DES(<key hidden>)"

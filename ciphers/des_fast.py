@@ -1,0 +1,210 @@
+"""The fast path for bulk DES: the same answers as :mod:`ciphers.des`, some 35 times faster. INSECURE.
+
+DES has a 56-bit key and has been broken by exhaustive search since 1998; this module exists so the
+toolkit's modes, benchmarks and demonstrations run at a usable speed. Read :mod:`ciphers.des` to
+learn the algorithm: this one trades readability for speed, and every table here is derived at
+import time from the FIPS 46-3 tables in :mod:`ciphers.des_tables` through the readable functions.
+
+How it is fast (pure Python: every bytecode costs, so a round is cut down to eight integer
+operations and three list look-ups):
+
+* **The state is kept expanded.** E is a bit selection, so E(a xor b) = E(a) xor E(b). The halves
+  L and R are carried as the 48-bit values E(L) and E(R); a round is then
+  ``E(R_n) = E(L_(n-1)) xor E(P(S(E(R_(n-1)) xor K_n)))``, with the standard 48-bit subkeys and no
+  expansion step at run time.
+* **Combined S-box, P and E tables, three S-boxes a look-up.** ``E(R) xor K`` is cut into 18, 18 and
+  12 bits (S1-S3, S4-S6, S7-S8); each table maps those bits straight to the expanded, permuted
+  contribution E(P(S...)). The two 2^18-entry tables hold only 4096 distinct values each, so the
+  entries share their integer objects and the tables stay small enough for the cache.
+* **IP and IP^-1 by tables.** IP is eight byte-indexed tables giving E(L0) and E(R0) at once; IP^-1
+  reads the 32 bits of R16 and L16 out of their expanded forms in 12-bit chunks (eight tables).
+* **Unrolled rounds on local variables**, no per-block allocation beyond the integers themselves.
+  Between the stages of Triple DES, IP^-1 followed by IP cancels, so EDE costs one IP, 48 rounds and
+  one IP^-1 (see :func:`crypt_int`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from ciphers.des import (
+    BLOCK_SIZE,
+    check_block,
+    check_key,
+    expansion,
+    final_permutation,
+    initial_permutation,
+    key_schedule,
+    permutation,
+    selection_function,
+    warn_about_key,
+)
+from ciphers.des_tables import E
+
+#: Subkeys for one pass of 16 rounds, in the order they are used (reversed to decipher).
+Pass = tuple[int, ...]
+#: The passes a block goes through: one for DES, three for Triple DES (EDE).
+Schedule = tuple[Pass, ...]
+
+_MASK48 = (1 << 48) - 1
+
+
+# --- tables, derived from FIPS 46-3 through the readable functions -----------------------------
+
+
+def _linear_table(images: Sequence[int]) -> list[int]:
+    """Tabulate a map that is linear over XOR (every bit selection is) on all ``len(images)``-bit
+    inputs, given the image of each single input bit, most significant first."""
+    table = [0]
+    for image in images:
+        table = [t ^ x for t in table for x in (0, image)]
+    return table
+
+
+def _round_table(first: int, count: int) -> list[int]:
+    """The look-up for S-boxes ``first`` .. ``first + count - 1`` together: indexed by their 6*count
+    input bits, it gives E(P(their outputs in place)), i.e. their share of E(f(R, K))."""
+    outputs = [0]  # for every input, the S-box outputs side by side (4*count bits)
+    for n in range(first, first + count):
+        box = [selection_function(n, b) for b in range(64)]
+        outputs = [(o << 4) | s for o in outputs for s in box]
+    lowest = 32 - 4 * (first + count - 1)  # where the last box's output sits in the 32 bits
+    images = [expansion(permutation(1 << (lowest + i))) for i in reversed(range(4 * count))]
+    shares = _linear_table(images)  # 16**count values, shared by the 64**count entries
+    return list(map(shares.__getitem__, outputs))
+
+
+def _ip_tables() -> list[list[int]]:
+    """Per input byte: the contribution of each of its values to E(L0) << 48 | E(R0)."""
+    images = []
+    for bit in range(1, 65):
+        lr = initial_permutation(1 << (64 - bit))
+        images.append((expansion(lr >> 32) << 48) | expansion(lr & 0xFFFFFFFF))
+    return [_linear_table(images[i : i + 8]) for i in range(0, 64, 8)]
+
+
+def _fp_tables(high: bool) -> list[list[int]]:
+    """IP^-1 read from an expanded half, E(R16) (``high``) or E(L16), in four 12-bit chunks.
+
+    Each bit of the half is read from the first of its places in E; its duplicate is ignored.
+    """
+    first_place: dict[int, int] = {}
+    for place, bit in enumerate(E, start=1):
+        first_place.setdefault(bit, place)
+    images = [
+        final_permutation((1 << (32 - bit)) << (32 if high else 0)) if first_place[bit] == place else 0
+        for place, bit in enumerate(E, start=1)
+    ]
+    return [_linear_table(images[i : i + 12]) for i in range(0, 48, 12)]
+
+
+_SA = _round_table(1, 3)  # S1 S2 S3: bits 1..18 of E(R) xor K (FIPS numbering, 1 = leftmost)
+_SB = _round_table(4, 3)  # S4 S5 S6: bits 19..36
+_SC = _round_table(7, 2)  # S7 S8: bits 37..48
+_I0, _I1, _I2, _I3, _I4, _I5, _I6, _I7 = _ip_tables()
+_R0, _R1, _R2, _R3 = _fp_tables(high=True)
+_L0, _L1, _L2, _L3 = _fp_tables(high=False)
+
+
+# --- the cipher ---------------------------------------------------------------------------------
+
+
+def crypt_int(block: int, schedule: Schedule) -> int:
+    """IP, 16 rounds per pass of ``schedule``, IP^-1, on a 64-bit integer.
+
+    Between passes the halves are exchanged, which is what IP^-1 followed by IP leaves of the
+    preoutput R16 L16: so ``(K1..K16,)`` is DES encryption, ``(K16..K1,)`` DES decryption, and
+    ``(K1, reversed K2, K3)`` Triple DES EDE encryption.
+    """
+    sa, sb, sc = _SA, _SB, _SC
+    b = block.to_bytes(8, "big")
+    v = _I0[b[0]] | _I1[b[1]] | _I2[b[2]] | _I3[b[3]] | _I4[b[4]] | _I5[b[5]] | _I6[b[6]] | _I7[b[7]]
+    l, r = v >> 48, v & _MASK48
+    for keys in schedule:
+        k1, k2, k3, k4, k5, k6, k7, k8, k9, k10, k11, k12, k13, k14, k15, k16 = keys
+        w = r ^ k1
+        l ^= sa[w >> 30] ^ sb[(w >> 12) & 0x3FFFF] ^ sc[w & 0xFFF]
+        w = l ^ k2
+        r ^= sa[w >> 30] ^ sb[(w >> 12) & 0x3FFFF] ^ sc[w & 0xFFF]
+        w = r ^ k3
+        l ^= sa[w >> 30] ^ sb[(w >> 12) & 0x3FFFF] ^ sc[w & 0xFFF]
+        w = l ^ k4
+        r ^= sa[w >> 30] ^ sb[(w >> 12) & 0x3FFFF] ^ sc[w & 0xFFF]
+        w = r ^ k5
+        l ^= sa[w >> 30] ^ sb[(w >> 12) & 0x3FFFF] ^ sc[w & 0xFFF]
+        w = l ^ k6
+        r ^= sa[w >> 30] ^ sb[(w >> 12) & 0x3FFFF] ^ sc[w & 0xFFF]
+        w = r ^ k7
+        l ^= sa[w >> 30] ^ sb[(w >> 12) & 0x3FFFF] ^ sc[w & 0xFFF]
+        w = l ^ k8
+        r ^= sa[w >> 30] ^ sb[(w >> 12) & 0x3FFFF] ^ sc[w & 0xFFF]
+        w = r ^ k9
+        l ^= sa[w >> 30] ^ sb[(w >> 12) & 0x3FFFF] ^ sc[w & 0xFFF]
+        w = l ^ k10
+        r ^= sa[w >> 30] ^ sb[(w >> 12) & 0x3FFFF] ^ sc[w & 0xFFF]
+        w = r ^ k11
+        l ^= sa[w >> 30] ^ sb[(w >> 12) & 0x3FFFF] ^ sc[w & 0xFFF]
+        w = l ^ k12
+        r ^= sa[w >> 30] ^ sb[(w >> 12) & 0x3FFFF] ^ sc[w & 0xFFF]
+        w = r ^ k13
+        l ^= sa[w >> 30] ^ sb[(w >> 12) & 0x3FFFF] ^ sc[w & 0xFFF]
+        w = l ^ k14
+        r ^= sa[w >> 30] ^ sb[(w >> 12) & 0x3FFFF] ^ sc[w & 0xFFF]
+        w = r ^ k15
+        l ^= sa[w >> 30] ^ sb[(w >> 12) & 0x3FFFF] ^ sc[w & 0xFFF]
+        w = l ^ k16
+        r ^= sa[w >> 30] ^ sb[(w >> 12) & 0x3FFFF] ^ sc[w & 0xFFF]
+        l, r = r, l
+    # l, r now hold R16 and L16 (expanded): the preoutput R16 L16 goes through IP^-1.
+    return (
+        _R0[l >> 36]
+        | _R1[(l >> 24) & 0xFFF]
+        | _R2[(l >> 12) & 0xFFF]
+        | _R3[l & 0xFFF]
+        | _L0[r >> 36]
+        | _L1[(r >> 24) & 0xFFF]
+        | _L2[(r >> 12) & 0xFFF]
+        | _L3[r & 0xFFF]
+    )
+
+
+def des_schedule(key: bytes, *, decrypt: bool = False) -> Pass:
+    """The 16 subkeys of ``key`` in the order one pass uses them (reversed to decipher)."""
+    subkeys = key_schedule(key)
+    return tuple(subkeys[::-1] if decrypt else subkeys)
+
+
+class FastDES:
+    """DES as a :class:`~ciphers.blockcipher.BlockCipher` on the fast path. INSECURE (56-bit key).
+
+    Same answers and the same key checks and weak-key warnings as :class:`ciphers.des.DES`.
+    ``encrypt_int``/``decrypt_int`` take integers in [0, 2**64) (anything else raises OverflowError).
+    """
+
+    block_size = BLOCK_SIZE
+    __slots__ = ("_decrypt", "_encrypt")
+
+    def __init__(self, key: bytes) -> None:
+        key = check_key(key)
+        warn_about_key(key)
+        self._encrypt: Schedule = (des_schedule(key),)
+        self._decrypt: Schedule = (des_schedule(key, decrypt=True),)
+
+    def encrypt_int(self, block: int) -> int:
+        """Encipher a 64-bit integer block."""
+        return crypt_int(block, self._encrypt)
+
+    def decrypt_int(self, block: int) -> int:
+        """Decipher a 64-bit integer block."""
+        return crypt_int(block, self._decrypt)
+
+    def encrypt_block(self, block: bytes) -> bytes:
+        """Encipher one 8-byte block."""
+        return crypt_int(check_block(block), self._encrypt).to_bytes(BLOCK_SIZE, "big")
+
+    def decrypt_block(self, block: bytes) -> bytes:
+        """Decipher one 8-byte block."""
+        return crypt_int(check_block(block), self._decrypt).to_bytes(BLOCK_SIZE, "big")
+
+    def __repr__(self) -> str:
+        return "FastDES(<key hidden>)"

@@ -1,0 +1,221 @@
+"""Triple DES: every published vector on the fast and readable paths, keying options, degenerate keys.
+
+Vectors (provenance in tests/vectors/README.md): Botan's des.vec ``[TripleDES]`` (16- and 24-byte
+keys), the NIST CAVP ``TECBMMT1/2/3.rsp`` multi-block files (KEY1/KEY2/KEY3), the CAVP
+``TECB*.rsp`` KATs whose ``KEYs`` means K1 = K2 = K3, and the 3DES ECB entries of des_misc_kat.json
+(NIST SP 800-67 example, Crypto++ self-test).
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from ciphers.des import DES
+from ciphers.errors import InsecureWarning, InvalidKeyError
+from ciphers.tdes import TripleDES
+from tests.kat import load_json, load_records
+
+CAVP_KEYS_FILES = ("TECBvartext.rsp", "TECBinvperm.rsp", "TECBvarkey.rsp", "TECBpermop.rsp", "TECBsubtab.rsp")
+CAVP_MMT_FILES = ("TECBMMT1.rsp", "TECBMMT2.rsp", "TECBMMT3.rsp")
+
+keys8 = st.binary(min_size=8, max_size=8)
+blocks8 = st.binary(min_size=8, max_size=8)
+
+
+def make(key: bytes, fast: bool) -> TripleDES:
+    """A cipher whose degenerate-key warning, if any, is not what the test is about."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", InsecureWarning)
+        return TripleDES(key, fast=fast)
+
+
+def split_blocks(data: bytes) -> list[bytes]:
+    assert len(data) % 8 == 0 and data
+    return [data[i : i + 8] for i in range(0, len(data), 8)]
+
+
+def constructed_with_warnings(key: bytes, *, fast: bool = True) -> tuple[TripleDES, list[str]]:
+    """The cipher and the messages of every InsecureWarning its construction raised."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        cipher = TripleDES(key, fast=fast)
+    assert all(issubclass(w.category, InsecureWarning) for w in caught)
+    return cipher, [str(w.message) for w in caught]
+
+
+def botan() -> Iterator[Any]:
+    for r in load_records("des", "botan_des.vec"):
+        if r.section == "TripleDES":
+            yield pytest.param(r["Key"], r["In"], r["Out"], id=r.label)
+
+
+def cavp_mmt() -> Iterator[Any]:
+    for name in CAVP_MMT_FILES:
+        for r in load_records("tdes_cavp", name):
+            key = r["KEY1"] + r["KEY2"] + r["KEY3"]
+            yield pytest.param(key, r["PLAINTEXT"], r["CIPHERTEXT"], id=r.label)
+
+
+def cavp_keys() -> Iterator[Any]:
+    for name in CAVP_KEYS_FILES:
+        for r in load_records("tdes_cavp", name):
+            yield pytest.param(r["KEYs"] * 3, r["PLAINTEXT"], r["CIPHERTEXT"], id=r.label)
+
+
+def misc_ecb() -> Iterator[Any]:
+    for v in load_json("des", "des_misc_kat.json")["vectors"]:
+        if v["mode"] == "ECB" and len(v["key"]) == 48:
+            yield pytest.param(v["key"], v["plaintext"], v["ciphertext"], id=f"misc:{v['name']}")
+
+
+BOTAN = list(botan())
+MMT = list(cavp_mmt())
+KEYS = list(cavp_keys())
+MISC = list(misc_ecb())
+
+
+def test_vector_counts() -> None:
+    assert len(BOTAN) == 57
+    assert len(MMT) == 60
+    assert len(KEYS) == 470
+    assert len(MISC) == 2
+
+
+@pytest.fixture(params=[True, False], ids=["fast", "readable"])
+def fast(request: pytest.FixtureRequest) -> bool:
+    flag: bool = request.param
+    return flag
+
+
+def check(cipher: TripleDES, plaintext: str, ciphertext: str) -> None:
+    for p, c in zip(
+        split_blocks(bytes.fromhex(plaintext)), split_blocks(bytes.fromhex(ciphertext)), strict=True
+    ):
+        assert cipher.encrypt_block(p) == c
+        assert cipher.decrypt_block(c) == p
+        assert cipher.encrypt_int(int.from_bytes(p, "big")) == int.from_bytes(c, "big")
+        assert cipher.decrypt_int(int.from_bytes(c, "big")) == int.from_bytes(p, "big")
+
+
+@pytest.mark.parametrize(("key", "plaintext", "ciphertext"), BOTAN + MMT + MISC)
+def test_ecb_vector(fast: bool, key: str, plaintext: str, ciphertext: str) -> None:
+    check(make(bytes.fromhex(key), fast), plaintext, ciphertext)
+
+
+@pytest.mark.parametrize(("key", "plaintext", "ciphertext"), KEYS)
+def test_cavp_single_key_vector(fast: bool, key: str, plaintext: str, ciphertext: str) -> None:
+    """KEYs = K1 = K2 = K3: keying option 3, which is single DES, and says so."""
+    cipher, messages = constructed_with_warnings(bytes.fromhex(key), fast=fast)
+    assert any("K1 = K2 = K3" in m for m in messages)
+    assert cipher.keying_option == 3
+    check(cipher, plaintext, ciphertext)
+
+
+def test_mmt_keying_options() -> None:
+    """MMT1 has K1 = K2 = K3, MMT2 K1 = K3, MMT3 three keys (CAVP file headers)."""
+    expected = {"TECBMMT1.rsp": 3, "TECBMMT2.rsp": 2, "TECBMMT3.rsp": 1}
+    for name, option in expected.items():
+        for r in load_records("tdes_cavp", name):
+            key = bytes.fromhex(r["KEY1"] + r["KEY2"] + r["KEY3"])
+            assert make(key, fast=True).keying_option == option, r.label
+
+
+K1, K2, K3 = (bytes.fromhex(h) for h in ("0123456789abcdef", "23456789abcdef01", "456789abcdef0123"))
+
+
+def test_keying_options() -> None:
+    assert TripleDES(K1 + K2 + K3).keying_option == 1
+    assert TripleDES(K1 + K2 + K1).keying_option == 2
+    assert TripleDES(K1 + K2).keying_option == 2
+
+
+def test_sixteen_byte_key_means_k3_is_k1() -> None:
+    block = b"8 bytes!"
+    assert TripleDES(K1 + K2).encrypt_block(block) == TripleDES(K1 + K2 + K1).encrypt_block(block)
+
+
+@pytest.mark.parametrize("length", [0, 7, 8, 15, 17, 23, 25, 32])
+def test_wrong_key_length(length: int) -> None:
+    with pytest.raises(InvalidKeyError, match="16 bytes"):
+        TripleDES(bytes(range(length)))
+
+
+def test_key_must_be_bytes() -> None:
+    with pytest.raises(InvalidKeyError, match="bytes"):
+        TripleDES((K1 + K2 + K3).hex())  # type: ignore[arg-type]
+
+
+def test_sound_key_does_not_warn() -> None:
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        TripleDES(K1 + K2 + K3)
+
+
+def test_parity_bits_do_not_make_keys_different() -> None:
+    """K2 equal to K1 but for the parity bits is still K1 = K2."""
+    twin = bytes(b ^ 1 for b in K1)
+    with pytest.warns(InsecureWarning, match="K1 = K2"):
+        TripleDES(K1 + twin + K3)
+
+
+def test_weak_component_key_warns() -> None:
+    with pytest.warns(InsecureWarning, match="K2: .*weak key"):
+        TripleDES(K1 + bytes.fromhex("0101010101010101") + K3)
+
+
+@given(k1=keys8, k3=keys8, block=blocks8)
+def test_k1_equal_k2_is_single_des_under_k3(k1: bytes, k3: bytes, block: bytes) -> None:
+    cipher, messages = constructed_with_warnings(k1 + k1 + k3)
+    assert any("single DES" in m for m in messages)
+    assert cipher.encrypt_block(block) == make_des(k3).encrypt_block(block)
+
+
+@given(k1=keys8, k2=keys8, block=blocks8)
+def test_k2_equal_k3_is_single_des_under_k1(k1: bytes, k2: bytes, block: bytes) -> None:
+    cipher, messages = constructed_with_warnings(k1 + k2 + k2)
+    assert any("single DES" in m for m in messages)
+    assert cipher.encrypt_block(block) == make_des(k1).encrypt_block(block)
+
+
+@given(k=keys8, block=blocks8)
+def test_k1_k2_k3_equal_is_single_des(k: bytes, block: bytes) -> None:
+    cipher, messages = constructed_with_warnings(k * 3)
+    assert any("K1 = K2 = K3" in m for m in messages)
+    assert cipher.keying_option == 3
+    assert cipher.encrypt_block(block) == make_des(k).encrypt_block(block)
+    assert cipher.decrypt_block(block) == make_des(k).decrypt_block(block)
+
+
+def test_weak_key_repeated_is_reported_once() -> None:
+    _, messages = constructed_with_warnings(bytes.fromhex("fefefefefefefefe") * 3)
+    assert sum("weak key" in m for m in messages) == 1
+
+
+@given(key=st.binary(min_size=24, max_size=24), block=st.integers(0, 2**64 - 1))
+def test_fast_equals_readable_and_round_trips(key: bytes, block: int) -> None:
+    fast, readable = make(key, fast=True), make(key, fast=False)
+    ciphertext = fast.encrypt_int(block)
+    assert readable.encrypt_int(block) == ciphertext
+    assert fast.decrypt_int(ciphertext) == block
+    assert readable.decrypt_int(ciphertext) == block
+
+
+def test_out_of_range_integer_block_is_rejected() -> None:
+    for fast in (True, False):
+        cipher = TripleDES(K1 + K2 + K3, fast=fast)
+        with pytest.raises((ValueError, OverflowError)):
+            cipher.encrypt_int(1 << 64)
+        with pytest.raises((ValueError, OverflowError)):
+            cipher.decrypt_int(-1)
+
+
+def make_des(key: bytes) -> DES:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", InsecureWarning)
+        return DES(key)
