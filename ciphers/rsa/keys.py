@@ -1,23 +1,26 @@
-"""RSA keys (RFC 8017 §3) and key generation.
+"""RSA keys (RFC 8017 §3), their generation (FIPS 186-5 §A.1) and consistency checks.
 
-Key generation follows FIPS 186-5 §A.1 in spirit: two distinct random primes of exactly half the
-modulus size, e = 65537, d = e^-1 mod lambda(n), and the CRT parameters.
+Generation: two distinct random primes of exactly half the modulus size with their top two bits
+set, e = 65537, d = e^-1 mod lambda(n), and the CRT parameters. Sizes below 2048 bits are allowed
+for teaching, down to 256, with an :class:`~ciphers.errors.InsecureWarning`.
 """
 
 from __future__ import annotations
 
 import warnings
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import gmpy2
 
 from ciphers.errors import InsecureWarning, InvalidKeyError
-from ciphers.primes import random_prime
+from ciphers.primes import Progress, is_probable_prime, random_prime
 from ciphers.rng import RNG, SYSTEM
 
 DEFAULT_BITS = 2048
 DEFAULT_E = 65537
 MIN_BITS = 256
+CHECK_ROUNDS = 8
+"""Miller-Rabin rounds for each prime when a loaded private key is checked (error <= 4**-8 each)."""
 
 
 @dataclass(frozen=True)
@@ -40,31 +43,37 @@ class RSAPublicKey:
 
 @dataclass(frozen=True)
 class RSAPrivateKey:
-    """The private key with its CRT parameters, RFC 8017 §3.2 (second representation)."""
+    """The private key with its CRT parameters, RFC 8017 §3.2 (second representation).
+
+    The private numbers stay out of ``repr`` so that a key printed in a log does not leak.
+    """
 
     n: int
     e: int
-    d: int
-    p: int
-    q: int
-    dp: int
-    dq: int
-    qinv: int
+    d: int = field(repr=False)
+    p: int = field(repr=False)
+    q: int = field(repr=False)
+    dp: int = field(repr=False)
+    dq: int = field(repr=False)
+    qinv: int = field(repr=False)
 
     @property
     def bits(self) -> int:
+        """The modulus length in bits."""
         return self.n.bit_length()
 
     @property
     def size_bytes(self) -> int:
+        """k, the modulus length in octets."""
         return (self.n.bit_length() + 7) // 8
 
     def public_key(self) -> RSAPublicKey:
+        """(n, e)."""
         return RSAPublicKey(self.n, self.e)
 
     @classmethod
     def from_primes(cls, p: int, q: int, e: int = DEFAULT_E, d: int | None = None) -> RSAPrivateKey:
-        """Build the key from p, q and e (d = e^-1 mod lambda(n) unless given)."""
+        """Build the key from p, q and e (d = e^-1 mod lambda(n) unless given), RFC 8017 §3.2."""
         if p == q:
             raise InvalidKeyError("p and q must be distinct")
         n = p * q
@@ -74,20 +83,15 @@ class RSAPrivateKey:
                 d = int(gmpy2.invert(e, lam))
             except ZeroDivisionError:
                 raise InvalidKeyError("e is not invertible modulo lambda(n)") from None
-        return cls(
-            n=n,
-            e=e,
-            d=d,
-            p=p,
-            q=q,
-            dp=d % (p - 1),
-            dq=d % (q - 1),
-            qinv=int(gmpy2.invert(q, p)),
-        )
+        try:
+            qinv = int(gmpy2.invert(q, p))
+        except ZeroDivisionError:
+            raise InvalidKeyError("q is not invertible modulo p") from None
+        return cls(n=n, e=e, d=d, p=p, q=q, dp=d % (p - 1), dq=d % (q - 1), qinv=qinv)
 
     @classmethod
     def from_components(cls, n: int, e: int, d: int) -> RSAPrivateKey:
-        """Recover p and q from (n, e, d) (RFC 8017 does not say how; NIST SP 800-56B App. C)."""
+        """Recover p and q from (n, e, d) (RFC 8017 does not say how; NIST SP 800-56B Rev. 2 App. C)."""
         k = d * e - 1
         if k <= 0 or k % 2:
             raise InvalidKeyError("(n, e, d) is not a consistent RSA key")
@@ -109,23 +113,101 @@ class RSAPrivateKey:
         raise InvalidKeyError("could not factor n from (n, e, d)")
 
 
-def generate(bits: int = DEFAULT_BITS, e: int = DEFAULT_E, rng: RNG = SYSTEM) -> RSAPrivateKey:
-    """A fresh RSA key with an exactly ``bits``-bit modulus. Below 2048 bits it warns."""
+def check_public_key(key: RSAPublicKey | RSAPrivateKey) -> None:
+    """Raise :class:`InvalidKeyError` unless n is odd and composite-sized and 3 <= e < n is odd.
+
+    The partial public-key validation of NIST SP 800-89 §5.3.3 without the primality and
+    factor checks (a public key gives nothing to check them with).
+    """
+    if key.n < 15 or key.n % 2 == 0:
+        raise InvalidKeyError("RSA modulus n must be an odd integer of at least 4 bits")
+    if not 3 <= key.e < key.n or key.e % 2 == 0:
+        raise InvalidKeyError("RSA public exponent e must be odd with 3 <= e < n")
+
+
+def check_private_key(key: RSAPrivateKey, rounds: int = CHECK_ROUNDS) -> None:
+    """Raise :class:`InvalidKeyError` unless the numbers are consistent (as ``openssl rsa -check``).
+
+    n = p * q with p != q both (probably) prime; e * d ≡ 1 modulo lambda(n) (which also accepts
+    a d computed modulo phi(n), since lambda divides phi); dP = d mod (p - 1), dQ = d mod (q - 1)
+    and q * qInv ≡ 1 (mod p) with 0 < qInv < p (RFC 8017 §3.2).
+    """
+    check_public_key(key)
+    p, q = key.p, key.q
+    if p < 3 or q < 3 or p == q:
+        raise InvalidKeyError("RSA primes p and q must be distinct odd primes")
+    if p * q != key.n:
+        raise InvalidKeyError("RSA modulus n is not p * q")
+    if not is_probable_prime(p, rounds) or not is_probable_prime(q, rounds):
+        raise InvalidKeyError("RSA factor p or q is not prime")
+    if not 0 < key.d < key.n:
+        raise InvalidKeyError("RSA private exponent d is out of range")
+    lam = int(gmpy2.lcm(p - 1, q - 1))
+    if key.e * key.d % lam != 1:
+        raise InvalidKeyError("RSA exponents do not match: e * d is not 1 modulo lambda(n)")
+    if key.dp != key.d % (p - 1) or key.dq != key.d % (q - 1):
+        raise InvalidKeyError("RSA CRT exponents dP, dQ do not match d")
+    if not 0 < key.qinv < p or key.q * key.qinv % p != 1:
+        raise InvalidKeyError("RSA CRT coefficient qInv is not q^-1 mod p")
+
+
+def generate(
+    bits: int = DEFAULT_BITS,
+    e: int = DEFAULT_E,
+    rng: RNG = SYSTEM,
+    progress: Progress | None = None,
+) -> RSAPrivateKey:
+    """A fresh RSA key with an exactly ``bits``-bit modulus (FIPS 186-5 §A.1.3). Below 2048 bits it warns.
+
+    Each prime p has gcd(p - 1, e) = 1; the primes differ by more than 2**(bits/2 - 100) and
+    d > 2**(bits/2) (FIPS 186-5 §A.1.1 and §A.1.3 step 5.4); ``progress`` is called with the number
+    of candidates tested so far.
+    """
     if bits < MIN_BITS:
         raise InvalidKeyError(f"RSA keys must have at least {MIN_BITS} bits")
     if bits % 2:
         raise InvalidKeyError("RSA key size must be even")
+    if e < 3 or e % 2 == 0:
+        raise InvalidKeyError("RSA public exponent e must be odd and at least 3")
     if bits < DEFAULT_BITS:
         warnings.warn(
             f"{bits}-bit RSA is too small to be secure; allowed for teaching only",
             InsecureWarning,
             stacklevel=2,
         )
+    half = bits // 2
+    tally = _Tally(progress)
+
+    def prime_coprime_to_e() -> int:
+        while True:
+            prime = random_prime(half, rng, tally if progress is not None else None)
+            tally.next_search()
+            if gmpy2.gcd(prime - 1, e) == 1:
+                return prime
+
     while True:
-        p = random_prime(bits // 2, rng)
-        q = random_prime(bits // 2, rng)
-        if p == q or gmpy2.gcd(e, (p - 1) * (q - 1)) != 1:
+        p = prime_coprime_to_e()
+        q = prime_coprime_to_e()
+        if abs(p - q) <= 1 << (half - 100):
             continue
         key = RSAPrivateKey.from_primes(max(p, q), min(p, q), e)
-        if key.n.bit_length() == bits:
+        if key.d > 1 << half:
             return key
+
+
+class _Tally:
+    """Adds up the counts of successive prime searches for one progress callback."""
+
+    def __init__(self, progress: Progress | None) -> None:
+        self._progress = progress
+        self._done = 0
+        self._current = 0
+
+    def __call__(self, count: int) -> None:
+        self._current = count
+        if self._progress is not None:
+            self._progress(self._done + count)
+
+    def next_search(self) -> None:
+        self._done += self._current
+        self._current = 0
