@@ -1,0 +1,191 @@
+"""``python -m ciphers elgamal``: keygen, encrypt/decrypt, sign/verify.
+
+Keys are JSON files (:mod:`ciphers.elgamal.formats`): ``keygen --out NAME`` writes NAME.json
+(private, created with mode 0600) and NAME.pub.json. Encryption schemes:
+
+* ``--scheme hybrid`` (default): the ElGamal KEM, then a keystream and HMAC-SHA256 tag
+  (:mod:`ciphers.elgamal.hybrid`); any length, tampering detected.
+* ``--scheme textbook``: one ElGamal ciphertext per chunk of the message. **Insecure** (malleable,
+  chunks can be reordered); for study only, and said so on stderr.
+
+Signatures (hashed, SHA-256) are r || s, each |p| bytes, written to ``--sig`` or stdout. ``verify``
+exits 0 and prints one line if the signature is valid, and exits 1 with one line on stderr if not.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+from ciphers.cli.common import (
+    EXIT_FAILED,
+    OneLineParser,
+    UsageError,
+    add_io_arguments,
+    read_input,
+    stderr_console,
+    write_output,
+)
+from ciphers.elgamal import core, hybrid, signatures
+from ciphers.elgamal.core import PrivateKey, PublicKey, generate_private_key
+from ciphers.elgamal.formats import dump_private_key, dump_public_key, load_private_key, load_public_key
+from ciphers.elgamal.groups import (
+    DEFAULT_GROUP,
+    GROUP_NAMES,
+    MIN_GROUP_BITS,
+    Group,
+    generate_group,
+    named_group,
+)
+from ciphers.errors import InsecureWarning, VerificationError
+
+SCHEMES = ("hybrid", "textbook")
+
+
+@contextmanager
+def _warnings_as_lines() -> Iterator[None]:
+    """Show every warning raised inside as one ``warning:`` line on stderr (no source echo)."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        yield
+    for item in caught:
+        sys.stderr.write(f"warning: {item.message}\n")
+
+
+def _generate_with_progress(bits: int) -> Group:
+    """A custom safe-prime group, with a rich progress display on stderr while candidates are tried."""
+    columns = (
+        SpinnerColumn(),
+        TextColumn(f"searching for a {bits}-bit safe prime"),
+        BarColumn(),
+        TextColumn("{task.completed} candidates"),
+        TimeElapsedColumn(),
+    )
+    with Progress(*columns, console=stderr_console(), transient=True) as progress:
+        task = progress.add_task("safe prime", total=None)
+        return generate_group(bits, progress=lambda tried: progress.update(task, completed=tried))
+
+
+def _write_private(path: Path, text: str) -> None:
+    """Create ``path`` with mode 0600 from the start (never world-readable), refusing to overwrite."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as handle:
+        handle.write(text)
+
+
+def _keygen(args: argparse.Namespace) -> int:
+    private_path, public_path = Path(f"{args.out}.json"), Path(f"{args.out}.pub.json")
+    for path in (private_path, public_path):
+        if path.exists():
+            raise UsageError(f"{path} already exists; not overwriting it")
+    with _warnings_as_lines():
+        if args.bits is not None:
+            if args.bits < MIN_GROUP_BITS:
+                raise UsageError(f"--bits must be at least {MIN_GROUP_BITS}")
+            group = _generate_with_progress(args.bits)
+        else:
+            group = named_group(args.group or DEFAULT_GROUP)
+    key = generate_private_key(group)
+    _write_private(private_path, dump_private_key(key))
+    public_path.write_text(dump_public_key(key.public_key), encoding="utf-8")
+    sys.stderr.write(
+        f"wrote {private_path} (private, mode 0600) and {public_path} ({group.bits}-bit group {group.name})\n"
+    )
+    return 0
+
+
+def _public_key(path: str) -> PublicKey:
+    return load_public_key(Path(path).read_bytes())
+
+
+def _private_key(path: str) -> PrivateKey:
+    return load_private_key(Path(path).read_bytes())
+
+
+def _encrypt(args: argparse.Namespace) -> int:
+    key = _public_key(args.key)
+    data = read_input(args.infile)
+    if args.scheme == "textbook":
+        sys.stderr.write(f"warning: {core.TEXTBOOK_WARNING}\n")
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", InsecureWarning)
+            output = core.encrypt_bytes(key, data)
+    else:
+        output = hybrid.encrypt(key, data)
+    write_output(args.outfile, output)
+    return 0
+
+
+def _decrypt(args: argparse.Namespace) -> int:
+    key = _private_key(args.key)
+    data = read_input(args.infile)
+    output = core.decrypt_bytes(key, data) if args.scheme == "textbook" else hybrid.decrypt(key, data)
+    write_output(args.outfile, output)
+    return 0
+
+
+def _sign(args: argparse.Namespace) -> int:
+    key = _private_key(args.key)
+    signature = signatures.sign(key, read_input(args.infile))
+    write_output(args.sig, signature.to_bytes(key.group))
+    return 0
+
+
+def _verify(args: argparse.Namespace) -> int:
+    key = _public_key(args.key)
+    signature = signatures.Signature.from_bytes(key.group, Path(args.sig).read_bytes())
+    try:
+        signatures.verify(key, read_input(args.infile), signature)
+    except VerificationError:
+        sys.stderr.write("error: invalid signature\n")
+        return EXIT_FAILED
+    sys.stdout.write("signature valid\n")
+    return 0
+
+
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Add ``elgamal`` and its verbs to the top-level parser."""
+    parser = subparsers.add_parser(
+        "elgamal",
+        help="ElGamal keys, hybrid/textbook encryption and signatures",
+        description="ElGamal in a safe-prime subgroup. Textbook encryption is malleable and insecure.",
+    )
+    verbs = parser.add_subparsers(dest="verb", required=True, parser_class=OneLineParser)
+
+    keygen = verbs.add_parser("keygen", help="make a key pair: NAME.json (private) and NAME.pub.json")
+    source = keygen.add_mutually_exclusive_group()
+    source.add_argument("--group", choices=GROUP_NAMES, help=f"built-in RFC group (default {DEFAULT_GROUP})")
+    source.add_argument("--bits", type=int, help="generate a custom safe-prime group of N bits (slow)")
+    keygen.add_argument("--out", required=True, metavar="NAME", help="output file name stem")
+    keygen.set_defaults(handler=_keygen)
+
+    for verb, handler, what in (("encrypt", _encrypt, "public"), ("decrypt", _decrypt, "private")):
+        command = verbs.add_parser(verb, help=f"{verb} data with an ElGamal {what} key")
+        command.add_argument("--key", required=True, metavar="FILE", help=f"{what} key (JSON)")
+        command.add_argument(
+            "--scheme",
+            choices=SCHEMES,
+            default="hybrid",
+            help="hybrid (KEM + encrypt-then-MAC, default) or textbook (insecure)",
+        )
+        add_io_arguments(command)
+        command.set_defaults(handler=handler)
+
+    sign = verbs.add_parser("sign", help="sign data (SHA-256) with a private key")
+    sign.add_argument("--key", required=True, metavar="FILE", help="private key (JSON)")
+    sign.add_argument("--in", dest="infile", metavar="FILE", help="message file (default stdin)")
+    sign.add_argument("--sig", metavar="FILE", help="signature output file (default stdout)")
+    sign.set_defaults(handler=_sign)
+
+    verify = verbs.add_parser("verify", help="verify a signature; exit status 1 if it is invalid")
+    verify.add_argument("--key", required=True, metavar="FILE", help="public (or private) key (JSON)")
+    verify.add_argument("--in", dest="infile", metavar="FILE", help="message file (default stdin)")
+    verify.add_argument("--sig", required=True, metavar="FILE", help="signature file")
+    verify.set_defaults(handler=_verify)

@@ -1,0 +1,141 @@
+"""ElGamal keys as JSON: a small documented format, checked field by field on loading.
+
+A public key::
+
+    {
+      "kind": "cipherchat-elgamal-public-key",
+      "version": 1,
+      "group": "ffdhe2048",
+      "y": "<hex>"
+    }
+
+A private key has ``"kind": "cipherchat-elgamal-private-key"`` and one more member, ``"x": "<hex>"``.
+``group`` is either the name of a built-in group (:data:`~ciphers.elgamal.groups.GROUP_NAMES`) or an
+object ``{"p": "<hex>", "q": "<hex>", "g": "<hex>"}`` for a custom group. Integers are big-endian
+hexadecimal strings without a prefix or sign (either case; written in lowercase). Unknown members
+are ignored. Loading checks everything: the group (p, q prime, p = 2q + 1, g of order q), y in the
+subgroup, x in [1, q - 1] and y = g^x; any failure is one line of :class:`~ciphers.errors.FormatError`.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any
+
+from ciphers.elgamal.core import PrivateKey, PublicKey
+from ciphers.elgamal.groups import GROUP_NAMES, Group, find_named, named_group
+from ciphers.errors import FormatError, InvalidKeyError
+
+KIND_PUBLIC = "cipherchat-elgamal-public-key"
+KIND_PRIVATE = "cipherchat-elgamal-private-key"
+VERSION = 1
+
+_HEX = re.compile(r"[0-9a-fA-F]+")
+
+
+def _group_to_json(group: Group) -> str | dict[str, str]:
+    name = find_named(group)
+    if name is not None:
+        return name
+    return {"p": f"{group.p:x}", "q": f"{group.q:x}", "g": f"{group.g:x}"}
+
+
+def dump_public_key(key: PublicKey) -> str:
+    """The public key as JSON text (ends with a newline)."""
+    document = {
+        "kind": KIND_PUBLIC,
+        "version": VERSION,
+        "group": _group_to_json(key.group),
+        "y": f"{key.y:x}",
+    }
+    return json.dumps(document, indent=2) + "\n"
+
+
+def dump_private_key(key: PrivateKey) -> str:
+    """The private key as JSON text (ends with a newline). Keep it secret: it holds x."""
+    document = {
+        "kind": KIND_PRIVATE,
+        "version": VERSION,
+        "group": _group_to_json(key.group),
+        "y": f"{key.y:x}",
+        "x": f"{key.x:x}",
+    }
+    return json.dumps(document, indent=2) + "\n"
+
+
+def _parse_document(text: str | bytes) -> dict[str, Any]:
+    try:
+        if isinstance(text, bytes):
+            text = text.decode("utf-8")
+        document = json.loads(text)
+    except (UnicodeDecodeError, json.JSONDecodeError):
+        raise FormatError("ElGamal key is not valid JSON") from None
+    if not isinstance(document, dict):
+        raise FormatError("ElGamal key must be a JSON object")
+    kind = document.get("kind")
+    if kind not in (KIND_PUBLIC, KIND_PRIVATE):
+        raise FormatError(f"not an ElGamal key: kind must be {KIND_PUBLIC!r} or {KIND_PRIVATE!r}")
+    if document.get("version") != VERSION:
+        raise FormatError(f"unsupported ElGamal key version {document.get('version')!r} (expected {VERSION})")
+    return document
+
+
+def _hex_field(document: dict[str, Any], name: str, where: str = "key") -> int:
+    if name not in document:
+        raise FormatError(f"ElGamal {where} is missing the {name!r} field")
+    value = document[name]
+    if not isinstance(value, str) or not _HEX.fullmatch(value):
+        raise FormatError(f"ElGamal {where} field {name!r} must be a hexadecimal string")
+    return int(value, 16)
+
+
+def _parse_group(document: dict[str, Any]) -> Group:
+    if "group" not in document:
+        raise FormatError("ElGamal key is missing the 'group' field")
+    spec = document["group"]
+    if isinstance(spec, str):
+        if spec not in GROUP_NAMES:
+            raise FormatError(f"unknown ElGamal group {spec!r}; known: {', '.join(GROUP_NAMES)}")
+        return named_group(spec)
+    if not isinstance(spec, dict):
+        raise FormatError("ElGamal key 'group' must be a group name or an object with p, q and g")
+    p, q, g = (_hex_field(spec, name, "group") for name in ("p", "q", "g"))
+    try:
+        return Group(p, q, g)
+    except InvalidKeyError as exc:
+        raise FormatError(f"invalid ElGamal group: {exc}") from None
+
+
+def _public_from(document: dict[str, Any]) -> PublicKey:
+    group = _parse_group(document)
+    try:
+        return PublicKey(group, _hex_field(document, "y"))
+    except InvalidKeyError as exc:
+        raise FormatError(f"invalid ElGamal key: {exc}") from None
+
+
+def load_key(text: str | bytes) -> PublicKey | PrivateKey:
+    """Parse and check a public or private key, whichever the ``kind`` says."""
+    document = _parse_document(text)
+    public = _public_from(document)
+    if document["kind"] == KIND_PUBLIC:
+        return public
+    try:
+        return PrivateKey(public.group, _hex_field(document, "x"), public.y)
+    except InvalidKeyError as exc:
+        raise FormatError(f"invalid ElGamal key: {exc}") from None
+
+
+def load_public_key(text: str | bytes) -> PublicKey:
+    """A public key; a private key document is accepted too (its public half is returned)."""
+    key = load_key(text)
+    return key.public_key if isinstance(key, PrivateKey) else key
+
+
+def load_private_key(text: str | bytes) -> PrivateKey:
+    """A private key; ``FormatError`` if the document holds a public key only."""
+    key = load_key(text)
+    if not isinstance(key, PrivateKey):
+        raise FormatError("this is an ElGamal public key; a private key is needed")
+    return key
