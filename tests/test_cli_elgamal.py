@@ -14,6 +14,7 @@ import pytest
 
 from ciphers.cli import main
 from ciphers.elgamal.formats import load_private_key, load_public_key
+from ciphers.errors import InsecureWarning
 
 ALL_BYTES = bytes(range(256)) * 3
 
@@ -63,9 +64,22 @@ def test_keygen_custom_group_warns_when_small(tmp_path: Path, capsys: pytest.Cap
     assert run(["elgamal", "keygen", "--bits", "256", "--out", str(stem)]) == 0
     err = capsys.readouterr().err
     assert "warning: a 256-bit ElGamal group is too small" in err
-    key = load_private_key(Path(f"{stem}.json").read_text())
+    with pytest.warns(InsecureWarning, match="256-bit group is too small"):
+        key = load_private_key(Path(f"{stem}.json").read_text())
     assert key.group.bits == 256
     assert isinstance(json.loads(Path(f"{stem}.pub.json").read_text())["group"], dict)
+
+
+def test_keygen_in_a_small_rfc_group_warns_in_one_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    stem = tmp_path / "old"
+    assert run(["elgamal", "keygen", "--group", "modp768", "--out", str(stem)]) == 0
+    warning, wrote = capsys.readouterr().err.strip().splitlines()
+    assert warning == "warning: modp768 is a 768-bit group, too small to be secure (use at least 2048)"
+    assert wrote.startswith("wrote ")
+    with pytest.warns(InsecureWarning, match="modp768"):
+        assert load_private_key(Path(f"{stem}.json").read_text()).group.name == "modp768"
 
 
 @pytest.mark.parametrize(

@@ -18,7 +18,7 @@ from ciphers.rng import DeterministicRNG
 with warnings.catch_warnings():
     warnings.simplefilter("ignore", InsecureWarning)
     SMALL = generate_group(256, DeterministicRNG("test_elgamal_encoding"))
-MODP768 = named_group("modp768")
+    MODP768 = named_group("modp768")
 
 
 def _toy_group() -> Group:

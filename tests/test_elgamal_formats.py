@@ -15,6 +15,8 @@ from ciphers.elgamal.groups import generate_group, named_group
 from ciphers.errors import FormatError, InsecureWarning
 from ciphers.rng import DeterministicRNG
 
+pytestmark = pytest.mark.filterwarnings("ignore:this key's 256-bit group:ciphers.errors.InsecureWarning")
+
 with warnings.catch_warnings():
     warnings.simplefilter("ignore", InsecureWarning)
     CUSTOM = generate_group(256, DeterministicRNG("test_elgamal_formats"))
@@ -58,6 +60,11 @@ def test_uppercase_hex_and_unknown_members_are_accepted() -> None:
     document["x"] = document["x"].upper()
     document["comment"] = "made for a test"
     assert formats.load_private_key(json.dumps(document)) == NAMED_KEY
+
+
+def test_small_custom_groups_load_with_a_warning() -> None:
+    with pytest.warns(InsecureWarning, match="256-bit group is too small"):
+        formats.load_public_key(formats.dump_public_key(CUSTOM_KEY.public_key))
 
 
 def test_public_key_is_not_a_private_key() -> None:

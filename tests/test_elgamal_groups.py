@@ -22,6 +22,8 @@ from tests.kat import load_json
 GROUP_VECTORS: list[dict[str, Any]] = load_json("groups", "dh_groups_modp_ffdhe.json")["groups"]
 GROUP_IDS = [f"{v['name']} ({v['reference']})" for v in GROUP_VECTORS]
 
+pytestmark = pytest.mark.filterwarnings("ignore:modp:ciphers.errors.InsecureWarning")
+
 with warnings.catch_warnings():
     warnings.simplefilter("ignore", InsecureWarning)
     SMALL = generate_group(256, DeterministicRNG("test_elgamal_groups"))
@@ -55,6 +57,16 @@ def test_built_in_group_passes_the_check_and_2_generates_the_residues(vector: di
 
 def test_named_group_is_built_once() -> None:
     assert named_group("ffdhe2048") is named_group("ffdhe2048")
+
+
+@pytest.mark.filterwarnings("error")
+def test_small_rfc_groups_warn_on_every_use() -> None:
+    for name in ("modp768", "modp1024", "modp1536"):
+        for _ in range(2):
+            with pytest.warns(InsecureWarning, match=f"{name} is a .*-bit group, too small"):
+                named_group(name)
+    for name in ("modp2048", "ffdhe2048"):
+        named_group(name)  # no warning: any would be an error under this test's mark
 
 
 def test_unknown_group_name() -> None:

@@ -15,17 +15,18 @@ exits 0 and prints one line if the signature is valid, and exits 1 with one line
 from __future__ import annotations
 
 import argparse
+import functools
 import os
 import sys
 import warnings
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
+from typing import TextIO
 
 from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
 from ciphers.cli.common import (
     EXIT_FAILED,
+    Handler,
     OneLineParser,
     UsageError,
     add_io_arguments,
@@ -49,14 +50,28 @@ from ciphers.errors import InsecureWarning, VerificationError
 SCHEMES = ("hybrid", "textbook")
 
 
-@contextmanager
-def _warnings_as_lines() -> Iterator[None]:
-    """Show every warning raised inside as one ``warning:`` line on stderr (no source echo)."""
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        yield
-    for item in caught:
-        sys.stderr.write(f"warning: {item.message}\n")
+def _show_one_line(
+    message: Warning | str,
+    category: type[Warning],
+    filename: str,
+    lineno: int,
+    file: TextIO | None = None,
+    line: str | None = None,
+) -> None:
+    sys.stderr.write(f"warning: {message}\n")
+
+
+def _warnings_as_lines(handler: Handler) -> Handler:
+    """Wrap a command so that each warning it raises is shown at once as one ``warning:`` line."""
+
+    @functools.wraps(handler)
+    def wrapped(args: argparse.Namespace) -> int:
+        with warnings.catch_warnings():
+            warnings.simplefilter("always")
+            warnings.showwarning = _show_one_line
+            return handler(args)
+
+    return wrapped
 
 
 def _generate_with_progress(bits: int) -> Group:
@@ -85,13 +100,12 @@ def _keygen(args: argparse.Namespace) -> int:
     for path in (private_path, public_path):
         if path.exists():
             raise UsageError(f"{path} already exists; not overwriting it")
-    with _warnings_as_lines():
-        if args.bits is not None:
-            if args.bits < MIN_GROUP_BITS:
-                raise UsageError(f"--bits must be at least {MIN_GROUP_BITS}")
-            group = _generate_with_progress(args.bits)
-        else:
-            group = named_group(args.group or DEFAULT_GROUP)
+    if args.bits is not None:
+        if args.bits < MIN_GROUP_BITS:
+            raise UsageError(f"--bits must be at least {MIN_GROUP_BITS}")
+        group = _generate_with_progress(args.bits)
+    else:
+        group = named_group(args.group or DEFAULT_GROUP)
     key = generate_private_key(group)
     _write_private(private_path, dump_private_key(key))
     public_path.write_text(dump_public_key(key.public_key), encoding="utf-8")
@@ -164,7 +178,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     source.add_argument("--group", choices=GROUP_NAMES, help=f"built-in RFC group (default {DEFAULT_GROUP})")
     source.add_argument("--bits", type=int, help="generate a custom safe-prime group of N bits (slow)")
     keygen.add_argument("--out", required=True, metavar="NAME", help="output file name stem")
-    keygen.set_defaults(handler=_keygen)
+    keygen.set_defaults(handler=_warnings_as_lines(_keygen))
 
     for verb, handler, what in (("encrypt", _encrypt, "public"), ("decrypt", _decrypt, "private")):
         command = verbs.add_parser(verb, help=f"{verb} data with an ElGamal {what} key")
@@ -176,16 +190,16 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
             help="hybrid (KEM + encrypt-then-MAC, default) or textbook (insecure)",
         )
         add_io_arguments(command)
-        command.set_defaults(handler=handler)
+        command.set_defaults(handler=_warnings_as_lines(handler))
 
     sign = verbs.add_parser("sign", help="sign data (SHA-256) with a private key")
     sign.add_argument("--key", required=True, metavar="FILE", help="private key (JSON)")
     sign.add_argument("--in", dest="infile", metavar="FILE", help="message file (default stdin)")
     sign.add_argument("--sig", metavar="FILE", help="signature output file (default stdout)")
-    sign.set_defaults(handler=_sign)
+    sign.set_defaults(handler=_warnings_as_lines(_sign))
 
     verify = verbs.add_parser("verify", help="verify a signature; exit status 1 if it is invalid")
     verify.add_argument("--key", required=True, metavar="FILE", help="public (or private) key (JSON)")
     verify.add_argument("--in", dest="infile", metavar="FILE", help="message file (default stdin)")
     verify.add_argument("--sig", required=True, metavar="FILE", help="signature file")
-    verify.set_defaults(handler=_verify)
+    verify.set_defaults(handler=_warnings_as_lines(_verify))

@@ -13,7 +13,8 @@ A private key has ``"kind": "cipherchat-elgamal-private-key"`` and one more memb
 ``group`` is either the name of a built-in group (:data:`~ciphers.elgamal.groups.GROUP_NAMES`) or an
 object ``{"p": "<hex>", "q": "<hex>", "g": "<hex>"}`` for a custom group. Integers are big-endian
 hexadecimal strings without a prefix or sign (either case; written in lowercase). Unknown members
-are ignored. Loading checks everything: the group (p, q prime, p = 2q + 1, g of order q), y in the
+are ignored. A group below 2048 bits loads with an :class:`~ciphers.errors.InsecureWarning`.
+Loading checks everything: the group (p, q prime, p = 2q + 1, g of order q), y in the
 subgroup, x in [1, q - 1] and y = g^x; any failure is one line of :class:`~ciphers.errors.FormatError`.
 """
 
@@ -21,11 +22,12 @@ from __future__ import annotations
 
 import json
 import re
+import warnings
 from typing import Any
 
 from ciphers.elgamal.core import PrivateKey, PublicKey
-from ciphers.elgamal.groups import GROUP_NAMES, Group, find_named, named_group
-from ciphers.errors import FormatError, InvalidKeyError
+from ciphers.elgamal.groups import GROUP_NAMES, MIN_SECURE_BITS, Group, find_named, named_group
+from ciphers.errors import FormatError, InsecureWarning, InvalidKeyError
 
 KIND_PUBLIC = "cipherchat-elgamal-public-key"
 KIND_PRIVATE = "cipherchat-elgamal-private-key"
@@ -102,9 +104,16 @@ def _parse_group(document: dict[str, Any]) -> Group:
         raise FormatError("ElGamal key 'group' must be a group name or an object with p, q and g")
     p, q, g = (_hex_field(spec, name, "group") for name in ("p", "q", "g"))
     try:
-        return Group(p, q, g)
+        group = Group(p, q, g)
     except InvalidKeyError as exc:
         raise FormatError(f"invalid ElGamal group: {exc}") from None
+    if group.bits < MIN_SECURE_BITS:
+        warnings.warn(
+            f"this key's {group.bits}-bit group is too small to be secure (use at least {MIN_SECURE_BITS})",
+            InsecureWarning,
+            stacklevel=4,
+        )
+    return group
 
 
 def _public_from(document: dict[str, Any]) -> PublicKey:

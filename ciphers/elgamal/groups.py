@@ -108,9 +108,24 @@ def subgroup_generator(p: int) -> int:
     return 2 if legendre(2, p) == 1 else 4
 
 
-@functools.cache
 def named_group(name: str) -> Group:
-    """A built-in RFC group by name (checked on first use, then cached); ``KeyError`` if unknown."""
+    """A built-in RFC group by name (checked on first use, then cached); ``KeyError`` if unknown.
+
+    modp768, modp1024 and modp1536 are below 2048 bits: usable for the vectors and for teaching,
+    with an :class:`~ciphers.errors.InsecureWarning` each time they are asked for.
+    """
+    group = _built_in_group(name)
+    if group.bits < MIN_SECURE_BITS:
+        warnings.warn(
+            f"{name} is a {group.bits}-bit group, too small to be secure (use at least {MIN_SECURE_BITS})",
+            InsecureWarning,
+            stacklevel=2,
+        )
+    return group
+
+
+@functools.cache
+def _built_in_group(name: str) -> Group:
     if name not in RFC_PRIMES:
         raise KeyError(f"unknown group {name!r}; choose from {', '.join(GROUP_NAMES)}")
     p = rfc_prime(name)
@@ -122,8 +137,7 @@ def find_named(group: Group) -> str | None:
     """The built-in name of a group with these exact parameters, if there is one."""
     for name in GROUP_NAMES:
         if rfc_prime(name) == group.p:
-            known = named_group(name)
-            return name if known.g == group.g else None
+            return name if _built_in_group(name).g == group.g else None
     return None
 
 
