@@ -207,6 +207,8 @@ def load_key(data: bytes | str) -> RSAPublicKey | RSAPrivateKey:
         if decoder is None:
             raise FormatError(f"PEM label {label!r} is not an RSA key ({', '.join(_PEM_DECODERS)})")
         return decoder(body)
+    if not isinstance(data, bytes | bytearray | memoryview) or bytes(data[:1]) != b"\x30":
+        raise FormatError("not an RSA key file: neither PEM (no -----BEGIN line) nor DER (no outer SEQUENCE)")
     return _DER_DECODERS[detect_der_format(data)](data)
 
 
