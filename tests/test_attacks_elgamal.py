@@ -1,0 +1,231 @@
+"""The ElGamal attacks recover what the tests planted, and fail where the toolkit's defaults hold.
+
+Keys, nonces and messages are drawn here; the victims are the toolkit's own textbook functions
+(``ciphers.elgamal.core``, ``ciphers.elgamal.signatures``). sympy supplies independent Legendre
+symbols and primitive-root checks.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import warnings
+
+import pytest
+import sympy
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from ciphers.attacks import elgamal as attacks
+from ciphers.attacks.dlog import primitive_root, smooth_prime
+from ciphers.elgamal.core import (
+    Ciphertext,
+    decrypt_element,
+    decrypt_int,
+    encrypt_element,
+    encrypt_int,
+    generate_private_key,
+)
+from ciphers.elgamal.groups import generate_group
+from ciphers.elgamal.signatures import Signature, sign, sign_int, verify, verify_int, verify_textbook
+from ciphers.errors import InsecureWarning, VerificationError
+from ciphers.numtheory import gcd, powmod
+from ciphers.rng import DeterministicRNG, randrange
+
+pytestmark = pytest.mark.filterwarnings("ignore::ciphers.errors.InsecureWarning")
+
+with warnings.catch_warnings():
+    warnings.simplefilter("ignore", InsecureWarning)
+    GROUP = generate_group(256, DeterministicRNG("test_attacks_elgamal"))
+KEY = generate_private_key(GROUP, DeterministicRNG("victim"))
+P, Q, G, X, Y = GROUP.p, GROUP.q, GROUP.g, KEY.x, KEY.y
+
+seeds = st.integers(0, 2**32)
+
+
+def subgroup_element(rng: DeterministicRNG) -> int:
+    return GROUP.power(GROUP.random_exponent(rng))
+
+
+# --- encryption ---------------------------------------------------------------------------------
+
+
+@settings(max_examples=20)
+@given(seeds)
+def test_scaling_c2_scales_the_plaintext(seed: int) -> None:
+    rng = DeterministicRNG(seed)
+    m, factor = subgroup_element(rng), subgroup_element(rng)
+    c = encrypt_element(KEY.public_key, m, rng)
+    c1, c2 = attacks.scale_ciphertext(P, (c.c1, c.c2), factor)
+    assert decrypt_element(KEY, Ciphertext(c1, c2)) == m * factor % P
+
+
+def test_a_reused_encryption_nonce_gives_away_the_second_message() -> None:
+    rng = DeterministicRNG("nonce reuse")
+    k = GROUP.random_exponent(rng)
+    m1, m2 = subgroup_element(rng), subgroup_element(rng)
+    ct1, ct2 = encrypt_int(P, G, Y, m1, k), encrypt_int(P, G, Y, m2, k)
+    assert attacks.nonce_reuse_decrypt(P, (m1, ct1), ct2) == m2
+    fresh = encrypt_int(P, G, Y, m2, k + 1)
+    with pytest.raises(ValueError, match="do not share a nonce"):
+        attacks.nonce_reuse_decrypt(P, (m1, ct1), fresh)
+
+
+# --- the quadratic-residue leak -----------------------------------------------------------------
+
+G_FULL = attacks.full_group_generator(P)
+
+
+def test_the_full_group_generator_generates_everything() -> None:
+    assert sympy.is_primitive_root(G_FULL, P)
+    assert G_FULL == sympy.primitive_root(P)
+
+
+@settings(max_examples=30)
+@given(seeds)
+def test_in_z_p_star_the_ciphertext_reveals_the_legendre_symbol_of_the_message(seed: int) -> None:
+    rng = DeterministicRNG(seed)
+    x, k, m = randrange(1, P - 1, rng), randrange(1, P - 1, rng), randrange(1, P, rng)
+    y = powmod(G_FULL, x, P)
+    ciphertext = encrypt_int(P, G_FULL, y, m, k)
+    assert decrypt_int(P, x, *ciphertext) == m
+    assert attacks.legendre_of_message(P, y, ciphertext) == sympy.legendre_symbol(m, P)
+
+
+@settings(max_examples=30)
+@given(seeds, st.booleans())
+def test_the_leak_wins_the_indistinguishability_game(seed: int, pick: bool) -> None:
+    rng = DeterministicRNG(seed)
+    x, k = randrange(1, P - 1, rng), randrange(1, P - 1, rng)
+    y = powmod(G_FULL, x, P)
+    residue, non_residue = (
+        powmod(G_FULL, 2 * randrange(1, Q, rng), P),
+        powmod(G_FULL, 2 * randrange(1, Q, rng) + 1, P),
+    )
+    candidates = (residue, non_residue)
+    ciphertext = encrypt_int(P, G_FULL, y, candidates[pick], k)
+    assert attacks.distinguish(P, y, ciphertext, *candidates) == int(pick)
+
+
+def test_in_the_quadratic_residue_subgroup_nothing_leaks() -> None:
+    rng = DeterministicRNG("subgroup")
+    for _ in range(20):
+        m = subgroup_element(rng)
+        c = encrypt_element(KEY.public_key, m, rng)
+        assert attacks.legendre_of_message(P, Y, (c.c1, c.c2)) == 1  # the same for every message
+        assert attacks.distinguish(P, Y, (c.c1, c.c2), m, subgroup_element(rng)) is None
+
+
+# --- signatures: a reused nonce -----------------------------------------------------------------
+
+
+@settings(max_examples=50)
+@given(st.integers(-500, 500), st.integers(-500, 500), st.integers(1, 200))
+def test_linear_congruence_solutions_match_brute_force(a: int, b: int, m: int) -> None:
+    assert attacks.solve_linear_congruence(a, b, m) == [z for z in range(m) if (a * z - b) % m == 0]
+
+
+def _two_signatures_same_k(
+    p: int, g: int, x: int, rng: DeterministicRNG
+) -> tuple[tuple[int, Signature], ...]:
+    while True:
+        k = randrange(2, p - 1, rng)
+        if gcd(k, p - 1) == 1:
+            break
+    h1, h2 = randrange(0, p - 1, rng), randrange(0, p - 1, rng)
+    return (h1, sign_int(p, g, x, h1, k)), (h2, sign_int(p, g, x, h2, k))
+
+
+@settings(max_examples=20)
+@given(seeds)
+def test_two_signatures_with_one_nonce_give_away_the_private_key(seed: int) -> None:
+    rng = DeterministicRNG(seed)
+    first, second = _two_signatures_same_k(P, G, X, rng)
+    result = attacks.nonce_reuse_private_key(P, G, Y, first, second)
+    assert result.x % Q == X  # g has order q: x and x + q are the same key
+    assert powmod(G, result.k, P) == first[1][0]
+
+
+def test_nonce_reuse_enumerates_solutions_when_the_gcds_are_not_one() -> None:
+    """With smooth p - 1, choose h1 - h2 and k so that gcd(s1 - s2, p - 1) and gcd(r, p - 1) exceed 2."""
+    p, factors = smooth_prime(64, 8, DeterministicRNG("smooth"))
+    g = primitive_root(p, factors)
+    f = min(q for q in factors if q > 2)
+    rng = DeterministicRNG("gcds")
+    x = randrange(1, p - 1, rng)
+    h1 = randrange(0, p - 1, rng)
+    h2 = (h1 + 2 * f * randrange(1, p, rng)) % (p - 1)  # s1 - s2 = k^-1 (h1 - h2): gcd >= 2f
+    k = next(k for k in range(2, p) if gcd(k, p - 1) == 1 and gcd(powmod(g, k, p), p - 1) > 2)
+    first, second = (h1, sign_int(p, g, x, h1, k)), (h2, sign_int(p, g, x, h2, k))
+    (_, (r, s1)), (_, (_, s2)) = first, second
+    assert gcd(s1 - s2, p - 1) >= 2 * f and gcd(r, p - 1) > 2
+    assert len(attacks.solve_linear_congruence(s1 - s2, h1 - h2, p - 1)) == gcd(s1 - s2, p - 1)
+    result = attacks.nonce_reuse_private_key(p, g, powmod(g, x, p), first, second)
+    assert (result.x, result.k) == (x, k)
+    assert result.candidates <= gcd(s1 - s2, p - 1) + gcd(r, p - 1)
+
+
+def test_nonce_reuse_needs_the_same_r() -> None:
+    rng = DeterministicRNG("different r")
+    first, _ = _two_signatures_same_k(P, G, X, rng)
+    _, other = _two_signatures_same_k(P, G, X, rng)
+    with pytest.raises(ValueError, match="do not share a nonce"):
+        attacks.nonce_reuse_private_key(P, G, Y, first, other)
+
+
+# --- signatures: textbook existential forgeries -------------------------------------------------
+
+
+@settings(max_examples=25)
+@given(st.integers(1, P - 2))
+def test_one_parameter_forgery_verifies_without_the_key(e: int) -> None:
+    h, (r, s) = attacks.one_parameter_forgery(P, G, Y, e)
+    assert verify_int(P, G, Y, h, r, s)
+    verify_textbook(KEY.public_key, h, Signature(r, s))  # raises if invalid
+
+
+@settings(max_examples=25)
+@given(st.integers(1, P - 2), st.integers(1, P - 2))
+def test_two_parameter_forgery_verifies_without_the_key(u: int, v: int) -> None:
+    v |= 1  # p - 1 = 2q: an odd v is invertible unless q divides it
+    if gcd(v, P - 1) != 1:
+        with pytest.raises(ValueError):
+            attacks.two_parameter_forgery(P, G, Y, u, v)
+        return
+    h, (r, s) = attacks.two_parameter_forgery(P, G, Y, u, v)
+    assert verify_int(P, G, Y, h, r, s)
+
+
+def test_hashing_defeats_the_existential_forgery() -> None:
+    h, (r, s) = attacks.two_parameter_forgery(P, G, Y, 12345, 6789)
+    message = h.to_bytes(32, "big")  # the best a forger can do: h is not a hash of anything chosen
+    with pytest.raises(VerificationError):
+        verify(KEY.public_key, message, Signature(r, s))
+
+
+# --- Bleichenbacher 1996 ------------------------------------------------------------------------
+
+WEAK_P, WEAK_G = attacks.weak_generator_group(256, DeterministicRNG("weak generator"))
+
+
+def test_the_weak_group_has_the_shape_the_attack_needs() -> None:
+    assert sympy.isprime(WEAK_P) and sympy.isprime((WEAK_P - 1) // 4)
+    assert WEAK_P % 8 == 5 and WEAK_G == 2
+    assert sympy.is_primitive_root(WEAK_G, WEAK_P)
+
+
+@settings(max_examples=20)
+@given(seeds, st.binary(max_size=64))
+def test_bleichenbacher_1996_signs_any_hash_with_a_smooth_generator(seed: int, message: bytes) -> None:
+    x = randrange(1, WEAK_P - 1, DeterministicRNG(seed))
+    y = powmod(WEAK_G, x, WEAK_P)
+    h = int.from_bytes(hashlib.sha256(message).digest(), "big") % (WEAK_P - 1)
+    r, s = attacks.bleichenbacher_1996_forgery(WEAK_P, WEAK_G, y, h)
+    assert verify_int(WEAK_P, WEAK_G, y, h, r, s)
+    assert r == (WEAK_P - 1) // 2  # the tell-tale r = (p - 1)/g
+
+
+def test_bleichenbacher_1996_fails_in_the_toolkit_groups() -> None:
+    with pytest.raises(ValueError, match="the attack needs"):
+        attacks.bleichenbacher_1996_forgery(P, G, Y, 1)  # p ≡ 3 (mod 4), g a residue of order q
+    signature = sign(KEY, b"genuine", DeterministicRNG(1))
+    verify(KEY.public_key, b"genuine", signature)  # and honest signatures still verify
