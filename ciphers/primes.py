@@ -41,7 +41,7 @@ _RSA_WINDOW = 2048
 
 @functools.cache
 def odd_primes_below(limit: int) -> array[int]:
-    """The odd primes below ``limit``, by the sieve of Eratosthenes (cached)."""
+    """The odd primes below ``limit``, by the sieve of Eratosthenes (cached and shared: do not modify)."""
     if limit <= 3:
         return array("I")
     sieve = bytearray([1]) * limit
