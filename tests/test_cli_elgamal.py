@@ -75,7 +75,7 @@ def test_keygen_in_a_small_rfc_group_warns_in_one_line(
 ) -> None:
     stem = tmp_path / "old"
     assert run(["elgamal", "keygen", "--group", "modp768", "--out", str(stem)]) == 0
-    warning, wrote = capsys.readouterr().err.strip().splitlines()
+    wrote, warning = capsys.readouterr().err.strip().splitlines()
     assert warning == "warning: modp768 is a 768-bit group, too small to be secure (use at least 2048)"
     assert wrote.startswith("wrote ")
     with pytest.warns(InsecureWarning, match="modp768"):

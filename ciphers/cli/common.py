@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+import warnings
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import NoReturn
@@ -32,11 +33,20 @@ Handler = Callable[[argparse.Namespace], int]
 
 
 def run(parser: argparse.ArgumentParser, argv: Sequence[str] | None) -> int:
-    """Parse and dispatch to ``args.handler``; turn every expected failure into one line."""
+    """Parse and dispatch to ``args.handler``; turn every expected failure into one line.
+
+    Warnings the command raises (weak keys, insecure choices) are printed as ``warning:`` lines
+    once it has succeeded, each once; a failure is always exactly one ``error:`` line.
+    """
     args = parser.parse_args(argv)
     handler: Handler = args.handler
     try:
-        return handler(args)
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            status = handler(args)
+        for message in dict.fromkeys(str(w.message) for w in caught):
+            sys.stderr.write(f"warning: {message}\n")
+        return status
     except (UsageError, CryptoError, ValueError) as exc:
         sys.stderr.write(f"error: {exc}\n")
         return EXIT_USAGE

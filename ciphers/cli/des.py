@@ -15,7 +15,6 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-import warnings
 
 from rich.table import Table
 
@@ -29,7 +28,7 @@ from ciphers.cli.common import (
     stdout_console,
     write_output,
 )
-from ciphers.des import DESTrace, key_warnings, trace_block
+from ciphers.des import DESTrace, trace_block, warn_about_key
 from ciphers.des_fast import FastDES
 from ciphers.tdes import TripleDES
 
@@ -95,8 +94,7 @@ def _trace(args: argparse.Namespace) -> int:
     key = parse_hex(args.key, "key", (8,))
     block = parse_hex(args.block, "block", (8,))
     result = trace_block(key, block, decrypt=args.decrypt)
-    for message in key_warnings(key):
-        sys.stderr.write(f"warning: {message}\n")
+    warn_about_key(key)
     if args.json:
         sys.stdout.write(json.dumps(result.to_dict(), indent=2) + "\n")
     else:
@@ -135,13 +133,9 @@ def _print_trace(result: DESTrace) -> None:
 # --- encrypt / decrypt ------------------------------------------------------------------------------
 
 
-def _make_cipher(family: str, key: bytes) -> tuple[BlockCipher, list[str]]:
-    """The fast cipher for ``key`` and the warnings about the key (weak, semi-weak, degenerate 3DES)."""
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        cipher: BlockCipher = FastDES(key) if family == "des" else TripleDES(key, fast=True)
-    messages = [str(w.message) for w in caught] + (key_warnings(key) if family == "des" else [])
-    return cipher, [f"warning: {m}" for m in dict.fromkeys(messages)]
+def _make_cipher(family: str, key: bytes) -> BlockCipher:
+    """The fast cipher for ``key``; constructing it warns about weak, semi-weak or degenerate keys."""
+    return FastDES(key) if family == "des" else TripleDES(key, fast=True)
 
 
 def _crypt(args: argparse.Namespace) -> int:
@@ -151,7 +145,7 @@ def _crypt(args: argparse.Namespace) -> int:
     if mode == "ecb" and iv is not None:
         raise UsageError("ECB takes no IV; drop --iv or choose another mode")
     data = read_input(args.infile)
-    cipher, notes = _make_cipher(args.family, key)
+    cipher = _make_cipher(args.family, key)
     pad = not args.no_pad if mode in modes.PADDED_MODES else None
     crypt = modes.encrypt if args.operation == "encrypt" else modes.decrypt
 
@@ -169,6 +163,7 @@ def _crypt(args: argparse.Namespace) -> int:
         output = crypt(cipher, mode, body, iv=prefix, pad=pad)
 
     write_output(args.outfile, output)
+    notes = []
     if not args.quiet:
         if args.family == "des":
             notes.append(DES_NOTE)

@@ -15,18 +15,14 @@ exits 0 and prints one line if the signature is valid, and exits 1 with one line
 from __future__ import annotations
 
 import argparse
-import functools
 import os
 import sys
-import warnings
 from pathlib import Path
-from typing import TextIO
 
 from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
 from ciphers.cli.common import (
     EXIT_FAILED,
-    Handler,
     OneLineParser,
     UsageError,
     add_io_arguments,
@@ -45,33 +41,9 @@ from ciphers.elgamal.groups import (
     generate_group,
     named_group,
 )
-from ciphers.errors import InsecureWarning, VerificationError
+from ciphers.errors import VerificationError
 
 SCHEMES = ("hybrid", "textbook")
-
-
-def _show_one_line(
-    message: Warning | str,
-    category: type[Warning],
-    filename: str,
-    lineno: int,
-    file: TextIO | None = None,
-    line: str | None = None,
-) -> None:
-    sys.stderr.write(f"warning: {message}\n")
-
-
-def _warnings_as_lines(handler: Handler) -> Handler:
-    """Wrap a command so that each warning it raises is shown at once as one ``warning:`` line."""
-
-    @functools.wraps(handler)
-    def wrapped(args: argparse.Namespace) -> int:
-        with warnings.catch_warnings():
-            warnings.simplefilter("always")
-            warnings.showwarning = _show_one_line
-            return handler(args)
-
-    return wrapped
 
 
 def _generate_with_progress(bits: int) -> Group:
@@ -126,13 +98,7 @@ def _private_key(path: str) -> PrivateKey:
 def _encrypt(args: argparse.Namespace) -> int:
     key = _public_key(args.key)
     data = read_input(args.infile)
-    if args.scheme == "textbook":
-        sys.stderr.write(f"warning: {core.TEXTBOOK_WARNING}\n")
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", InsecureWarning)
-            output = core.encrypt_bytes(key, data)
-    else:
-        output = hybrid.encrypt(key, data)
+    output = core.encrypt_bytes(key, data) if args.scheme == "textbook" else hybrid.encrypt(key, data)
     write_output(args.outfile, output)
     return 0
 
@@ -178,7 +144,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     source.add_argument("--group", choices=GROUP_NAMES, help=f"built-in RFC group (default {DEFAULT_GROUP})")
     source.add_argument("--bits", type=int, help="generate a custom safe-prime group of N bits (slow)")
     keygen.add_argument("--out", required=True, metavar="NAME", help="output file name stem")
-    keygen.set_defaults(handler=_warnings_as_lines(_keygen))
+    keygen.set_defaults(handler=_keygen)
 
     for verb, handler, what in (("encrypt", _encrypt, "public"), ("decrypt", _decrypt, "private")):
         command = verbs.add_parser(verb, help=f"{verb} data with an ElGamal {what} key")
@@ -190,16 +156,16 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
             help="hybrid (KEM + encrypt-then-MAC, default) or textbook (insecure)",
         )
         add_io_arguments(command)
-        command.set_defaults(handler=_warnings_as_lines(handler))
+        command.set_defaults(handler=handler)
 
     sign = verbs.add_parser("sign", help="sign data (SHA-256) with a private key")
     sign.add_argument("--key", required=True, metavar="FILE", help="private key (JSON)")
     sign.add_argument("--in", dest="infile", metavar="FILE", help="message file (default stdin)")
     sign.add_argument("--sig", metavar="FILE", help="signature output file (default stdout)")
-    sign.set_defaults(handler=_warnings_as_lines(_sign))
+    sign.set_defaults(handler=_sign)
 
     verify = verbs.add_parser("verify", help="verify a signature; exit status 1 if it is invalid")
     verify.add_argument("--key", required=True, metavar="FILE", help="public (or private) key (JSON)")
     verify.add_argument("--in", dest="infile", metavar="FILE", help="message file (default stdin)")
     verify.add_argument("--sig", required=True, metavar="FILE", help="signature file")
-    verify.set_defaults(handler=_warnings_as_lines(_verify))
+    verify.set_defaults(handler=_verify)

@@ -20,7 +20,6 @@ insecure padding, SHA-1 signatures) are printed as ``warning:`` lines only once 
 from __future__ import annotations
 
 import argparse
-import functools
 import os
 import sys
 import warnings
@@ -30,7 +29,6 @@ from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
 from ciphers.cli.common import (
     EXIT_FAILED,
-    Handler,
     OneLineParser,
     UsageError,
     add_io_arguments,
@@ -48,21 +46,6 @@ SCHEMES = ("pss", "pkcs1")
 RAW_WARNING = "raw (textbook) RSA is deterministic and malleable: insecure, for study only"
 PKCS1_ENCRYPTION_WARNING = "PKCS#1 v1.5 encryption is legacy (Bleichenbacher's padding oracle); prefer OAEP"
 SHA1_SIGNATURE_WARNING = "SHA-1 is not collision resistant; sign with SHA-1 only for legacy interoperability"
-
-
-def _warnings_after_success(handler: Handler) -> Handler:
-    """Collect the warnings a command raises and print each as one line, only if it did not fail."""
-
-    @functools.wraps(handler)
-    def wrapped(args: argparse.Namespace) -> int:
-        with warnings.catch_warnings(record=True) as caught:
-            warnings.simplefilter("always")
-            status = handler(args)
-        for warning in caught:
-            sys.stderr.write(f"warning: {warning.message}\n")
-        return status
-
-    return wrapped
 
 
 def _write_new_file(path: Path, data: bytes, mode: int, force: bool) -> None:
@@ -203,7 +186,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     )
     keygen.add_argument("--out", required=True, metavar="NAME", help="output file name stem")
     keygen.add_argument("--force", action="store_true", help="overwrite existing key files")
-    keygen.set_defaults(handler=_warnings_after_success(_keygen))
+    keygen.set_defaults(handler=_keygen)
 
     for verb, handler, what in (("encrypt", _encrypt, "public"), ("decrypt", _decrypt, "private")):
         command = verbs.add_parser(verb, help=f"{verb} data with an RSA {what} key")
@@ -217,7 +200,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         command.add_argument("--hash", choices=hash_choices, help="OAEP hash, also for MGF1 (default sha256)")
         command.add_argument("--label", metavar="TEXT", help="OAEP label (UTF-8; default empty)")
         add_io_arguments(command)
-        command.set_defaults(handler=_warnings_after_success(handler))
+        command.set_defaults(handler=handler)
 
     for verb, handler in (("sign", _sign), ("verify", _verify)):
         command = verbs.add_parser(
@@ -235,4 +218,4 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
             command.add_argument("--sig", metavar="FILE", help="signature output file (default stdout)")
         else:
             command.add_argument("--sig", required=True, metavar="FILE", help="signature file")
-        command.set_defaults(handler=_warnings_after_success(handler))
+        command.set_defaults(handler=handler)
