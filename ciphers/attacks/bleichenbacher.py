@@ -117,7 +117,7 @@ def bleichenbacher_1998(
     n: int, e: int, c: int, oracle: Oracle, *, rng: RNG = SYSTEM, max_queries: int = 1 << 24
 ) -> BleichenbacherResult:
     """Decrypt a PKCS #1 v1.5 ciphertext c with a padding oracle (Bleichenbacher, "Chosen ciphertext
-    attacks against protocols based on the RSA encryption standard PKCS #1", CRYPTO 1998, §3.1).
+    attacks against protocols based on the RSA encryption standard PKCS #1", CRYPTO 1998).
 
     With B = 2^(8(k - 2)), a yes from the oracle on c s^e says 2B <= m s mod n < 3B. Step 1 blinds c
     until it conforms (skipped when c already does: s0 = 1); step 2a searches the first s from

@@ -236,7 +236,7 @@ def meet_in_the_middle(
     """Find K1, K2 with E_K2(E_K1(P)) = C from known pairs in |space1| + |space2| operations.
 
     Tabulate E_K1(P1) for every K1, then for each K2 compute D_K2(C1) and look it up: a hit is a
-    candidate pair, checked on the other pairs (Diffie and Hellman 1977 §5; Merkle and Hellman,
+    candidate pair, checked on the other pairs (Diffie and Hellman 1977; Merkle and Hellman,
     "On the security of multiple encryption", CACM 24(7), 1981). Brute force would need
     |space1| * |space2| double encryptions.
     """
@@ -330,7 +330,7 @@ def padding_oracle_attack(iv: bytes, ciphertext: bytes, oracle: PaddingOracle) -
     For block C_i, forge a previous block X and ask whether X, C_i decrypts to valid padding: when
     D(C_i) xor X ends in pad bytes 01, or 02 02, ..., the byte guessed in X gives a byte of D(C_i),
     and P_i = D(C_i) xor C_(i-1). At most 256 queries a byte, 128 on average (Vaudenay, "Security
-    flaws induced by CBC padding", EUROCRYPT 2002, §3). ``RuntimeError`` if no guess is accepted.
+    flaws induced by CBC padding", EUROCRYPT 2002). ``RuntimeError`` if no guess is accepted.
     """
     queries = 0
 
