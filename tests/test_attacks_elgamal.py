@@ -224,6 +224,21 @@ def test_bleichenbacher_1996_signs_any_hash_with_a_smooth_generator(seed: int, m
     assert r == (WEAK_P - 1) // 2  # the tell-tale r = (p - 1)/g
 
 
+def test_bleichenbacher_1996_with_a_composite_smooth_generator() -> None:
+    """g = 210 = 2 * 3 * 5 * 7 dividing p - 1: the dlog modulo g goes through Pohlig-Hellman."""
+    g, rng = 210, DeterministicRNG("g = 210")
+    while True:
+        p = g * 2 * randrange(2**200, 2**201, rng) + 1  # 4 | p - 1
+        if sympy.isprime(p) and sympy.legendre_symbol(g, p) == -1:
+            break
+    x = randrange(1, p - 1, rng)
+    y = powmod(g, x, p)
+    h = int.from_bytes(hashlib.sha256(b"I owe Mallory everything").digest(), "big") % (p - 1)
+    r, s = attacks.bleichenbacher_1996_forgery(p, g, y, h)
+    assert verify_int(p, g, y, h, r, s)
+    assert r == (p - 1) // g
+
+
 def test_bleichenbacher_1996_fails_in_the_toolkit_groups() -> None:
     with pytest.raises(ValueError, match="the attack needs"):
         attacks.bleichenbacher_1996_forgery(P, G, Y, 1)  # p ≡ 3 (mod 4), g a residue of order q

@@ -176,9 +176,9 @@ def two_parameter_forgery(p: int, g: int, y: int, u: int, v: int) -> tuple[int, 
 
 
 def bleichenbacher_1996_forgery(p: int, g: int, y: int, h: int) -> Signature:
-    """A valid signature on any h, without the key, when g is smooth, divides p - 1 and generates
-    Z_p*, and p ≡ 1 (mod 4) (Bleichenbacher, "Generating ElGamal signatures without knowing the
-    secret key", EUROCRYPT 1996; HAC §11.5.2).
+    """A valid signature on any h, without the key, when g is smooth, divides p - 1 and is a
+    quadratic non-residue (as every generator of Z_p* is), and p ≡ 1 (mod 4) (Bleichenbacher,
+    "Generating ElGamal signatures without knowing the secret key", EUROCRYPT 1996; HAC §11.5.2).
 
     With w = (p - 1)/g: g w ≡ -1 gives w^t ≡ g for t = (p - 3)/2 (g a non-residue, t odd). Solve
     (g^w)^z = y^w in the subgroup of order g (easy: g is smooth), i.e. z ≡ x (mod g); then
