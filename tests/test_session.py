@@ -1,0 +1,295 @@
+"""The pure end-to-end layer: round trips for every suite and kex, membership and rekeying, held messages.
+
+Tampering and replay are in test_session_tamper.py; independent checks of the bytes (PyCryptodome,
+cryptography) in test_session_differential.py.
+"""
+
+from __future__ import annotations
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from chat.session import Delivered, Held, KeyReceived, Reason, Rekeyed, RoomSession, Sent
+from tests.chat_support import SUITE_IDS, SUITE_KEX, Room, identity, wire
+
+TEXTS = ["hello", "", "ünïcødé ✓ and emoji 🎉", "x" * 1000]
+
+
+def three(suite: str, kex: str, **options: object) -> Room:
+    room = Room(suite, kex)
+    for name in ("alice", "bob", "carol"):
+        room.join(name, **options)
+    return room
+
+
+@pytest.mark.parametrize(("suite", "kex"), SUITE_KEX, ids=SUITE_IDS)
+def test_round_trip_to_every_member(suite: str, kex: str) -> None:
+    room = three(suite, kex)
+    for text in TEXTS:
+        room.send("alice", text)
+    room.send("bob", "from bob")
+    expected_from_alice = [("alice", text) for text in TEXTS]
+    assert room.texts("bob") == expected_from_alice
+    assert room.texts("carol") == [*expected_from_alice, ("bob", "from bob")]
+    assert room.texts("alice") == [("bob", "from bob")]
+    for name in ("alice", "bob", "carol"):
+        assert room.rejections(name) == []
+
+
+@pytest.mark.parametrize(("suite", "kex"), SUITE_KEX, ids=SUITE_IDS)
+def test_ciphertext_does_not_contain_the_text(suite: str, kex: str) -> None:
+    room = three(suite, kex)
+    secret = "attack at dawn, attack at dawn, attack at dawn"
+    result = room.send("alice", secret)
+    (out,) = result.outgoing
+    flat = repr(out.body) + repr(out.payloads)
+    assert secret not in flat and secret.encode().hex() not in flat
+    assert [type(e) for e in result.events] == [Sent]
+
+
+@pytest.mark.parametrize(("suite", "kex"), SUITE_KEX, ids=SUITE_IDS)
+def test_delivered_fields(suite: str, kex: str) -> None:
+    room = three(suite, kex)
+    room.send("alice", "one")
+    room.send("alice", "two")
+    delivered = [e for e in room.events("bob") if isinstance(e, Delivered)]
+    assert [(d.sender, d.content_type, d.counter) for d in delivered] == [
+        ("alice", "text", 1),
+        ("alice", "text", 2),
+    ]
+    generation = "0" if suite in ("rsa", "elgamal") else "1"
+    assert {d.key_id for d in delivered} == {f"alice/{generation}"}
+
+
+@pytest.mark.parametrize(("suite", "kex"), SUITE_KEX, ids=SUITE_IDS)
+def test_binary_data_with_a_content_type(suite: str, kex: str) -> None:
+    room = three(suite, kex)
+    data = bytes(range(256)) * 2
+    room.route("alice", room.sessions["alice"].seal_data(data, "file/chunk"))
+    (got,) = [e for e in room.events("bob") if isinstance(e, Delivered)]
+    assert (got.content_type, got.data) == ("file/chunk", data)
+
+
+def test_limits_and_content_types() -> None:
+    session = RoomSession(identity("alice"), "alice", "r", "3des", "rsa", max_text=10, max_data=20)
+    session.start([])
+    with pytest.raises(ValueError, match="limit of 10"):
+        session.seal("x" * 11)
+    with pytest.raises(ValueError, match="limit of 20"):
+        session.seal_data(bytes(21), "blob")
+    for bad in ("", "Text", "a b", "x" * 33, "../etc"):
+        with pytest.raises(ValueError, match="content type"):
+            session.seal_data(b"", bad)
+    with pytest.raises(UnicodeDecodeError):
+        session.seal_data(b"\xff", "text")
+    assert session.seal("x" * 10).outgoing
+
+
+def test_unknown_suite_or_kex() -> None:
+    with pytest.raises(ValueError, match="unknown cipher suite"):
+        RoomSession(identity("alice"), "alice", "r", "aes", "rsa")
+    with pytest.raises(ValueError, match="unknown key exchange"):
+        RoomSession(identity("alice"), "alice", "r", "3des", "dh")
+
+
+# --- membership ---------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("suite", "kex"), SUITE_KEX[:4], ids=SUITE_IDS[:4])
+def test_keys_on_join_and_rekey_on_leave(suite: str, kex: str) -> None:
+    room = Room(suite, kex)
+    alice = room.join("alice")
+    assert alice.key_id == "alice/1"
+    bob = room.join("bob")
+    # Bob drew his key and sent it; Alice handed him her current key, without drawing a new one.
+    assert alice.key_id == "alice/1" and bob.key_id == "bob/1"
+    assert alice.member("bob").key_id == "bob/1"  # type: ignore[union-attr]
+    assert bob.member("alice").key_id == "alice/1"  # type: ignore[union-attr]
+    room.join("carol")
+    assert alice.key_id == "alice/1"
+    room.send("alice", "before")
+    leaver = room.leave("carol")
+    # Everyone who remains drew a new key and sent it to the others.
+    assert alice.key_id == "alice/2" and bob.key_id == "bob/2"
+    assert alice.member("bob").key_id == "bob/2"  # type: ignore[union-attr]
+    assert bob.member("alice").key_id == "alice/2"  # type: ignore[union-attr]
+    received = [e for e in room.events("bob") if isinstance(e, KeyReceived)]
+    assert [(e.key_id, e.replaced) for e in received] == [
+        ("alice/1", None),
+        ("carol/1", None),
+        ("alice/2", "alice/1"),
+    ]
+
+    # The leaver's old keys cannot open what follows: it holds alice/1, the message is under alice/2.
+    result = room.send("alice", "after")
+    (out,) = result.outgoing
+    opened = leaver.open_message("alice", out.body, None)
+    assert [type(e) for e in opened.events] == [Held]
+    expired = leaver.expire_held("alice")
+    assert [(type(e).__name__, e.reason) for e in expired.events] == [("Rejected", Reason.UNKNOWN_KEY)]  # type: ignore[union-attr]
+    assert room.texts("bob")[-1] == ("alice", "after")
+
+
+def test_rekey_events_from_membership_calls() -> None:
+    alice = RoomSession(identity("alice"), "alice", "r", "3des", "rsa")
+    start = alice.start([("bob", wire("bob")), ("carol", wire("carol"))])
+    assert start.events == (Rekeyed("alice/1", "start", ("bob", "carol")),)
+    (bundle,) = start.outgoing
+    assert bundle.kind == "key_bundle" and bundle.key_id == "alice/1"
+    assert set(bundle.payloads or {}) == {"bob", "carol"}
+    joined = alice.add_member("dave", wire("dave"))
+    (to_dave,) = joined.outgoing
+    assert (to_dave.key_id, set(to_dave.payloads or {})) == ("alice/1", {"dave"})
+    assert joined.events == ()
+    left = alice.remove_member("bob")
+    assert left.events == (Rekeyed("alice/2", "leave", ("carol", "dave")),)
+    (again,) = left.outgoing
+    assert (again.key_id, set(again.payloads or {})) == ("alice/2", {"carol", "dave"})
+    assert alice.remove_member("nobody").events == ()
+    to_dave_only = alice.remove_member("carol")
+    assert [set(o.payloads or {}) for o in to_dave_only.outgoing] == [{"dave"}]
+    alone = alice.remove_member("dave")
+    # Alone, Alice still draws a fresh key: a later newcomer must not get a key the leavers knew.
+    assert alice.key_id == "alice/4" and alone.outgoing == ()
+    assert alone.events == (Rekeyed("alice/4", "leave", ()),)
+
+
+def test_rekey_on_join_option() -> None:
+    room = Room("3des", "rsa")
+    alice = room.join("alice", rekey_on_join=True)
+    room.join("bob", rekey_on_join=True)
+    assert alice.key_id == "alice/2"
+    room.join("carol", rekey_on_join=True)
+    assert alice.key_id == "alice/3"
+    room.send("alice", "hi")
+    assert room.texts("carol") == [("alice", "hi")]
+    assert room.texts("bob") == [("alice", "hi")]
+
+
+@pytest.mark.parametrize(("suite", "kex"), SUITE_KEX[4:], ids=SUITE_IDS[4:])
+def test_direct_suites_encrypt_to_the_members_present(suite: str, kex: str) -> None:
+    room = three(suite, kex)
+    leaver = room.leave("carol")
+    result = room.send("alice", "after carol left")
+    (out,) = result.outgoing
+    assert set(out.payloads or {}) == {"bob"}
+    assert room.texts("bob")[-1] == ("alice", "after carol left")
+    # Whatever payload the leaver is handed, it is not among the signed recipients.
+    opened = leaver.open_message("alice", out.body, (out.payloads or {})["bob"])
+    assert [e.reason for e in opened.events] == [Reason.NOT_FOR_US]  # type: ignore[union-attr]
+    lonely = RoomSession(identity("alice"), "alice", "r", suite, kex)
+    lonely.start([])
+    alone = lonely.seal("nobody hears")
+    assert alone.outgoing == () and alone.events[0].recipients == ()  # type: ignore[union-attr]
+
+
+# --- held messages ------------------------------------------------------------------------------
+
+
+def test_message_before_its_key_is_held_then_released() -> None:
+    room = three("3des", "rsa")
+    alice = room.sessions["alice"]
+    # A newcomer gets Alice's message before her bundle (the race on join): it is held, then opened.
+    dave = RoomSession(identity("dave"), "dave", "Lobby", "3des", "rsa")
+    dave.start([(n, wire(n)) for n in ("alice", "bob", "carol")])
+    sealed = alice.seal("early")
+    (message,) = sealed.outgoing
+    joined = alice.add_member("dave", wire("dave"))
+    (bundle,) = joined.outgoing
+    held = dave.open_message("alice", message.body)
+    assert held.events == (Held("alice", "alice/1"),)
+    assert dave.held_count("alice") == 1
+    opened = dave.open_bundle("alice", "alice/1", bundle.body, (bundle.payloads or {})["dave"])
+    kinds = [type(e) for e in opened.events]
+    assert kinds == [KeyReceived, Delivered]
+    assert opened.events[1].text == "early"  # type: ignore[union-attr]
+    assert dave.held_count() == 0
+
+
+def test_held_messages_are_bounded() -> None:
+    room = three("des", "rsa")
+    alice = room.sessions["alice"]
+    newcomer = RoomSession(identity("dave"), "dave", "Lobby", "des", "rsa", max_held=2)
+    newcomer.start([(n, wire(n)) for n in ("alice", "bob", "carol")])
+    results = [newcomer.open_message("alice", alice.seal(f"m{i}").outgoing[0].body) for i in range(3)]
+    assert [type(e).__name__ for e in results[2].events] == ["Rejected", "Held"]
+    assert newcomer.held_count("alice") == 2
+    assert len(newcomer.expire_held("alice", "alice/9").events) == 0
+    assert [e.reason for e in newcomer.expire_held("alice").events] == [Reason.UNKNOWN_KEY] * 2  # type: ignore[union-attr]
+
+
+# --- teaching hooks -----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("suite", ["des", "3des"])
+def test_round_trace_matches_the_ciphertext(suite: str) -> None:
+    room = three(suite, "rsa")
+    result = room.send("alice", "trace me please")
+    (record,) = result.trace
+    assert record.step == "seal" and record.verified is None
+    traces = room.sessions["alice"].round_trace(record)
+    assert traces is not None and len(traces) == (1 if suite == "des" else 3)
+    assert all(len(t.rounds) == 16 for t in traces)
+    assert traces[-1].output.hex() == record.fields["ciphertext"][:16]
+    opened = next(r for r in room.results["bob"] if r.events and isinstance(r.events[0], Delivered))
+    (open_record,) = opened.trace
+    assert open_record.step == "open" and open_record.verified is True
+    back = room.sessions["bob"].round_trace(open_record)
+    assert back is not None
+    first_plain = int(back[-1].output.hex(), 16) ^ int(record.fields["iv"], 16)
+    assert first_plain.to_bytes(8, "big") == b"trace me"
+    # Once the key is replaced, the trace is no longer available.
+    room.leave("carol")
+    assert room.sessions["alice"].round_trace(record) is None
+
+
+def test_trace_records_are_json_ready() -> None:
+    room = three("3des", "elgamal")
+    result = room.send("alice", "x")
+    record = result.trace[0].to_dict()
+    assert set(record["fields"]) == {"iv", "ciphertext", "mac", "signature"}  # type: ignore[arg-type]
+    assert record["verified"] is None
+    bundles = [t for r in room.results["bob"] for t in r.trace if t.step == "unwrap"]
+    assert bundles and all(t.to_dict()["verified"] is True for t in bundles)
+
+
+# --- properties ---------------------------------------------------------------------------------
+
+_ROOMS: dict[str, Room] = {}
+
+
+def _room(suite: str) -> Room:
+    if suite not in _ROOMS:
+        _ROOMS[suite] = three(suite, "rsa")
+    return _ROOMS[suite]
+
+
+@settings(max_examples=25)
+@given(st.text(max_size=300), st.sampled_from(["3des", "des", "rsa"]))
+def test_any_text_round_trips(text: str, suite: str) -> None:
+    room = _room(suite)
+    before = len(room.texts("carol"))
+    room.send("alice", text)
+    assert room.texts("carol")[before:] == [("alice", text)]
+
+
+# --- suites -------------------------------------------------------------------------------------
+
+
+def test_suite_labels_and_families() -> None:
+    from chat.suites import SUITE_NAMES, suite
+
+    assert [name for name in SUITE_NAMES if suite(name).insecure] == ["des", "rsa", "elgamal"]
+    assert (suite("3des").key_size, suite("des").key_size) == (24, 8)
+    assert [suite("3des").family(k) for k in ("rsa", "elgamal")] == ["rsa", "elgamal"]
+    assert [suite("rsa").family(k) for k in ("rsa", "elgamal")] == ["rsa", "rsa"]
+    assert [suite("elgamal").family(k) for k in ("rsa", "elgamal")] == ["elgamal", "elgamal"]
+    assert "ElGamal KEM" in suite("des").describe("elgamal") and "RSA-PSS" in suite("3des").describe("rsa")
+    assert "insecure" in suite("des").label.lower() and "INSECURE" in suite("elgamal").note
+
+
+def test_session_uses_the_family_of_the_room() -> None:
+    assert RoomSession(identity("alice"), "a", "r", "elgamal", "rsa").family == "elgamal"
+    assert RoomSession(identity("alice"), "a", "r", "des", "elgamal").family == "elgamal"
+    assert RoomSession(identity("alice"), "a", "r", "3des", "rsa").family == "rsa"
