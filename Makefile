@@ -4,7 +4,9 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed-stamp
 
-.PHONY: test lint typecheck pytest bench clean
+NB_STAMP := $(VENV)/.notebooks-stamp
+
+.PHONY: test lint typecheck pytest bench notebooks clean
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "cipherchat needs Python 3.11 or newer; set PYTHON=python3.11")'
@@ -29,6 +31,14 @@ pytest: $(STAMP)
 ## bench: the performance tables (ours against the peers, same run)
 bench: $(STAMP)
 	$(PY) -m bench
+
+## notebooks: JupyterLab on notebooks/ with the project installed
+$(NB_STAMP): $(STAMP)
+	$(PY) -m pip install --quiet -e '.[dev,notebooks]'
+	@touch $(NB_STAMP)
+
+notebooks: $(NB_STAMP)
+	$(VENV)/bin/jupyter lab notebooks/
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis
