@@ -1,0 +1,133 @@
+"""The sans-IO connection (after h11): bytes in, events out; events in, bytes out.
+
+``receive_data(data)`` buffers what the network delivered (``b""`` for its end), ``next_event()``
+returns the next whole event or None until more data arrives, and ``send(event)`` returns the
+bytes to write. No socket is touched here: the asyncio server and client are thin loops around
+this object, and tests link two of them with a list of byte strings.
+"""
+
+from __future__ import annotations
+
+from chat.protocol.errors import ErrorCode, LocalProtocolError, RemoteProtocolError
+from chat.protocol.events import (
+    CLIENT_FRAMES,
+    SERVER_FRAMES,
+    ConnectionClosed,
+    Event,
+    parse_frame,
+)
+from chat.protocol.framing import FrameBuffer, decode_payload, encode_frame
+from chat.protocol.limits import DEFAULT_LIMITS, Limits
+from chat.protocol.state import Role, State, next_state, rejection
+
+FRAMES_SENT_BY = {Role.CLIENT: CLIENT_FRAMES, Role.SERVER: SERVER_FRAMES}
+
+
+class Connection:
+    """One end of one chat connection, as ``role``, under ``limits`` (both ends must agree)."""
+
+    def __init__(self, role: Role, limits: Limits = DEFAULT_LIMITS) -> None:
+        self.our_role = role
+        self.their_role = role.peer
+        self.limits = limits
+        self.state = State.IDLE
+        self._buffer = FrameBuffer(limits.max_frame)
+        self._sends = FRAMES_SENT_BY[role]
+        self._receives = FRAMES_SENT_BY[role.peer]
+        # Client frames leave room for what the relay stamps in (Limits.max_client_frame).
+        self._max_sent = limits.max_client_frame if role is Role.CLIENT else limits.max_frame
+        self._max_received = limits.max_client_frame if role is Role.SERVER else limits.max_frame
+        self._eof = False
+        self._closed_reported = False
+        self._fatal: RemoteProtocolError | None = None
+
+    @property
+    def buffered(self) -> int:
+        """Bytes received that are not yet events (nonzero in the middle of a frame)."""
+        return self._buffer.buffered
+
+    def receive_data(self, data: bytes) -> None:
+        """Hand over bytes read from the network; ``b""`` means the peer closed its side."""
+        if self._eof:
+            if data:
+                raise LocalProtocolError(ErrorCode.BAD_STATE, "data received after the connection ended")
+            return
+        if data:
+            if self._fatal is None:
+                self._buffer.feed(data)
+        else:
+            self._eof = True
+
+    def next_event(self) -> Event | None:
+        """The next event, or None when more data is needed.
+
+        Raises RemoteProtocolError when the peer broke the protocol. If it is not ``fatal`` the bad
+        frame was consumed and the next call goes on with the next frame; if it is, every later call
+        raises it again. The end of the connection is reported once as :class:`ConnectionClosed`.
+        """
+        if self._fatal is not None:
+            raise self._fatal
+        try:
+            payload = self._buffer.next_payload()
+        except RemoteProtocolError as exc:
+            self._fatal = exc
+            raise
+        if payload is None:
+            if not self._eof or self._closed_reported:
+                return None
+            if self._buffer.buffered:
+                self._fatal = RemoteProtocolError(
+                    ErrorCode.BAD_FRAME,
+                    f"connection closed in the middle of a frame ({self._buffer.buffered} bytes)",
+                    fatal=True,
+                )
+                raise self._fatal
+            self._closed_reported = True
+            self.state = State.CLOSED
+            return ConnectionClosed()
+        return self._event_from(payload)
+
+    def _event_from(self, payload: bytes) -> Event:
+        if len(payload) > self._max_received:
+            raise RemoteProtocolError(
+                ErrorCode.TOO_LARGE,
+                f"frame of {len(payload)} bytes is above the limit of {self._max_received}",
+            )
+        obj = decode_payload(payload)
+        kind = obj.get("type")
+        try:
+            event = parse_frame(obj, self._receives, self.limits)
+        except RemoteProtocolError as exc:
+            exc.ref = kind if isinstance(kind, str) and kind in self._receives else None
+            raise
+        new = next_state(self.their_role, self.state, event.type)
+        if new is None:
+            refused = RemoteProtocolError(*rejection(self.their_role, self.state, event.type))
+            refused.ref = event.type
+            raise refused
+        self.state = new
+        return event
+
+    def send(self, event: Event, *, encoded: bytes | None = None) -> bytes:
+        """The bytes that carry ``event``; raises LocalProtocolError (nothing sent) if it breaks the protocol.
+
+        ``encoded`` skips checking and encoding when the caller already holds this event's frame
+        (the relay encodes one delivery once for all recipients); the state is checked all the same.
+        """
+        kind = event.type
+        if self._sends.get(kind) is not type(event):
+            raise LocalProtocolError(
+                ErrorCode.UNKNOWN_TYPE, f"the {self.our_role.value} does not send {type(event).__name__}"
+            )
+        new = next_state(self.our_role, self.state, kind)
+        if new is None:
+            raise LocalProtocolError(*rejection(self.our_role, self.state, kind))
+        if encoded is None:
+            obj = event.to_dict()
+            try:
+                parse_frame(obj, self._sends, self.limits)
+            except RemoteProtocolError as exc:
+                raise LocalProtocolError(exc.code, exc.message) from None
+            encoded = encode_frame(obj, self._max_sent)
+        self.state = new
+        return encoded

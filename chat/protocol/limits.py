@@ -1,0 +1,64 @@
+"""Every size limit of the protocol in one place, with defaults both sides share.
+
+The frame limit bounds what a receiver ever buffers. Whatever the server builds from valid input
+must fit in a frame too: a client's frame may use the frame limit less :data:`FRAME_OVERHEAD`,
+which leaves room for the ``from`` the relay stamps in, and the member limit is chosen so that a
+``welcome`` listing a full room fits; :class:`Limits` checks this.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+KiB = 1024
+MiB = 1024 * KiB
+
+# What a frame needs beyond its variable fields (type, v, room, suite, from, key_id, ...).
+FRAME_OVERHEAD = 2 * KiB
+# The least room a member's entry may get: an RSA-2048 PEM, an ElGamal key and a certificate.
+MIN_MEMBER = 4 * KiB
+
+
+@dataclass(frozen=True)
+class Limits:
+    """Sizes in bytes of encoded JSON, or in characters where the field says so."""
+
+    max_frame: int = 1 * MiB  # bytes of JSON after the 4-byte length; larger is fatal
+    max_body: int = 768 * KiB  # characters of an opaque body and its payloads (names and values)
+    max_member: int = 14 * KiB  # bytes of one member's JSON entry (alias, identity, certificate)
+    max_members: int = 64  # members per room
+    max_fields: int = 64  # entries in one opaque string map (a body, a payload, an identity)
+    max_field_name: int = 64  # characters of a key in an opaque string map
+    max_short: int = 256  # characters of short strings: key ids, reasons, client names, ping data
+    max_message: int = 1 * KiB  # characters of an error frame's human message
+    max_text: int = 4 * KiB  # characters of a chat message's plaintext: enforced by clients, which seal it
+
+    @property
+    def max_client_frame(self) -> int:
+        """The largest frame a client may send: room is left for what the relay adds."""
+        return self.max_frame - FRAME_OVERHEAD
+
+    @classmethod
+    def for_members(cls, max_members: int) -> Limits:
+        """The default limits for rooms of ``max_members``, shrinking ``max_member`` to fit if needed.
+
+        Raises ValueError when a member entry would get less than :data:`MIN_MEMBER` bytes.
+        """
+        default = cls()
+        room_for_each = (default.max_frame - FRAME_OVERHEAD) // max(max_members, 1) - 1
+        max_member = min(default.max_member, room_for_each)
+        if max_members < 1 or max_member < MIN_MEMBER:
+            most = (default.max_frame - FRAME_OVERHEAD) // (MIN_MEMBER + 1)
+            raise ValueError(f"members per room must be 1 to {most}, got {max_members}")
+        return cls(max_members=max_members, max_member=max_member)
+
+    def __post_init__(self) -> None:
+        if min(self.max_frame, self.max_body, self.max_member, self.max_members, self.max_fields) < 1:
+            raise ValueError("every limit must be positive")
+        if self.max_members * (self.max_member + 1) + FRAME_OVERHEAD > self.max_frame:
+            raise ValueError("a welcome listing a full room would not fit in one frame")
+        if self.max_body + FRAME_OVERHEAD > self.max_frame:
+            raise ValueError("a body at its limit would not fit in one frame")
+
+
+DEFAULT_LIMITS = Limits()

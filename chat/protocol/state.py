@@ -1,0 +1,98 @@
+"""The conversation's state machine: one table per sender, applied identically by both sides.
+
+A connection is in one of five states. Frames the client sends move it by :data:`CLIENT_SENDS`,
+frames the server sends by :data:`SERVER_SENDS`; each side applies both tables (one to what it
+sends, the other to what it receives), so client and server always agree on the state. A pair
+missing from its table is out of state: the sender's :class:`~chat.protocol.connection.Connection`
+refuses it (LocalProtocolError) and the receiver's rejects it (RemoteProtocolError) with the code
+:data:`REJECTIONS` gives, ``bad_state`` by default.
+
+::
+
+    IDLE --join--> JOINING --welcome--> IN_ROOM --leave--> LEAVING --left--> IDLE
+                   JOINING --error----> IDLE
+    any state but CLOSED --shutdown--> CLOSED;  the connection ending --> CLOSED
+
+The server never rests in JOINING or LEAVING: it answers ``join`` and ``leave`` before it reads
+another frame. Only the client waits there, and while it is LEAVING it still accepts what the
+server relayed before it read the ``leave``.
+"""
+
+from __future__ import annotations
+
+from enum import Enum
+
+from chat.protocol.errors import ErrorCode
+
+
+class Role(Enum):
+    """Which end of the connection we are."""
+
+    CLIENT = "client"
+    SERVER = "server"
+
+    @property
+    def peer(self) -> Role:
+        """The other end."""
+        return Role.SERVER if self is Role.CLIENT else Role.CLIENT
+
+
+class State(Enum):
+    """Where the conversation is."""
+
+    IDLE = "idle"  # connected, in no room
+    JOINING = "joining"  # join sent, no answer yet
+    IN_ROOM = "in_room"  # welcome received: member of one room
+    LEAVING = "leaving"  # leave sent, no answer yet
+    CLOSED = "closed"  # shutdown received or the connection ended
+
+
+OPEN_STATES = (State.IDLE, State.JOINING, State.IN_ROOM, State.LEAVING)
+
+Transitions = dict[tuple[State, str], State]
+
+CLIENT_SENDS: Transitions = {
+    (State.IDLE, "join"): State.JOINING,
+    (State.IN_ROOM, "leave"): State.LEAVING,
+    (State.IN_ROOM, "message"): State.IN_ROOM,
+    (State.IN_ROOM, "key_bundle"): State.IN_ROOM,
+    **{(state, "ping"): state for state in OPEN_STATES},
+}
+
+SERVER_SENDS: Transitions = {
+    (State.JOINING, "welcome"): State.IN_ROOM,
+    (State.JOINING, "error"): State.IDLE,
+    (State.LEAVING, "left"): State.IDLE,
+    **{(state, "error"): state for state in (State.IDLE, State.IN_ROOM, State.LEAVING)},
+    **{
+        (state, kind): state
+        for state in (State.IN_ROOM, State.LEAVING)
+        for kind in ("member_joined", "member_left", "message", "key_bundle")
+    },
+    **{(state, "pong"): state for state in OPEN_STATES},
+    **{(state, "shutdown"): State.CLOSED for state in OPEN_STATES},
+}
+
+TRANSITIONS: dict[Role, Transitions] = {Role.CLIENT: CLIENT_SENDS, Role.SERVER: SERVER_SENDS}
+
+# Out-of-state client frames that deserve a more telling code than bad_state.
+REJECTIONS: dict[tuple[State, str], ErrorCode] = {
+    (State.IDLE, "leave"): ErrorCode.NOT_IN_ROOM,
+    (State.IDLE, "message"): ErrorCode.NOT_IN_ROOM,
+    (State.IDLE, "key_bundle"): ErrorCode.NOT_IN_ROOM,
+}
+
+
+def next_state(sender: Role, state: State, frame_type: str) -> State | None:
+    """The state after ``sender`` sends a ``frame_type`` frame in ``state``; None if out of state."""
+    return TRANSITIONS[sender].get((state, frame_type))
+
+
+def rejection(sender: Role, state: State, frame_type: str) -> tuple[ErrorCode, str]:
+    """The code and message for a frame ``sender`` sent out of state."""
+    code = ErrorCode.BAD_STATE
+    if sender is Role.CLIENT:
+        code = REJECTIONS.get((state, frame_type), code)
+    if code is ErrorCode.NOT_IN_ROOM:
+        return code, f"{frame_type}: join a room first"
+    return code, f"{frame_type} is not allowed while {state.value}"

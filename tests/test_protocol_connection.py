@@ -1,0 +1,363 @@
+"""Connections without sockets: a client and a server linked in memory.
+
+The state table is covered pair by pair; hypothesis cuts the byte stream anywhere and feeds
+garbage, and the result is always the same events or a clean RemoteProtocolError.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+from typing import Any
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from chat.protocol.connection import Connection
+from chat.protocol.errors import ErrorCode, LocalProtocolError, RemoteProtocolError
+from chat.protocol.events import (
+    CLIENT_FRAMES,
+    SERVER_FRAMES,
+    ConnectionClosed,
+    Error,
+    Event,
+    Join,
+    KeyBundle,
+    Leave,
+    Left,
+    Member,
+    MemberJoined,
+    MemberLeft,
+    Message,
+    Ping,
+    Pong,
+    RelayedKeyBundle,
+    RelayedMessage,
+    Shutdown,
+    Welcome,
+)
+from chat.protocol.framing import encode_frame
+from chat.protocol.limits import Limits
+from chat.protocol.state import CLIENT_SENDS, REJECTIONS, SERVER_SENDS, Role, State
+from tests.test_protocol_events import key_ids, names, payload_maps, short, str_maps
+
+CLIENT_SAMPLES: dict[str, Event] = {
+    "join": Join("alice", "lobby", {"rsa": "AAAA"}, suite="des"),
+    "leave": Leave(),
+    "message": Message({"ct": "AAAA"}),
+    "key_bundle": KeyBundle("alice/1", {"bob": {"wrapped": "AAAA"}}),
+    "ping": Ping("p1"),
+}
+SERVER_SAMPLES: dict[str, Event] = {
+    "welcome": Welcome("lobby", "des", "rsa", "alice", (Member("bob", {"rsa": "BBBB"}),)),
+    "member_joined": MemberJoined(Member("carol", {})),
+    "member_left": MemberLeft("bob", "left"),
+    "left": Left("lobby"),
+    "message": RelayedMessage("bob", {"ct": "AAAA"}),
+    "key_bundle": RelayedKeyBundle("bob", "bob/1", {"wrapped": "AAAA"}),
+    "error": Error(ErrorCode.BAD_JSON, "frame is not valid JSON"),
+    "shutdown": Shutdown("bye"),
+    "pong": Pong("p1"),
+}
+
+
+def deliver(data: bytes, to: Connection) -> list[Event]:
+    """Feed ``data`` to ``to`` and collect its events (bounded)."""
+    to.receive_data(data)
+    events = []
+    for _ in range(10_000):
+        event = to.next_event()
+        if event is None:
+            return events
+        events.append(event)
+    raise AssertionError("too many events")
+
+
+def exchange(sender: Connection, receiver: Connection, event: Event) -> Event:
+    (received,) = deliver(sender.send(event), receiver)
+    return received
+
+
+def pair_in(state: State, limits: Limits | None = None) -> tuple[Connection, Connection]:
+    """A client and a server, linked, both in ``state``."""
+    limits = limits or Limits()
+    client, server = Connection(Role.CLIENT, limits), Connection(Role.SERVER, limits)
+    if state is State.CLOSED:
+        exchange(server, client, Shutdown())
+        assert server.state is client.state is State.CLOSED
+        return client, server
+    script: list[tuple[Connection, Connection, Event]] = [
+        (client, server, CLIENT_SAMPLES["join"]),
+        (server, client, SERVER_SAMPLES["welcome"]),
+        (client, server, CLIENT_SAMPLES["leave"]),
+    ]
+    steps = [State.IDLE, State.JOINING, State.IN_ROOM, State.LEAVING].index(state)
+    for sender, receiver, event in script[:steps]:
+        exchange(sender, receiver, event)
+    assert client.state is server.state is state
+    return client, server
+
+
+@pytest.mark.parametrize("kind", list(CLIENT_FRAMES))
+@pytest.mark.parametrize("state", list(State))
+def test_client_frames_follow_the_table(state: State, kind: str) -> None:
+    client, server = pair_in(state)
+    event = CLIENT_SAMPLES[kind]
+    expected = CLIENT_SENDS.get((state, kind))
+    if expected is not None:
+        assert exchange(client, server, event) == event
+        assert client.state is server.state is expected
+        return
+    with pytest.raises(LocalProtocolError) as local:
+        client.send(event)
+    code = REJECTIONS.get((state, kind), ErrorCode.BAD_STATE)
+    assert local.value.code is code
+    with pytest.raises(RemoteProtocolError) as remote:
+        deliver(encode_frame(event.to_dict()), server)
+    assert remote.value.code is code
+    assert not remote.value.fatal
+    assert remote.value.ref == kind
+    assert client.state is server.state is state
+
+
+@pytest.mark.parametrize("kind", list(SERVER_FRAMES))
+@pytest.mark.parametrize("state", list(State))
+def test_server_frames_follow_the_table(state: State, kind: str) -> None:
+    client, server = pair_in(state)
+    event = SERVER_SAMPLES[kind]
+    expected = SERVER_SENDS.get((state, kind))
+    if expected is not None:
+        assert exchange(server, client, event) == event
+        assert client.state is server.state is expected
+        return
+    with pytest.raises(LocalProtocolError) as local:
+        server.send(event)
+    assert local.value.code is ErrorCode.BAD_STATE
+    with pytest.raises(RemoteProtocolError) as remote:
+        deliver(encode_frame(event.to_dict()), client)
+    assert remote.value.code is ErrorCode.BAD_STATE
+    assert client.state is server.state is state
+
+
+def test_a_refused_join_returns_to_idle_and_may_be_retried() -> None:
+    client, server = pair_in(State.JOINING)
+    exchange(server, client, Error(ErrorCode.ALIAS_TAKEN, "taken", ref="join"))
+    assert client.state is server.state is State.IDLE
+    exchange(client, server, Join("alice2", "lobby"))
+    assert client.state is State.JOINING
+
+
+def test_leave_then_join_another_room() -> None:
+    client, server = pair_in(State.LEAVING)
+    exchange(server, client, SERVER_SAMPLES["message"])  # relayed before the server read the leave
+    exchange(server, client, Left("lobby"))
+    assert client.state is State.IDLE
+    assert exchange(client, server, Join("alice", "other")) == Join("alice", "other")
+
+
+def test_neither_side_sends_the_others_frames() -> None:
+    client, server = Connection(Role.CLIENT), Connection(Role.SERVER)
+    with pytest.raises(LocalProtocolError) as info:
+        client.send(Pong())
+    assert info.value.code is ErrorCode.UNKNOWN_TYPE
+    with pytest.raises(LocalProtocolError):
+        server.send(Ping())
+
+
+def test_send_checks_fields_before_anything_is_sent() -> None:
+    client = Connection(Role.CLIENT)
+    with pytest.raises(LocalProtocolError) as info:
+        client.send(Join("bad alias", "lobby"))
+    assert info.value.code is ErrorCode.BAD_ALIAS
+    assert client.state is State.IDLE
+
+
+def test_client_frames_leave_room_for_the_relay() -> None:
+    limits = Limits(max_frame=64 * 1024, max_body=62 * 1024, max_members=4, max_member=8 * 1024)
+    client, server = pair_in(State.IN_ROOM, limits)
+    room_left = limits.max_client_frame - len(encode_frame(Message({"ct": ""}).to_dict())) + 4
+    with pytest.raises(LocalProtocolError) as info:
+        client.send(Message({"ct": "A" * (room_left + 1)}))
+    assert info.value.code is ErrorCode.TOO_LARGE
+    assert len(client.send(Message({"ct": "A" * room_left}))) == limits.max_client_frame + 4
+    # A frame above the client limit but within the frame limit is refused without losing step.
+    big = encode_frame(Message({"ct": "A" * (room_left + 100)}).to_dict())
+    with pytest.raises(RemoteProtocolError) as remote:
+        deliver(big, server)
+    assert remote.value.code is ErrorCode.TOO_LARGE and not remote.value.fatal
+    assert deliver(client.send(Ping("after")), server) == [Ping("after")]
+
+
+def test_send_with_a_prepared_frame_still_checks_the_state() -> None:
+    server = Connection(Role.SERVER)
+    event = RelayedMessage("bob", {"ct": "AAAA"})
+    with pytest.raises(LocalProtocolError):
+        server.send(event, encoded=b"anything")
+    client, server = pair_in(State.IN_ROOM)
+    frame = encode_frame(event.to_dict())
+    assert deliver(server.send(event, encoded=frame), client) == [event]
+
+
+def test_end_of_stream_at_a_boundary_is_reported_once() -> None:
+    _client, server = pair_in(State.IN_ROOM)
+    server.receive_data(b"")
+    assert server.next_event() == ConnectionClosed()
+    assert server.state is State.CLOSED
+    assert server.next_event() is None
+    with pytest.raises(LocalProtocolError):
+        server.receive_data(b"more")
+
+
+def test_end_of_stream_mid_frame_is_fatal() -> None:
+    server = Connection(Role.SERVER)
+    frame = encode_frame(Ping("x").to_dict())
+    server.receive_data(frame[:-3])
+    assert server.next_event() is None
+    server.receive_data(b"")
+    for _ in range(2):
+        with pytest.raises(RemoteProtocolError) as info:
+            server.next_event()
+        assert info.value.code is ErrorCode.BAD_FRAME and info.value.fatal
+
+
+def test_a_bad_frame_does_not_lose_step() -> None:
+    server = Connection(Role.SERVER)
+    stream = (
+        b"\x00\x00\x00\x05hello" + encode_frame({"type": "nope", "v": 1}) + encode_frame(Ping("ok").to_dict())
+    )
+    server.receive_data(stream)
+    codes = []
+    for _ in range(2):
+        with pytest.raises(RemoteProtocolError) as info:
+            server.next_event()
+        codes.append(info.value.code)
+    assert codes == [ErrorCode.BAD_JSON, ErrorCode.UNKNOWN_TYPE]
+    assert server.next_event() == Ping("ok")
+
+
+def test_a_length_above_the_limit_is_fatal_and_stays_so() -> None:
+    server = Connection(Role.SERVER, Limits())
+    server.receive_data((Limits().max_frame + 1).to_bytes(4, "big") + encode_frame(Ping().to_dict()))
+    for _ in range(2):
+        with pytest.raises(RemoteProtocolError) as info:
+            server.next_event()
+        assert info.value.code is ErrorCode.TOO_LARGE and info.value.fatal
+
+
+# --- hypothesis: any split, any garbage ---------------------------------------------------------
+
+client_in_room = st.one_of(
+    st.builds(Message, str_maps, st.none() | payload_maps),
+    st.builds(KeyBundle, key_ids, payload_maps, str_maps),
+    st.builds(Ping, short),
+)
+server_in_room = st.one_of(
+    st.builds(MemberJoined, st.builds(Member, names, str_maps)),
+    st.builds(MemberLeft, names, short),
+    st.builds(RelayedMessage, names, str_maps, st.none() | str_maps),
+    st.builds(RelayedKeyBundle, names, key_ids, str_maps, str_maps),
+    st.builds(Error, st.sampled_from(list(ErrorCode)), short),
+    st.builds(Pong, short),
+)
+cuts = st.lists(st.integers(min_value=0, max_value=20_000), max_size=25)
+
+
+def split(stream: bytes, points: list[int]) -> list[bytes]:
+    """``stream`` cut at ``points`` (no empty piece: ``b""`` means the end of the connection)."""
+    marks = sorted({min(p, len(stream)) for p in points} | {0, len(stream)})
+    return [stream[a:b] for a, b in itertools.pairwise(marks)]
+
+
+def receive_all(conn: Connection, chunks: list[bytes]) -> list[Event]:
+    events: list[Event] = []
+    for chunk in chunks:
+        events += deliver(chunk, conn)
+    return events
+
+
+@given(st.lists(client_in_room, max_size=8), st.lists(server_in_room, max_size=8), cuts, cuts)
+def test_same_events_whatever_the_split(
+    up: list[Event], down: list[Event], up_cuts: list[int], down_cuts: list[int]
+) -> None:
+    client, server = pair_in(State.IN_ROOM)
+    up_stream = b"".join(client.send(e) for e in up)
+    down_stream = b"".join(server.send(e) for e in down)
+    assert receive_all(server, split(up_stream, up_cuts)) == up
+    assert receive_all(client, split(down_stream, down_cuts)) == down
+    assert client.state is server.state is State.IN_ROOM
+
+
+def drain_garbage(conn: Connection, chunks: list[bytes]) -> None:
+    """Feed chunks; every outcome must be an event, None, or a RemoteProtocolError."""
+    fatal: RemoteProtocolError | None = None
+    for chunk in [*chunks, b""]:
+        conn.receive_data(chunk)
+        for _ in range(1_000):
+            try:
+                event = conn.next_event()
+            except RemoteProtocolError as exc:
+                if exc.fatal:
+                    fatal = exc
+                    break
+                continue
+            if event is None:
+                break
+            assert isinstance(event, Event)
+        if fatal is not None:
+            with pytest.raises(RemoteProtocolError) as again:
+                conn.next_event()
+            assert again.value is fatal
+            return
+
+
+@given(st.lists(st.binary(min_size=1, max_size=64), max_size=12), st.sampled_from([Role.CLIENT, Role.SERVER]))
+def test_random_bytes_give_events_or_clean_errors(chunks: list[bytes], role: Role) -> None:
+    drain_garbage(Connection(role, Limits()), chunks)
+
+
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=20),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=8), inner, max_size=3),
+    max_leaves=8,
+)
+FIELD_NAMES = [
+    "alias",
+    "room",
+    "identity",
+    "suite",
+    "kex",
+    "certificate",
+    "client",
+    "body",
+    "payloads",
+    "payload",
+]
+FIELD_NAMES += [
+    "key_id",
+    "data",
+    "from",
+    "you",
+    "members",
+    "member",
+    "reason",
+    "code",
+    "message",
+    "fatal",
+    "ref",
+]
+validish_frames = st.fixed_dictionaries(
+    {
+        "type": st.sampled_from([*CLIENT_FRAMES, *SERVER_FRAMES, "hello", ""]),
+        "v": st.sampled_from([1, 1, 1, 2, "1", None]),
+    },
+    optional={name: json_values for name in FIELD_NAMES},
+)
+
+
+@given(st.lists(validish_frames, max_size=10), st.sampled_from([Role.CLIENT, Role.SERVER]), cuts)
+def test_valid_looking_frames_give_events_or_clean_errors(
+    frames: list[dict[str, Any]], role: Role, points: list[int]
+) -> None:
+    stream = b"".join(len(p).to_bytes(4, "big") + p for p in (json.dumps(f).encode() for f in frames))
+    drain_garbage(Connection(role, Limits()), split(stream, points))
