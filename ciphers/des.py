@@ -308,14 +308,22 @@ def avalanche(
 # --- parity, weak and semi-weak keys ------------------------------------------------------------
 
 
+def _check_key_bytes(key: bytes) -> bytes:
+    """A DES key (8 bytes) or a Triple DES key (16 or 24 bytes) as ``bytes``."""
+    if not isinstance(key, bytes | bytearray | memoryview) or len(key) not in (8, 16, 24):
+        return check_key(key)  # raises InvalidKeyError with the reason
+    return bytes(key)
+
+
 def set_odd_parity(key: bytes) -> bytes:
-    """``key`` with the low bit of each byte set so that every byte has an odd number of ones."""
-    return bytes((b & 0xFE) | ((b >> 1).bit_count() + 1) % 2 for b in check_key(key))
+    """``key`` (DES or Triple DES) with the low bit of each byte set to give it an odd number of ones."""
+    return bytes((b & 0xFE) | ((b >> 1).bit_count() + 1) % 2 for b in _check_key_bytes(key))
 
 
 def has_odd_parity(key: bytes) -> bool:
-    """Whether every byte of ``key`` has odd parity, as FIPS 46-3 recommends (it is not required)."""
-    return all(b.bit_count() % 2 == 1 for b in check_key(key))
+    """Whether every byte of ``key`` (DES or Triple DES) has odd parity, as FIPS 46-3 recommends
+    (the standard does not require it, and neither do we)."""
+    return all(b.bit_count() % 2 == 1 for b in _check_key_bytes(key))
 
 
 def _without_parity(key: bytes) -> bytes:

@@ -170,7 +170,7 @@ def test_ordinary_key_does_not_warn(factory: Factory) -> None:
 # --- parity helpers -------------------------------------------------------------------------------
 
 
-@given(key=keys)
+@given(key=st.sampled_from([8, 16, 24]).flatmap(lambda n: st.binary(min_size=n, max_size=n)))
 def test_set_odd_parity(key: bytes) -> None:
     fixed = set_odd_parity(key)
     assert all(bin(b).count("1") % 2 == 1 for b in fixed)
@@ -182,6 +182,14 @@ def test_set_odd_parity(key: bytes) -> None:
 @given(key=keys)
 def test_has_odd_parity(key: bytes) -> None:
     assert has_odd_parity(key) == all(bin(b).count("1") % 2 == 1 for b in key)
+
+
+@pytest.mark.parametrize("length", [0, 7, 9, 32])
+def test_parity_helpers_reject_other_lengths(length: int) -> None:
+    with pytest.raises(InvalidKeyError):
+        set_odd_parity(bytes(length))
+    with pytest.raises(InvalidKeyError):
+        has_odd_parity(bytes(length))
 
 
 def test_published_keys_have_odd_parity() -> None:
