@@ -234,10 +234,12 @@ def test_integer_block_must_fit_64_bits(factory: Factory, block: int) -> None:
         cipher.decrypt_int(block)
 
 
-def test_bytearray_key_and_block_are_accepted() -> None:
-    key, block = bytearray.fromhex("133457799bbcdff1"), bytearray.fromhex("0123456789abcdef")
-    for factory in (DES, FastDES):
-        assert factory(key).encrypt_block(block) == bytes.fromhex("85e813540f0ab405")
+@pytest.mark.parametrize("factory", FACTORIES)
+@given(key=keys, block=st.binary(min_size=8, max_size=8))
+def test_bytearray_key_and_block_are_accepted(factory: Factory, key: bytes, block: bytes) -> None:
+    cipher = quiet(factory, key)
+    assert quiet(factory, bytearray(key)).encrypt_block(bytearray(block)) == cipher.encrypt_block(block)
+    assert cipher.decrypt_block(memoryview(block)) == cipher.decrypt_block(block)
 
 
 def test_repr_hides_the_key() -> None:

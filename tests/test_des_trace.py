@@ -80,13 +80,20 @@ def test_sp800_17_appendix_a_example() -> None:
     check_equations(trace)
 
 
+def textbook() -> dict[str, str]:
+    """The Stinson/Grabbe worked example from des_misc_kat.json."""
+    vectors = load_json("des", "des_misc_kat.json")["vectors"]
+    (vector,) = [v for v in vectors if v["name"] == "textbook_stinson_grabbe"]
+    return {name: vector[name] for name in ("key", "plaintext", "ciphertext")}
+
+
 def test_to_dict_is_json_with_the_required_keys() -> None:
-    key, block = bytes.fromhex("133457799bbcdff1"), bytes.fromhex("0123456789abcdef")
-    trace = trace_block(key, block)
+    v = textbook()
+    trace = trace_block(bytes.fromhex(v["key"]), bytes.fromhex(v["plaintext"]))
     data = json.loads(json.dumps(trace.to_dict()))
-    assert data["ciphertext"] == "85e813540f0ab405"
-    assert data["plaintext"] == data["input"] == "0123456789abcdef"
-    assert data["key"] == "133457799bbcdff1"
+    assert data["ciphertext"] == v["ciphertext"]
+    assert data["plaintext"] == data["input"] == v["plaintext"]
+    assert data["key"] == v["key"]
     assert len(data["rounds"]) == 16
     for number, (entry, step) in enumerate(zip(data["rounds"], trace.rounds, strict=True), start=1):
         assert entry["round"] == number
@@ -98,11 +105,11 @@ def test_to_dict_is_json_with_the_required_keys() -> None:
 
 
 def test_to_dict_of_a_decryption_names_both_texts() -> None:
-    key, ciphertext = bytes.fromhex("133457799bbcdff1"), bytes.fromhex("85e813540f0ab405")
-    data = trace_block(key, ciphertext, decrypt=True).to_dict()
+    v = textbook()
+    data = trace_block(bytes.fromhex(v["key"]), bytes.fromhex(v["ciphertext"]), decrypt=True).to_dict()
     assert data["operation"] == "decrypt"
-    assert data["plaintext"] == "0123456789abcdef"
-    assert data["ciphertext"] == "85e813540f0ab405"
+    assert data["plaintext"] == data["output"] == v["plaintext"]
+    assert data["ciphertext"] == data["input"] == v["ciphertext"]
 
 
 # --- avalanche ----------------------------------------------------------------------------------
