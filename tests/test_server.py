@@ -1,0 +1,607 @@
+"""The relay on real sockets (127.0.0.1, ephemeral ports), driven by raw test clients.
+
+No crypto is needed: bodies are opaque to the relay. Every wait is bounded (``asyncio.wait_for``),
+and every test checks that the server caught no internal error.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import io
+import json
+import socket
+from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Any
+
+import pytest
+from rich.console import Console
+
+from chat.console import WireView
+from chat.protocol.events import Join
+from chat.protocol.limits import Limits
+from chat.server import RelayServer, ServerConfig, serve
+
+TIMEOUT = 3.0
+CT = "3q2+7wABAgMEBQYHCAkKCw=="  # base64 of de ad be ef 00 01 ... 0b
+
+
+def frame(obj: dict[str, Any]) -> bytes:
+    payload = json.dumps(obj).encode()
+    return len(payload).to_bytes(4, "big") + payload
+
+
+class WireClient:
+    """A bare test client: writes frames from dicts; a reader task queues the frames received."""
+
+    def __init__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        self.reader = reader
+        self.writer = writer
+        self.frames: asyncio.Queue[dict[str, Any] | None] = asyncio.Queue()
+        self.task = asyncio.create_task(self._read())
+
+    @classmethod
+    async def connect(cls, port: int) -> WireClient:
+        reader, writer = await asyncio.wait_for(asyncio.open_connection("127.0.0.1", port), TIMEOUT)
+        return cls(reader, writer)
+
+    async def _read(self) -> None:
+        try:
+            while True:
+                header = await self.reader.readexactly(4)
+                payload = await self.reader.readexactly(int.from_bytes(header, "big"))
+                await self.frames.put(json.loads(payload))
+        except (asyncio.IncompleteReadError, ConnectionError):
+            await self.frames.put(None)
+
+    def send(self, obj: dict[str, Any]) -> None:
+        self.writer.write(frame(obj))
+
+    def send_raw(self, data: bytes) -> None:
+        self.writer.write(data)
+
+    async def recv(self, timeout: float = TIMEOUT) -> dict[str, Any]:
+        """The next frame; EOFError when the server has closed the connection."""
+        obj = await asyncio.wait_for(self.frames.get(), timeout)
+        if obj is None:
+            self.frames.put_nowait(None)
+            raise EOFError("connection closed")
+        return obj
+
+    async def expect(self, kind: str, timeout: float = TIMEOUT) -> dict[str, Any]:
+        obj = await self.recv(timeout)
+        assert obj["type"] == kind, obj
+        return obj
+
+    async def error(self, code: str) -> dict[str, Any]:
+        obj = await self.expect("error")
+        assert obj["code"] == code, obj
+        return obj
+
+    async def join(self, alias: str, room: str = "lobby", **fields: Any) -> dict[str, Any]:
+        identity = fields.pop("identity", {"rsa": f"PEM of {alias}"})
+        self.send({"type": "join", "v": 1, "alias": alias, "room": room, "identity": identity, **fields})
+        return await self.expect("welcome")
+
+    async def ping(self, data: str = "sync") -> None:
+        """Round trip: everything the server sent before the pong has arrived."""
+        self.send({"type": "ping", "v": 1, "data": data})
+        assert await self.expect("pong") == {"type": "pong", "v": 1, "data": data}
+
+    async def until_closed(self, timeout: float = TIMEOUT) -> list[dict[str, Any]]:
+        """Frames received until the server closes the connection."""
+        frames = []
+        for _ in range(1000):
+            try:
+                frames.append(await self.recv(timeout))
+            except EOFError:
+                return frames
+        raise AssertionError("the server did not close the connection")
+
+    async def close(self) -> None:
+        self.task.cancel()
+        self.writer.close()
+        with contextlib.suppress(ConnectionError):
+            await asyncio.wait_for(self.writer.wait_closed(), TIMEOUT)
+
+
+def message(**body: str) -> dict[str, Any]:
+    return {"type": "message", "v": 1, "body": body or {"ct": CT}}
+
+
+@contextlib.asynccontextmanager
+async def running(**config: Any) -> AsyncIterator[RelayServer]:
+    view = config.pop("view", None)
+    server = await serve(ServerConfig(port=0, **config), view)
+    try:
+        yield server
+    finally:
+        await asyncio.wait_for(server.close(), 10)
+    assert server.internal_errors == 0
+
+
+def run(test: Callable[[], Awaitable[None]], timeout: float = 20.0) -> None:
+    async def bounded() -> None:
+        await asyncio.wait_for(test(), timeout)
+
+    asyncio.run(bounded())
+
+
+async def room_of(server: RelayServer, *aliases: str) -> list[WireClient]:
+    clients = []
+    for alias in aliases:
+        client = await WireClient.connect(server.port)
+        await client.join(alias)
+        for other in clients:
+            await other.expect("member_joined")
+        clients.append(client)
+    return clients
+
+
+async def still_serving(server: RelayServer) -> None:
+    """Two fresh clients can still meet and exchange a message."""
+    a, b = await room_of(server, "witness1", "witness2")
+    a.send(message(ct="AAAA"))
+    assert (await b.expect("message"))["body"] == {"ct": "AAAA"}
+    await a.close()
+    await b.expect("member_left")
+    await b.close()
+
+
+# --- joining and presence -----------------------------------------------------------------------
+
+
+def test_join_welcome_and_presence_with_identities() -> None:
+    async def scenario() -> None:
+        async with running(suite="des", kex="elgamal") as server:
+            alice = await WireClient.connect(server.port)
+            welcome = await alice.join(
+                "alice", identity={"rsa": "A-PEM", "elgamal": "A-JSON"}, certificate="CERT"
+            )
+            assert welcome == {
+                "type": "welcome",
+                "v": 1,
+                "room": "lobby",
+                "suite": "des",
+                "kex": "elgamal",
+            } | {
+                "you": "alice",
+                "members": [],
+            }
+            bob = await WireClient.connect(server.port)
+            welcome = await bob.join("bob", "LOBBY", identity={"rsa": "B-PEM"})
+            assert welcome["room"] == "lobby"
+            assert welcome["members"] == [
+                {"alias": "alice", "identity": {"rsa": "A-PEM", "elgamal": "A-JSON"}, "certificate": "CERT"}
+            ]
+            joined = await alice.expect("member_joined")
+            assert joined["member"] == {"alias": "bob", "identity": {"rsa": "B-PEM"}}
+            await alice.close()
+            assert await bob.expect("member_left") == {"type": "member_left", "v": 1, "alias": "alice"} | {
+                "reason": "disconnected"
+            }
+            await bob.close()
+
+    run(scenario)
+
+
+def test_the_first_client_chooses_the_suite_of_a_new_room() -> None:
+    async def scenario() -> None:
+        async with running(suite="3des") as server:
+            a = await WireClient.connect(server.port)
+            assert (await a.join("a", "r1", suite="rsa", kex="elgamal"))[("suite")] == "rsa"
+            b = await WireClient.connect(server.port)
+            welcome = await b.join("b", "r1", suite="des", kex="rsa")
+            assert (welcome["suite"], welcome["kex"]) == ("rsa", "elgamal")
+            c = await WireClient.connect(server.port)
+            assert (await c.join("c", "r2"))["suite"] == "3des"
+            for client in (a, b, c):
+                await client.close()
+
+    run(scenario)
+
+
+def test_leave_then_rooms_disappear_when_empty() -> None:
+    async def scenario() -> None:
+        async with running() as server:
+            alice, bob = await room_of(server, "alice", "bob")
+            assert server.rooms.names() == ["lobby"]
+            alice.send({"type": "leave", "v": 1})
+            assert await alice.expect("left") == {"type": "left", "v": 1, "room": "lobby"}
+            assert (await bob.expect("member_left"))["reason"] == "left"
+            await alice.join("alice", "elsewhere")
+            assert sorted(server.rooms.names()) == ["elsewhere", "lobby"]
+            await bob.close()
+            await alice.ping()
+            for _ in range(100):
+                if server.rooms.names() == ["elsewhere"]:
+                    break
+                await asyncio.sleep(0.01)
+            assert server.rooms.names() == ["elsewhere"]
+            await alice.close()
+
+    run(scenario)
+
+
+# --- relaying -----------------------------------------------------------------------------------
+
+
+def test_messages_are_relayed_to_the_others_with_a_server_stamped_from() -> None:
+    async def scenario() -> None:
+        async with running() as server:
+            alice, bob, carol = await room_of(server, "alice", "bob", "carol")
+            alice.send(message(iv="AAECAwQFBgc=", ct=CT))
+            for client in (bob, carol):
+                got = await client.expect("message")
+                assert got == {
+                    "type": "message",
+                    "v": 1,
+                    "from": "alice",
+                    "body": {"iv": "AAECAwQFBgc=", "ct": CT},
+                }
+            await alice.ping()  # no echo to the sender: the pong comes first
+            forged = message() | {"from": "bob"}
+            alice.send(forged)
+            assert (await alice.error("bad_field"))["ref"] == "message"
+            await bob.ping()  # nothing was relayed
+            for client in (alice, bob, carol):
+                await client.close()
+
+    run(scenario)
+
+
+def test_payloads_go_only_to_their_recipient() -> None:
+    async def scenario() -> None:
+        async with running() as server:
+            alice, bob, carol = await room_of(server, "alice", "bob", "carol")
+            alice.send(message(sig="c2ln") | {"payloads": {"BOB": {"ct": "Ym9i"}}})
+            got = await bob.expect("message")
+            assert got == {
+                "type": "message",
+                "v": 1,
+                "from": "alice",
+                "body": {"sig": "c2ln"},
+                "payload": {"ct": "Ym9i"},
+            }
+            await carol.ping()  # carol got nothing
+            bundle = {"type": "key_bundle", "v": 1, "key_id": "alice/1", "body": {"sig": "c2ln"}}
+            bundle["payloads"] = {
+                "bob": {"wrapped": "Qg=="},
+                "carol": {"wrapped": "Qw=="},
+                "dave": {"wrapped": "RA=="},
+            }
+            alice.send(bundle)
+            for client, wrapped in ((bob, "Qg=="), (carol, "Qw==")):
+                got = await client.expect("key_bundle")
+                assert got == {
+                    "type": "key_bundle",
+                    "v": 1,
+                    "from": "alice",
+                    "key_id": "alice/1",
+                    "body": {"sig": "c2ln"},
+                    "payload": {"wrapped": wrapped},
+                }
+            error = await alice.error("unknown_member")
+            assert "'dave'" in error["message"] and error["ref"] == "key_bundle" and not error["fatal"]
+            alice.send(message() | {"payloads": {"alice": {"ct": "AA=="}}})  # to oneself: nobody
+            await alice.error("unknown_member")
+            for client in (alice, bob, carol):
+                await client.close()
+
+    run(scenario)
+
+
+def test_rooms_are_separate() -> None:
+    async def scenario() -> None:
+        async with running() as server:
+            a = await WireClient.connect(server.port)
+            await a.join("alice", "one")
+            b = await WireClient.connect(server.port)
+            await b.join("alice", "two")  # the same alias in another room is fine
+            a.send(message())
+            await b.ping()
+            await a.close()
+            await b.close()
+
+    run(scenario)
+
+
+# --- bad input costs only its sender ------------------------------------------------------------
+
+BIG = Limits().max_frame
+
+BAD_INPUT: list[tuple[str, bytes, str, bool]] = [
+    ("length-above-limit", (BIG + 1).to_bytes(4, "big") + b"{}", "too_large", True),
+    ("length-4GiB", b"\xff\xff\xff\xff", "too_large", True),
+    ("empty-frame", b"\x00\x00\x00\x00", "bad_frame", False),
+    ("not-json", b"\x00\x00\x00\x05hello", "bad_json", False),
+    ("not-utf8", b"\x00\x00\x00\x02\xff\xfe", "bad_json", False),
+    ("json-array", b"\x00\x00\x00\x07[1,2,3]", "bad_json", False),
+    ("unknown-type", frame({"type": "hello", "v": 1}), "unknown_type", False),
+    ("old-version", frame({"type": "ping", "v": 0}), "bad_version", False),
+    ("oversized-client-frame", frame(message(ct="A" * (BIG - 1000))), "too_large", False),
+    (
+        "invalid-alias",
+        frame({"type": "join", "v": 1, "alias": "bad alias", "room": "r", "identity": {}}),
+        "bad_alias",
+        False,
+    ),
+    (
+        "invalid-room",
+        frame({"type": "join", "v": 1, "alias": "x", "room": "", "identity": {}}),
+        "bad_room",
+        False,
+    ),
+    ("message-before-join", frame(message()), "not_in_room", False),
+    ("leave-before-join", frame({"type": "leave", "v": 1}), "not_in_room", False),
+]
+
+
+@pytest.mark.parametrize(("data", "code", "fatal"), [c[1:] for c in BAD_INPUT], ids=[c[0] for c in BAD_INPUT])
+def test_bad_input_gets_an_error_and_the_server_serves_on(data: bytes, code: str, fatal: bool) -> None:
+    async def scenario() -> None:
+        async with running() as server:
+            alice, bob = await room_of(server, "alice", "bob")
+            bad = await WireClient.connect(server.port)
+            bad.send_raw(data)
+            error = await bad.error(code)
+            assert error["fatal"] is fatal
+            if fatal:
+                assert await bad.until_closed() == []
+            else:
+                await bad.ping()
+            alice.send(message())
+            assert (await bob.expect("message"))["from"] == "alice"
+            await still_serving(server)
+            for client in (alice, bob, bad):
+                await client.close()
+
+    run(scenario)
+
+
+def test_out_of_state_join_and_duplicate_alias() -> None:
+    async def scenario() -> None:
+        async with running() as server:
+            (alice,) = await room_of(server, "alice")
+            alice.send({"type": "join", "v": 1, "alias": "alice", "room": "other", "identity": {}})
+            error = await alice.error("bad_state")
+            assert error["ref"] == "join" and not error["fatal"]
+            twin = await WireClient.connect(server.port)
+            twin.send({"type": "join", "v": 1, "alias": "ALICE", "room": "Lobby", "identity": {}})
+            assert (await twin.error("alias_taken"))["ref"] == "join"
+            await twin.join("alice2")  # back to idle: it may try again
+            await alice.expect("member_joined")
+            await still_serving(server)
+            await alice.close()
+            await twin.close()
+
+    run(scenario)
+
+
+def test_a_full_room_refuses_the_next_member() -> None:
+    async def scenario() -> None:
+        async with running(limits=Limits.for_members(2)) as server:
+            members = await room_of(server, "a", "b")
+            c = await WireClient.connect(server.port)
+            c.send({"type": "join", "v": 1, "alias": "c", "room": "lobby", "identity": {}})
+            await c.error("room_full")
+            await c.join("c", "annex")
+            for client in (*members, c):
+                await client.close()
+
+    run(scenario)
+
+
+def test_a_peer_vanishing_mid_frame_leaves_the_others_alone() -> None:
+    async def scenario() -> None:
+        async with running() as server:
+            alice, bob = await room_of(server, "alice", "bob")
+            whole = frame(message())
+            alice.send_raw(whole[:10])
+            await asyncio.sleep(0.05)
+            alice.writer.transport.abort()
+            left = await bob.expect("member_left")
+            assert (left["alias"], left["reason"]) in {("alice", "bad_frame"), ("alice", "disconnected")}
+            await bob.ping()  # the half frame was never relayed
+            await still_serving(server)
+            await bob.close()
+
+    run(scenario)
+
+
+def test_the_authorize_hook_refuses_or_admits() -> None:
+    seen: list[Join] = []
+
+    def authorize(join: Join) -> str | None:
+        seen.append(join)
+        return None if join.certificate == "valid" else f"no valid certificate for {join.alias}"
+
+    async def scenario() -> None:
+        async with running(authorize=authorize) as server:
+            a = await WireClient.connect(server.port)
+            a.send({"type": "join", "v": 1, "alias": "mallory", "room": "lobby", "identity": {}})
+            error = await a.error("unauthorized")
+            assert error["message"] == "no valid certificate for mallory"
+            assert server.rooms.names() == []
+            await a.join("alice", certificate="valid")
+            await a.close()
+
+    run(scenario)
+    assert [j.alias for j in seen] == ["mallory", "alice"]
+
+
+def test_the_wiretap_sees_every_byte_in_and_out() -> None:
+    taps: list[tuple[str, str, bytes]] = []
+
+    async def scenario() -> None:
+        async with running(wiretap=lambda peer, way, data: taps.append((peer, way, data))) as server:
+            alice, bob = await room_of(server, "alice", "bob")
+            alice.send(message(ct="c2VjcmV0"))
+            await bob.expect("message")
+            await alice.close()
+            await bob.close()
+
+    run(scenario)
+    incoming = b"".join(d for _, way, d in taps if way == "in")
+    outgoing = b"".join(d for _, way, d in taps if way == "out")
+    assert b'"ct": "c2VjcmV0"' in incoming
+    assert b'"from":"alice","body":{"ct":"c2VjcmV0"}' in outgoing
+
+
+# --- slow readers, idle clients, limits, shutdown -----------------------------------------------
+
+
+def slow_reader(port: int) -> socket.socket:
+    """A blocking socket with a small receive window that joins as "slow" and never reads."""
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)  # before connecting: it sets the window
+    sock.settimeout(TIMEOUT)
+    sock.connect(("127.0.0.1", port))
+    sock.sendall(frame({"type": "join", "v": 1, "alias": "slow", "room": "lobby", "identity": {}}))
+    return sock
+
+
+def test_a_client_that_does_not_read_is_disconnected_with_a_reason() -> None:
+    async def scenario() -> None:
+        async with running(queue_bytes=256 * 1024, stall_timeout=0.3) as server:
+            alice, bob = await room_of(server, "alice", "bob")
+            # A blocking socket with a small receive buffer that never reads after joining.
+            slow = slow_reader(server.port)
+            for client in (alice, bob):
+                await client.expect("member_joined")
+            chunk = message(ct="A" * 60_000)
+            left = None
+            for _ in range(400):
+                alice.send(chunk)
+                await asyncio.wait_for(alice.writer.drain(), TIMEOUT)
+                with contextlib.suppress(TimeoutError):
+                    while True:
+                        got = await alice.recv(timeout=0.001)
+                        if got["type"] == "member_left":
+                            left = got
+                            break
+                if left is not None:
+                    break
+            assert left == {"type": "member_left", "v": 1, "alias": "slow", "reason": "slow_reader"}
+            # bob read everything alice sent; the room goes on
+            alice.send(message(ct="bGFzdA=="))
+            for _ in range(1000):
+                got = await bob.recv()
+                if got["type"] == "message" and got["body"] == {"ct": "bGFzdA=="}:
+                    break
+            else:
+                raise AssertionError("bob never got the last message")
+            slow.close()
+            await still_serving(server)
+            await alice.close()
+            await bob.close()
+
+    run(scenario, timeout=30)
+
+
+def test_an_idle_client_is_disconnected() -> None:
+    async def scenario() -> None:
+        async with running(idle_timeout=0.2) as server:
+            idle = await WireClient.connect(server.port)
+            frames = await idle.until_closed(timeout=3)
+            assert [(f["type"], f["code"], f["fatal"]) for f in frames] == [("error", "idle_timeout", True)]
+
+    run(scenario)
+
+
+def test_connections_above_the_limit_are_refused() -> None:
+    async def scenario() -> None:
+        async with running(max_connections=2) as server:
+            a, b = await room_of(server, "a", "b")
+            c = await WireClient.connect(server.port)
+            frames = await c.until_closed()
+            assert [(f["code"], f["fatal"]) for f in frames] == [("server_full", True)]
+            await a.close()
+            await b.expect("member_left")
+            d = await WireClient.connect(server.port)
+            await d.join("d")
+
+    run(scenario)
+
+
+def test_shutdown_tells_every_client() -> None:
+    async def scenario() -> None:
+        server = await serve(ServerConfig(port=0))
+        alice, bob = await room_of(server, "alice", "bob")
+        idle = await WireClient.connect(server.port)
+        await idle.ping()
+        await asyncio.wait_for(server.close("maintenance"), 10)
+        for client in (alice, bob, idle):
+            assert await client.until_closed() == [{"type": "shutdown", "v": 1, "reason": "maintenance"}]
+        with pytest.raises(OSError):
+            await asyncio.wait_for(asyncio.open_connection("127.0.0.1", server.port), TIMEOUT)
+        assert server.internal_errors == 0
+
+    run(scenario)
+
+
+def test_shutdown_does_not_wait_forever_for_a_client_that_never_reads() -> None:
+    async def scenario() -> None:
+        server = await serve(ServerConfig(port=0, shutdown_grace=0.3))
+        slow = slow_reader(server.port)
+        (alice,) = await room_of(server, "alice")
+        for _ in range(20):
+            alice.send(message(ct="A" * 50_000))
+        await asyncio.wait_for(alice.writer.drain(), TIMEOUT)
+        loop = asyncio.get_running_loop()
+        start = loop.time()
+        await asyncio.wait_for(server.close(), 10)
+        assert loop.time() - start < 3
+        slow.close()
+
+    run(scenario)
+
+
+# --- the eavesdropper's view --------------------------------------------------------------------
+
+
+def test_the_console_shows_ciphertext_previews_and_never_client_markup() -> None:
+    console = Console(record=True, width=200, color_system=None, file=io.StringIO())
+
+    async def scenario() -> None:
+        async with running(view=WireView(console)) as server:
+            alice, bob = await room_of(server, "alice", "bob")
+            alice.send(message(ct=CT) | {"body": {"ct": CT, "[bold]x[/]": "\x1b[31mred"}})
+            await bob.expect("message")
+            bad = await WireClient.connect(server.port)
+            bad.send_raw(b"\x00\x00\x00\x03abc")
+            await bad.error("bad_json")
+            for client in (alice, bob, bad):
+                await client.close()
+
+    run(scenario)
+    text = console.export_text()
+    assert "[lobby] alice → 1  message" in text
+    assert "deadbeef000102030405060708090a0b" in text  # hex of the ciphertext's first 16 bytes
+    assert "[bold]x[/]" in text  # shown literally, not as markup
+    assert "\x1b" not in text and "\\x1b[31mred" in text  # control characters escaped
+    assert "bad_json: frame is not valid JSON" in text
+
+
+def test_a_send_queue_past_its_bound_drops_the_client_at_once() -> None:
+    async def scenario() -> None:
+        async with running(queue_bytes=64 * 1024, stall_timeout=30) as server:
+            slow = slow_reader(server.port)
+            senders = await room_of(server, "s1", "s2", "s3", "s4")
+            loop = asyncio.get_running_loop()
+            start = loop.time()
+            # 9.6 MB for "slow" alone: past the kernel's buffers, each sender is held in turn by the
+            # stall wait, but together they push the queue past its bound before 30 s.
+            to_slow = message() | {"payloads": {"slow": {"ct": "A" * 60_000}}}
+            for _ in range(40):
+                for sender in senders:
+                    sender.send(to_slow)
+            watcher = senders[0]
+            got = await watcher.recv(timeout=10)
+            assert got == {"type": "member_left", "v": 1, "alias": "slow", "reason": "slow_reader"}
+            assert loop.time() - start < 10  # long before the 30 s stall timeout
+            slow.close()
+            for sender in senders:
+                await sender.close()
+
+    run(scenario, timeout=30)

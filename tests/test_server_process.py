@@ -1,0 +1,67 @@
+"""The real server process: ``python -m chat server``, its first line, a client, Ctrl-C."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import signal
+import sys
+
+import pytest
+
+from chat.__main__ import main
+from tests.test_server import TIMEOUT, WireClient, run
+
+
+def test_the_server_process_serves_and_shuts_down_on_ctrl_c() -> None:
+    async def scenario() -> None:
+        process = await asyncio.create_subprocess_exec(
+            sys.executable,
+            *("-m", "chat", "server", "--port", "0", "--cipher", "elgamal", "--kex", "elgamal", "--quiet"),
+            stdin=asyncio.subprocess.DEVNULL,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.PIPE,
+        )
+        try:
+            assert process.stdout is not None
+            first = (await asyncio.wait_for(process.stdout.readline(), 15)).decode()
+            match = re.fullmatch(r"listening on 127\.0\.0\.1:(\d+)\n", first)
+            assert match, first
+            alice = await WireClient.connect(int(match.group(1)))
+            welcome = await alice.join("alice")
+            assert (welcome["suite"], welcome["kex"]) == ("elgamal", "elgamal")
+            process.send_signal(signal.SIGINT)
+            assert await alice.until_closed() == [
+                {"type": "shutdown", "v": 1, "reason": "server shutting down"}
+            ]
+            assert await asyncio.wait_for(process.wait(), 10) == 0
+            rest = (await asyncio.wait_for(process.stdout.read(), TIMEOUT)).decode()
+            assert "INSECURE" in rest  # the suite's label is shown to the operator
+            assert "alice" in rest  # joins are logged even with --quiet
+        finally:
+            if process.returncode is None:
+                process.kill()
+                await process.wait()
+
+    run(scenario, timeout=30)
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["server", "--max-members", "0"], "--max-members: members per room must be 1 to"),
+        (["server", "--port", "70000"], "--port must be 0 to 65535"),
+        (["server", "--cipher", "aes"], "invalid choice: 'aes'"),
+    ],
+    ids=["max-members", "port", "cipher"],
+)
+def test_bad_arguments_are_one_line_and_status_2(
+    argv: list[str], message: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with pytest.raises(SystemExit) as exit_info:
+        status = main(argv)
+        raise SystemExit(status)
+    assert exit_info.value.code == 2
+    err = capsys.readouterr().err
+    assert message in err
+    assert err.count("\n") == 1
