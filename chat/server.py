@@ -73,7 +73,7 @@ class ServerConfig:
     shutdown_grace: float = 2.0  # how long shutdown waits for clients to take their last frames
     # Called on each join; returns None to admit, or the reason to refuse (issue 5's --ca hooks here).
     authorize: Authorize | None = None
-    # Called with (peer, "in" or "out", bytes) for every chunk read and every frame written.
+    # Called with (peer, "in" or "out", bytes) for every chunk read and written (whole frames out).
     wiretap: Wiretap | None = None
 
 
@@ -84,19 +84,29 @@ class Peer:
         "alias",
         "closed",
         "conn",
+        "high_water",
         "label",
         "last_seen",
+        "pending",
+        "queue_bytes",
         "reason",
         "room",
         "server",
         "task",
+        "transport",
+        "wiretap",
         "writer",
     )
 
     def __init__(self, server: RelayServer, writer: asyncio.StreamWriter, label: str) -> None:
+        config = server.config
         self.server = server
-        self.conn = Connection(Role.SERVER, server.config.limits)
+        self.conn = Connection(Role.SERVER, config.limits)
         self.writer = writer
+        self.transport = writer.transport
+        self.queue_bytes = config.queue_bytes
+        self.high_water = config.queue_bytes // 4
+        self.wiretap = config.wiretap
         self.label = label
         self.room: Room[Peer] | None = None
         self.alias = ""
@@ -104,27 +114,45 @@ class Peer:
         self.reason = "disconnected"  # what the room is told when this client goes
         self.last_seen = asyncio.get_running_loop().time()
         self.task: asyncio.Task[None] | None = None
+        self.pending: list[bytes] = []
 
     def send(self, event: Event, encoded: bytes | None = None) -> None:
-        """Queue ``event`` (its frame ``encoded`` already, for a fan-out) unless the client is gone."""
+        """Queue ``event`` (``encoded`` once for a fan-out) unless the client is gone.
+
+        Frames wait in ``pending`` until the server flushes, once per batch of frames read, so a
+        client gets one write per batch rather than one per frame.
+        """
         if self.closed:
             return
-        self.write(self.conn.send(event, encoded=encoded))
+        data = self.conn.send(event, encoded=encoded)
+        if not self.pending:
+            self.server.dirty.append(self)
+        self.pending.append(data)
 
-    def write(self, data: bytes) -> None:
-        """Queue ``data``; a client whose queue is already past the bound is dropped instead."""
-        server = self.server
-        transport = self.writer.transport
-        queued = transport.get_write_buffer_size()
-        if queued > server.config.queue_bytes:
-            message = f"send queue full ({queued} bytes): the client is not reading"
-            server.drop(self, ErrorCode.SLOW_READER, message)
+    def flush(self) -> None:
+        """Write what is pending. The send queue is the transport's write buffer: a client whose queue
+        is already past ``queue_bytes`` is dropped instead; one past a quarter of it holds the
+        current sender (see :meth:`RelayServer._wait_for_readers`).
+        """
+        pending = self.pending
+        if self.closed or not pending:
+            pending.clear()
             return
-        if server.config.wiretap is not None:
-            server.config.wiretap(self.label, "out", data)
+        data = pending[0] if len(pending) == 1 else b"".join(pending)
+        pending.clear()
+        transport = self.transport
+        if transport.is_closing():  # the connection is going; its reader will see to the rest
+            return
+        queued = transport.get_write_buffer_size()
+        if queued > self.queue_bytes:
+            message = f"send queue full ({queued} bytes): the client is not reading"
+            self.server.drop(self, ErrorCode.SLOW_READER, message)
+            return
+        if self.wiretap is not None:
+            self.wiretap(self.label, "out", data)
         transport.write(data)
-        if queued + len(data) > server.high_water:
-            server.stalled.append(self)
+        if queued + len(data) > self.high_water:
+            self.server.stalled.append(self)
 
 
 class RelayServer:
@@ -135,8 +163,8 @@ class RelayServer:
         self.view = view
         self.rooms: Rooms[Peer] = Rooms(config.suite, config.kex, config.limits.max_members)
         self.peers: set[Peer] = set()
+        self.dirty: list[Peer] = []  # peers with frames pending, flushed after each batch read
         self.stalled: list[Peer] = []
-        self.high_water = config.queue_bytes // 4
         self.internal_errors = 0  # bugs caught at a connection's edge; tests require 0
         self.host = config.host
         self.port = config.port
@@ -198,6 +226,7 @@ class RelayServer:
             self._depart(peer)
             peer.closed = True
             self.peers.discard(peer)
+            self.flush()
             writer.close()
             self._abort_later(writer)
 
@@ -226,6 +255,7 @@ class RelayServer:
                         self.view.disconnected(peer.label, "closed by the client")
                     return
                 handlers[type(event)](peer, event)
+            self.flush()
             if self.stalled:
                 stalled, self.stalled = self.stalled, []
                 await self._wait_for_readers(stalled)
@@ -253,10 +283,23 @@ class RelayServer:
         peer.reason = code.value
         self._depart(peer)
         peer.closed = True
+        if code is ErrorCode.SLOW_READER:
+            peer.pending.clear()
         with contextlib.suppress(LocalProtocolError):
-            peer.writer.transport.write(peer.conn.send(self._error(code, message, fatal=True, ref=ref)))
+            peer.pending.append(peer.conn.send(self._error(code, message, fatal=True, ref=ref)))
+        peer.transport.write(b"".join(peer.pending))  # past the bound: we are closing
+        peer.pending.clear()
         peer.writer.close()
         self._abort_later(peer.writer)
+
+    def flush(self) -> None:
+        """Write every client's pending frames (dropping a client may queue more: loop until none)."""
+        for _ in range(len(self.peers) + 1):
+            if not self.dirty:
+                return
+            dirty, self.dirty = self.dirty, []
+            for peer in dirty:
+                peer.flush()
 
     def _abort_later(self, writer: asyncio.StreamWriter) -> None:
         """Closing waits for the queue to flush; a client that never reads is cut off after the grace."""
@@ -275,6 +318,7 @@ class RelayServer:
                     await peer.writer.drain()
             except TimeoutError:
                 self.drop(peer, ErrorCode.SLOW_READER, f"did not read for {self.config.stall_timeout:g} s")
+                self.flush()
             except (ConnectionError, OSError):
                 continue
 
@@ -286,6 +330,7 @@ class RelayServer:
             now = loop.time()
             for peer in [p for p in self.peers if now - p.last_seen > idle_timeout]:
                 self.drop(peer, ErrorCode.IDLE_TIMEOUT, f"nothing received for {idle_timeout:g} s")
+            self.flush()
 
     # --- the protocol's events ------------------------------------------------------------------
 
@@ -422,6 +467,7 @@ class RelayServer:
             self._server.close()
         if self._sweeper is not None:
             self._sweeper.cancel()
+        self.flush()
         peers = list(self.peers)
         if self.view is not None:
             self.view.stopping(len(peers))

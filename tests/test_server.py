@@ -250,6 +250,25 @@ def test_messages_are_relayed_to_the_others_with_a_server_stamped_from() -> None
     run(scenario)
 
 
+def test_each_senders_messages_arrive_in_order_exactly_once() -> None:
+    async def scenario() -> None:
+        async with running() as server:
+            alice, bob, carol = await room_of(server, "alice", "bob", "carol")
+            for i in range(200):  # written in bursts: the relay reads many frames at a time
+                alice.send(message(n=str(i)))
+                bob.send(message(n=str(i)))
+            seen: dict[str, list[str]] = {"alice": [], "bob": []}
+            for _ in range(400):
+                got = await carol.expect("message")
+                seen[got["from"]].append(got["body"]["n"])
+            assert seen == {"alice": [str(i) for i in range(200)], "bob": [str(i) for i in range(200)]}
+            await carol.ping()  # and nothing more
+            for client in (alice, bob, carol):
+                await client.close()
+
+    run(scenario)
+
+
 def test_payloads_go_only_to_their_recipient() -> None:
     async def scenario() -> None:
         async with running() as server:

@@ -18,7 +18,7 @@ from chat.protocol.events import (
 )
 from chat.protocol.framing import FrameBuffer, decode_payload, encode_frame
 from chat.protocol.limits import DEFAULT_LIMITS, Limits
-from chat.protocol.state import Role, State, next_state, rejection
+from chat.protocol.state import ROWS, Role, State, rejection
 
 FRAMES_SENT_BY = {Role.CLIENT: CLIENT_FRAMES, Role.SERVER: SERVER_FRAMES}
 
@@ -30,6 +30,8 @@ class Connection:
         self.our_role = role
         self.their_role = role.peer
         self.limits = limits
+        self._sent_rows = ROWS[role]
+        self._received_rows = ROWS[role.peer]
         self.state = State.IDLE
         self._buffer = FrameBuffer(limits.max_frame)
         self._sends = FRAMES_SENT_BY[role]
@@ -40,6 +42,17 @@ class Connection:
         self._eof = False
         self._closed_reported = False
         self._fatal: RemoteProtocolError | None = None
+
+    @property
+    def state(self) -> State:
+        """Where the conversation is (the same on both ends)."""
+        return self._state
+
+    @state.setter
+    def state(self, state: State) -> None:
+        self._state = state
+        self._sends_next = self._sent_rows[state]
+        self._receives_next = self._received_rows[state]
 
     @property
     def buffered(self) -> int:
@@ -100,12 +113,13 @@ class Connection:
         except RemoteProtocolError as exc:
             exc.ref = kind if isinstance(kind, str) and kind in self._receives else None
             raise
-        new = next_state(self.their_role, self.state, event.type)
+        new = self._receives_next.get(event.type)
         if new is None:
             refused = RemoteProtocolError(*rejection(self.their_role, self.state, event.type))
             refused.ref = event.type
             raise refused
-        self.state = new
+        if new is not self._state:
+            self.state = new
         return event
 
     def send(self, event: Event, *, encoded: bytes | None = None) -> bytes:
@@ -119,7 +133,7 @@ class Connection:
             raise LocalProtocolError(
                 ErrorCode.UNKNOWN_TYPE, f"the {self.our_role.value} does not send {type(event).__name__}"
             )
-        new = next_state(self.our_role, self.state, kind)
+        new = self._sends_next.get(kind)
         if new is None:
             raise LocalProtocolError(*rejection(self.our_role, self.state, kind))
         if encoded is None:
@@ -129,5 +143,6 @@ class Connection:
             except RemoteProtocolError as exc:
                 raise LocalProtocolError(exc.code, exc.message) from None
             encoded = encode_frame(obj, self._max_sent)
-        self.state = new
+        if new is not self._state:
+            self.state = new
         return encoded

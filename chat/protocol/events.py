@@ -169,18 +169,25 @@ def _check_str_map(fields: _Fields, key: str, value: Any) -> StrMap:
         raise fields.fail(f"field {key!r} must be an object of strings")
     if len(value) > limits.max_fields:
         raise fields.fail(f"field {key!r} has more than {limits.max_fields} entries", ErrorCode.TOO_LARGE)
-    for name, item in value.items():
-        if not isinstance(item, str):
-            raise fields.fail(f"field {key!r}: entry {name[: limits.max_field_name]!r} must be a string")
-        if not name or len(name) > limits.max_field_name:
-            raise fields.fail(f"field {key!r}: entry names must be 1 to {limits.max_field_name} characters")
-        _check_unicode(fields, key, name)
-        _check_unicode(fields, key, item)
+    if not value:
+        return cast(StrMap, value)
+    try:
+        text = "".join(value.values())  # fails unless every value is a string
+    except TypeError:
+        bad = next(name for name, item in value.items() if not isinstance(item, str))
+        raise fields.fail(f"field {key!r}: entry {bad[: limits.max_field_name]!r} must be a string") from None
+    lengths = [len(name) for name in value]
+    if min(lengths) == 0 or max(lengths) > limits.max_field_name:
+        raise fields.fail(f"field {key!r}: entry names must be 1 to {limits.max_field_name} characters")
+    if not (text.isascii() and "".join(value).isascii()):
+        for name, item in value.items():
+            _check_unicode(fields, key, name)
+            _check_unicode(fields, key, item)
     return cast(StrMap, value)
 
 
 def _map_size(value: StrMap) -> int:
-    return sum(len(k) + len(v) for k, v in value.items())
+    return sum(map(len, value)) + sum(map(len, value.values()))
 
 
 def _check_body(fields: _Fields, body: StrMap, payloads: Mapping[str, StrMap] | None) -> None:

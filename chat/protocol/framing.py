@@ -42,6 +42,9 @@ def _reject_constant(name: str) -> Any:
     raise ValueError(f"{name} is not allowed")
 
 
+_decoder = json.JSONDecoder(parse_constant=_reject_constant)
+
+
 def decode_payload(payload: bytes) -> dict[str, Any]:
     """A frame's JSON object. Raises RemoteProtocolError (not fatal: the frame was read whole)."""
     if not payload:
@@ -51,7 +54,7 @@ def decode_payload(payload: bytes) -> dict[str, Any]:
     except UnicodeDecodeError:
         raise RemoteProtocolError(ErrorCode.BAD_JSON, "frame is not valid UTF-8") from None
     try:
-        obj = json.loads(text, parse_constant=_reject_constant)
+        obj = _decoder.decode(text)
     except (ValueError, RecursionError):
         raise RemoteProtocolError(ErrorCode.BAD_JSON, "frame is not valid JSON") from None
     if not isinstance(obj, dict):

@@ -46,6 +46,9 @@ class State(Enum):
     LEAVING = "leaving"  # leave sent, no answer yet
     CLOSED = "closed"  # shutdown received or the connection ended
 
+    # Members are singletons: identity hashing, in C, keeps table lookups cheap on the relay's path.
+    __hash__ = object.__hash__
+
 
 OPEN_STATES = (State.IDLE, State.JOINING, State.IN_ROOM, State.LEAVING)
 
@@ -74,6 +77,12 @@ SERVER_SENDS: Transitions = {
 }
 
 TRANSITIONS: dict[Role, Transitions] = {Role.CLIENT: CLIENT_SENDS, Role.SERVER: SERVER_SENDS}
+
+# The same tables by row: for each sender and state, frame type -> next state.
+ROWS: dict[Role, dict[State, dict[str, State]]] = {
+    role: {state: {kind: new for (old, kind), new in table.items() if old is state} for state in State}
+    for role, table in TRANSITIONS.items()
+}
 
 # Out-of-state client frames that deserve a more telling code than bad_state.
 REJECTIONS: dict[tuple[State, str], ErrorCode] = {
