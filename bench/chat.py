@@ -14,7 +14,7 @@ member must receive (deliveries per second, best of several runs), and latency, 
 time, from the send to each receiver's arrival (p50 and p99 over every delivery). The message is
 an opaque body of realistic size: a 3DES envelope with IV, 150 bytes of ciphertext (200 in base64),
 MAC and an RSA-2048 signature. Per-suite client crypto cost is a separate section
-(``bench.chat_suites``, when present).
+(``bench.chat_crypto``, run after this one when present).
 """
 
 from __future__ import annotations
@@ -441,9 +441,9 @@ def run(console: Console) -> None:
             f"{batched:.2f}x the batched bare relay (the cost of our protocol work at equal I/O)"
         )
     try:
-        suites = importlib.import_module("bench.chat_suites")
+        suites = importlib.import_module("bench.chat_crypto")
     except ModuleNotFoundError as exc:
-        if exc.name != "bench.chat_suites":
+        if exc.name != "bench.chat_crypto":
             raise
         return
     suites.run(console)

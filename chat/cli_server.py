@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import argparse
 import sys
-from typing import Any
+from typing import Any, TextIO
 
 from rich.console import Console
 from rich.prompt import Prompt
@@ -45,12 +45,16 @@ def register(sub: Any) -> None:
     parser.set_defaults(handler=handle)
 
 
-def choose_suite(console: Console) -> str:
-    """Ask the operator for the default suite, showing what each one is worth."""
+def choose_suite(console: Console, stream: TextIO | None = None) -> str:
+    """Ask the operator for the default suite, showing what each one is worth (Enter: 3des)."""
     for suite in SUITES:
         console.print(f"  [bold]{suite:<8}[/] {SUITE_NOTES[suite]}", highlight=False)
     return Prompt.ask(
-        "Cipher suite for new rooms", choices=list(SUITES), default=DEFAULT_SUITE, console=console
+        "Cipher suite for new rooms",
+        choices=list(SUITES),
+        default=DEFAULT_SUITE,
+        console=console,
+        stream=stream,
     )
 
 

@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import asyncio
+import io
 import re
 import signal
 import sys
 
 import pytest
+from rich.console import Console
 
 from chat.__main__ import main
+from chat.cli_server import choose_suite
 from tests.test_server import TIMEOUT, WireClient, run
 
 
@@ -65,3 +68,15 @@ def test_bad_arguments_are_one_line_and_status_2(
     err = capsys.readouterr().err
     assert message in err
     assert err.count("\n") == 1
+
+
+@pytest.mark.parametrize(
+    ("typed", "suite"),
+    [("\n", "3des"), ("des\n", "des"), ("aes\nelgamal\n", "elgamal")],
+    ids=["enter", "des", "retry"],
+)
+def test_the_operator_chooses_the_suite(typed: str, suite: str) -> None:
+    out = io.StringIO()
+    assert choose_suite(Console(file=out, width=120), io.StringIO(typed)) == suite
+    shown = out.getvalue()
+    assert "INSECURE: single DES" in shown and "3des" in shown
