@@ -81,6 +81,16 @@ frame 1 MiB (a client's frames 2 KiB less, room for what the relay stamps in); b
 per room; 64 entries per map, names of entries 64 characters; short strings 256 characters;
 message text 4 Ki characters (checked by clients before sealing: the server never sees text).
 
+For client writers
+------------------
+Drive a :class:`Connection` with ``Role.CLIENT``: it refuses (LocalProtocolError, nothing sent)
+whatever the server would refuse, so a client never gets ``bad_field`` or ``bad_state`` back.
+The relay drops a connection silent for ``idle_timeout`` (600 s by default): ping when idle. A
+payload for someone who has just left comes back as ``unknown_member`` while the others are
+served: harmless, the ``member_left`` is on its way. A client frame may take ``max_client_frame``
+bytes (the frame limit less 2 KiB) and a body ``max_body`` characters: chunk files so that a
+sealed chunk, with its payload per recipient in the direct suites, stays under both.
+
 What the relay sees
 -------------------
 Aliases, room names, suites, public identities and certificates, who sends to whom, when, and
