@@ -1,0 +1,328 @@
+"""``python -m chat client`` as a user runs it: subprocesses with piped stdin against a real server."""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import json
+import re
+import socket
+import sys
+from collections.abc import Callable, Iterator
+
+import pytest
+
+from chat import client_events as ev
+from chat.cli_client import plain_line, printable
+from chat.identity import Fingerprint
+from tests.chat_net import TIMEOUT, ServerProcess, run
+
+ROOMS = itertools.count()
+FINGERPRINT = r"\d{5}( \d{5}){5}"
+
+
+@pytest.fixture(scope="module")
+def server() -> Iterator[ServerProcess]:
+    process = ServerProcess()
+    yield process
+    assert process.stop() == 0
+
+
+class LineClient:
+    """One ``python -m chat client`` process, its stdout read line by line."""
+
+    def __init__(self, process: asyncio.subprocess.Process) -> None:
+        self.process = process
+        self.lines: list[str] = []
+
+    @classmethod
+    async def start(cls, port: int, alias: str, *args: str) -> LineClient:
+        process = await asyncio.create_subprocess_exec(
+            sys.executable,
+            *("-m", "chat", "client", "--alias", alias, "--port", str(port), *args),
+            stdin=asyncio.subprocess.PIPE,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.PIPE,
+        )
+        return cls(process)
+
+    async def until(self, predicate: Callable[[str], bool], what: str) -> str:
+        """Read lines until one satisfies ``predicate``; return it."""
+        assert self.process.stdout is not None
+        for line in self.lines:
+            if predicate(line):
+                return line
+        async with asyncio.timeout(TIMEOUT):
+            while True:
+                raw = await self.process.stdout.readline()
+                if not raw:
+                    raise AssertionError(f"output ended before {what}: {self.lines}")
+                line = raw.decode().rstrip("\n")
+                self.lines.append(line)
+                if predicate(line):
+                    return line
+
+    def write(self, text: str) -> None:
+        assert self.process.stdin is not None
+        self.process.stdin.write(text.encode())
+
+    async def end_input(self) -> None:
+        assert self.process.stdin is not None
+        await self.process.stdin.drain()
+        self.process.stdin.close()
+
+    async def finish(self) -> tuple[int, str]:
+        """Wait for the exit; the status and stderr (the rest of stdout is kept in ``lines``)."""
+        assert self.process.stdout is not None and self.process.stderr is not None
+        async with asyncio.timeout(TIMEOUT):
+            rest, err = await asyncio.gather(self.process.stdout.read(), self.process.stderr.read())
+            status = await self.process.wait()
+        self.lines += rest.decode().splitlines()
+        return status, err.decode()
+
+    def kill(self) -> None:
+        if self.process.returncode is None:
+            self.process.kill()
+
+
+async def joined_client(port: int, alias: str, room: str, *args: str) -> LineClient:
+    client = await LineClient.start(port, alias, "--room", room, *args)
+    await client.until(lambda line: line.startswith(("* joined", '{"event": "joined"')), f"{alias} to join")
+    return client
+
+
+def test_two_clients_chat_through_pipes(server: ServerProcess) -> None:
+    async def scenario() -> None:
+        room = f"pipes{next(ROOMS)}"
+        bob = await joined_client(server.port, "bob", room)
+        assert re.fullmatch(
+            rf"\* joined {room} as bob \(3des, kex rsa; fingerprint {FINGERPRINT}\); "
+            "members: nobody else yet",
+            bob.lines[0],
+        )
+        alice = await LineClient.start(server.port, "alice", "--room", room)
+        alice.write("hello bob\nsecond line\n\n")
+        await alice.end_input()
+        status, err = await alice.finish()
+        assert (status, err) == (0, "")
+        assert re.fullmatch(
+            rf"\* joined {room} as alice \(3des, kex rsa; fingerprint {FINGERPRINT}\); members: bob",
+            alice.lines[0],
+        )
+        await bob.until(lambda line: line == "* alice left", "alice to leave")
+        assert re.fullmatch(rf"\* alice joined \(fingerprint {FINGERPRINT}\)", bob.lines[1])
+        assert bob.lines[2:5] == [
+            f"[{room}] alice: hello bob",
+            f"[{room}] alice: second line",
+            "* alice left",
+        ]
+        bob.write("/who\n/nonsense\n/quit\nnot sent after quit\n")
+        await bob.end_input()
+        status, err = await bob.finish()
+        assert (status, err) == (0, "")
+        assert bob.lines[5] == "* rekeyed: new key bob/2 after a member left"
+        assert re.fullmatch(rf"\* members of {room}: bob \(you, \d{{5}} \d{{5}}\)", bob.lines[-3])
+        assert bob.lines[-2].startswith("! error unknown_command: unknown command /nonsense")
+        assert bob.lines[-1] == f"* left {room}"
+
+    run(scenario, timeout=60)
+
+
+def test_json_lines(server: ServerProcess) -> None:
+    async def scenario() -> None:
+        room = f"json{next(ROOMS)}"
+        bob = await joined_client(server.port, "bob", room, "--json")
+        alice = await LineClient.start(server.port, "alice", "--room", room, "--json", "--cipher", "des")
+        alice.write("in json\n/who\n")
+        await alice.end_input()
+        assert (await alice.finish())[0] == 0
+        await bob.until(lambda line: json.loads(line)["event"] == "member_left", "alice to leave")
+        for client in (alice, bob):
+            for line in client.lines:
+                assert "event" in json.loads(line)
+        events = [json.loads(line) for line in bob.lines]
+        (message,) = [e for e in events if e["event"] == "message"]
+        assert (message["sender"], message["text"], message["verified"], message["room"]) == (
+            "alice",
+            "in json",
+            True,
+            room,
+        )
+        (arrival,) = [e for e in events if e["event"] == "member_joined"]
+        assert re.fullmatch(FINGERPRINT, arrival["fingerprint"])
+        mine = [json.loads(line) for line in alice.lines]
+        kinds = [e["event"] for e in mine]
+        assert kinds[:2] == ["connected", "joined"] and "sent" in kinds and "members" in kinds
+        (joined,) = [e for e in mine if e["event"] == "joined"]
+        # The room existed already: bob created it with the server's 3des, whatever alice asked for.
+        assert (joined["suite"], joined["insecure"]) == ("3des", False)
+        (members,) = [e for e in mine if e["event"] == "members"]
+        assert [m["alias"] for m in members["members"]] == ["bob"]
+        bob.write("/quit\n")
+        await bob.end_input()
+        assert (await bob.finish())[0] == 0
+
+    run(scenario, timeout=60)
+
+
+def test_end_of_input_sends_everything_queued(server: ServerProcess) -> None:
+    async def scenario() -> None:
+        room = f"flush{next(ROOMS)}"
+        bob = await joined_client(server.port, "bob", room)
+        alice = await LineClient.start(server.port, "alice", "--room", room, "--cipher", "elgamal")
+        lines = [f"line {i:03d} of a burst typed before the join completed" for i in range(40)]
+        alice.write("".join(f"{line}\n" for line in lines))
+        await alice.end_input()  # all of it is queued before alice has even joined
+        assert (await alice.finish())[0] == 0
+        await bob.until(lambda line: line == "* alice left", "alice to leave")
+        received = [line.split(": ", 1)[1] for line in bob.lines if line.startswith(f"[{room}] alice: ")]
+        assert received == lines
+        bob.kill()
+        await bob.finish()
+
+    run(scenario, timeout=60)
+
+
+def test_insecure_suite_is_labelled(server: ServerProcess) -> None:
+    async def scenario() -> None:
+        room = f"weak{next(ROOMS)}"
+        alice = await LineClient.start(
+            server.port, "alice", "--room", room, "--cipher", "des", "--kex", "elgamal"
+        )
+        await alice.end_input()
+        status, _ = await alice.finish()
+        assert status == 0
+        assert alice.lines[0].startswith(f"* joined {room} as alice (des, kex elgamal;")
+        assert alice.lines[1].startswith("! warning insecure_suite: des is insecure: INSECURE: single DES")
+
+    run(scenario, timeout=60)
+
+
+def test_escape_sequences_from_others_are_shown_escaped(server: ServerProcess) -> None:
+    async def scenario() -> None:
+        room = f"escape{next(ROOMS)}"
+        bob = await joined_client(server.port, "bob", room)
+        alice = await LineClient.start(server.port, "alice", "--room", room)
+        alice.write("\x1b[2Jscreen wiped?\x07\n")
+        await alice.end_input()
+        await alice.finish()
+        line = await bob.until(lambda line: line.startswith(f"[{room}] alice:"), "the message")
+        assert line == f"[{room}] alice: \\x1b[2Jscreen wiped?\\x07"
+        assert "\x1b" not in "".join(bob.lines)
+        bob.kill()
+        await bob.finish()
+
+    run(scenario, timeout=60)
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def test_connection_refused_is_one_line_and_status_1() -> None:
+    async def scenario() -> None:
+        port = free_port()
+        client = await LineClient.start(port, "alice")
+        await client.end_input()
+        status, err = await client.finish()
+        assert status == 1 and client.lines == []
+        assert err == f"error: cannot connect to 127.0.0.1:{port}: connection refused\n"
+
+    run(scenario)
+
+
+def test_alias_taken_is_one_line(server: ServerProcess) -> None:
+    async def scenario() -> None:
+        room = f"taken{next(ROOMS)}"
+        bob = await joined_client(server.port, "bob", room)
+        twin = await LineClient.start(server.port, "Bob", "--room", room)
+        await twin.end_input()
+        status, err = await twin.finish()
+        assert status == 1
+        assert err == f"error: alias 'Bob' is taken in room '{room}'\n"
+        bob.kill()
+        await bob.finish()
+
+    run(scenario)
+
+
+def test_server_going_away_is_one_line_and_status_1() -> None:
+    async def scenario() -> None:
+        own = ServerProcess()
+        try:
+            alice = await joined_client(own.port, "alice", "lobby")
+            assert own.stop() == 0
+            status, err = await alice.finish()  # stdin still open: the loss alone ends the client
+            assert status == 1
+            assert alice.lines[-1] == "! disconnected: server shutting down: server shutting down"
+            assert "Traceback" not in err
+        finally:
+            own.stop()
+
+    run(scenario, timeout=60)
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--alias", "no spaces"], "error: alias may hold only letters"),
+        (["--alias", "ok", "--room=-bad"], "error: room name must start with a letter or a digit"),
+        (["--alias", "ok", "--port", "0"], "error: --port must be 1 to 65535"),
+        (["--alias", "ok", "--cipher", "aes"], "invalid choice: 'aes'"),
+    ],
+    ids=["alias", "room", "port", "cipher"],
+)
+def test_bad_arguments(args: list[str], message: str) -> None:
+    async def scenario() -> None:
+        process = await asyncio.create_subprocess_exec(
+            sys.executable,
+            *("-m", "chat", "client", *args),
+            stdin=asyncio.subprocess.DEVNULL,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.PIPE,
+        )
+        out, err = await process.communicate()
+        assert process.returncode == 2 and out == b""
+        assert message in err.decode() and err.decode().count("\n") == 1
+
+    run(scenario)
+
+
+# --- formatting, without processes -------------------------------------------------------------
+
+
+def test_plain_lines() -> None:
+    fingerprint = Fingerprint(bytes(32))
+    zeros = "00000 00000 00000 00000 00000 00000"
+    cases: list[tuple[ev.ClientEvent, str | None]] = [
+        (ev.MessageReceived("r", "bob", "hi", True, "bob/1", 1), "[r] bob: hi"),
+        (ev.MessageReceived("r", "bob", "hi", True, "bob/1", 1, "changed"), "[r] bob (unverified key): hi"),
+        (ev.MemberJoined("bob", fingerprint), f"* bob joined (fingerprint {zeros})"),
+        (ev.MemberJoined("bob", None), "* bob joined (unusable keys)"),
+        (ev.MemberLeft("bob", "left"), "* bob left"),
+        (ev.MemberLeft("bob", "slow_reader"), "* bob left (slow_reader)"),
+        (
+            ev.WarningEvent("bad_mac", "message from bob rejected", "bob"),
+            "! warning bad_mac from bob: message from bob rejected",
+        ),
+        (ev.ErrorEvent("unknown_member", "not delivered"), "! error unknown_member: not delivered"),
+        (ev.Rekeyed("bob", "bob/2", "replaced", "bob/1"), "* bob rekeyed (key bob/2)"),
+        (ev.Rekeyed("bob", "bob/1", "received"), None),
+        (ev.Rekeyed("me", "me/2", "leave"), "* rekeyed: new key me/2 after a member left"),
+        (
+            ev.DataReceived("r", "bob", "file/chunk", b"abc", True, "bob/1", 2),
+            "[r] bob sent 3 bytes of file/chunk",
+        ),
+        (ev.Disconnected("gone"), "! disconnected: gone"),
+        (ev.Disconnected("closed", by_us=True), None),
+        (ev.Left("r"), "* left r"),
+    ]
+    for event, expected in cases:
+        assert plain_line(event) == expected
+
+
+def test_printable_escapes_control_characters() -> None:
+    assert printable("plain text, ünïcode ✓") == "plain text, ünïcode ✓"
+    assert printable("a\nb\tc\x1b[31m\u202e") == "a\\nb\\tc\\x1b[31m\\u202e"
