@@ -16,7 +16,6 @@ Malformed files and bad arguments end in one ``error:`` line and exit status 2.
 from __future__ import annotations
 
 import argparse
-import os
 import stat
 import sys
 import time
@@ -38,7 +37,7 @@ from chat.certificates import (
     read_certificate,
 )
 from chat.identity import PublicIdentity
-from ciphers.cli.common import EXIT_FAILED, UsageError, write_output
+from ciphers.cli.common import EXIT_FAILED, UsageError, refuse_existing, write_new_file, write_output
 from ciphers.errors import CryptoError
 from ciphers.rsa import keys
 from ciphers.rsa.formats import dump_private_key, dump_public_key, load_private_key
@@ -89,26 +88,14 @@ def register(sub: Any) -> None:
     verify.set_defaults(handler=_verify)
 
 
-def _write_new_file(path: Path, data: bytes, mode: int, force: bool) -> None:
-    """Create ``path`` with ``mode`` from the start (``O_EXCL``: a key is never briefly readable)."""
-    if force:
-        path.unlink(missing_ok=True)
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, mode)
-    with os.fdopen(fd, "wb") as handle:
-        handle.write(data)
-
-
 def _init(args: argparse.Namespace) -> int:
     if not MIN_CA_BITS <= args.bits <= MAX_CA_BITS:
         raise UsageError(f"--bits must be {MIN_CA_BITS} to {MAX_CA_BITS}, got {args.bits}")
     private_path, public_path = Path(f"{args.out}.pem"), Path(f"{args.out}.pub.pem")
-    if not args.force:
-        for path in (private_path, public_path):
-            if path.exists():
-                raise UsageError(f"{path} already exists; use --force to overwrite it")
+    refuse_existing(private_path, public_path, force=args.force)
     key = keys.generate(args.bits)
-    _write_new_file(private_path, dump_private_key(key), 0o600, args.force)
-    _write_new_file(public_path, dump_public_key(key), 0o644, args.force)
+    write_new_file(private_path, dump_private_key(key), 0o600, force=args.force)
+    write_new_file(public_path, dump_public_key(key), 0o644, force=args.force)
     sys.stderr.write(
         f"wrote {private_path} (CA private key, PKCS#8, mode 0600: keep it offline) and {public_path} "
         f"(CA public key, SPKI: give it to servers and clients as --ca); {key.bits}-bit RSA, "

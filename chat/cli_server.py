@@ -14,6 +14,7 @@ from typing import Any, TextIO
 from rich.console import Console
 from rich.prompt import Prompt
 
+from chat.certificates import make_authorizer, read_ca_public_key
 from chat.console import WireView
 from chat.protocol.events import KEXES, SUITE_NOTES, SUITES
 from chat.protocol.limits import Limits
@@ -39,6 +40,11 @@ def register(sub: Any) -> None:
     )
     parser.add_argument("--kex", choices=KEXES, default="rsa", help="key exchange of new rooms (default rsa)")
     parser.add_argument("--quiet", action="store_true", help="do not show every relayed frame")
+    parser.add_argument(
+        "--ca",
+        metavar="CA.pub.pem",
+        help="admit only members with a valid, unexpired certificate from this CA (python -m chat ca)",
+    )
     parser.add_argument(
         "--max-members", type=int, default=Limits().max_members, help="members per room (default %(default)s)"
     )
@@ -70,12 +76,14 @@ def handle(args: argparse.Namespace) -> int:
     suite = args.cipher
     if suite is None:
         suite = choose_suite(console) if sys.stdin.isatty() else DEFAULT_SUITE
+    authorize = make_authorizer(read_ca_public_key(args.ca)) if args.ca else None
     config = ServerConfig(
         host=args.host,
         port=args.port,
         suite=suite,
         kex=args.kex,
         limits=limits,
+        authorize=authorize,
     )
     view = WireView(console, frames=not args.quiet)
 

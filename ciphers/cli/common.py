@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import warnings
 from collections.abc import Callable, Sequence
@@ -88,6 +89,28 @@ def write_output(path: str | None, data: bytes) -> None:
         sys.stdout.buffer.flush()
     else:
         Path(path).write_bytes(data)
+
+
+def refuse_existing(*paths: Path, force: bool = False) -> None:
+    """Fail before any work (e.g. key generation) if an output file exists and ``force`` is not given."""
+    if force:
+        return
+    for path in paths:
+        if path.exists():
+            raise UsageError(f"{path} already exists; use --force to overwrite it")
+
+
+def write_new_file(path: Path, data: bytes, mode: int, *, force: bool = False) -> None:
+    """Create ``path`` with ``mode`` from the start (``O_EXCL``: a key is never briefly readable).
+
+    An existing file is an error unless ``force`` is given.
+    """
+    refuse_existing(path, force=force)
+    if force:
+        path.unlink(missing_ok=True)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, mode)
+    with os.fdopen(fd, "wb") as handle:
+        handle.write(data)
 
 
 def add_io_arguments(parser: argparse.ArgumentParser) -> None:

@@ -15,7 +15,6 @@ exits 0 and prints one line if the signature is valid, and exits 1 with one line
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 from pathlib import Path
 
@@ -27,7 +26,9 @@ from ciphers.cli.common import (
     UsageError,
     add_io_arguments,
     read_input,
+    refuse_existing,
     stderr_console,
+    write_new_file,
     write_output,
 )
 from ciphers.elgamal import core, hybrid, signatures
@@ -60,18 +61,9 @@ def _generate_with_progress(bits: int) -> Group:
         return generate_group(bits, progress=lambda tried: progress.update(task, completed=tried))
 
 
-def _write_private(path: Path, text: str) -> None:
-    """Create ``path`` with mode 0600 from the start (never world-readable), refusing to overwrite."""
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(fd, "w", encoding="utf-8") as handle:
-        handle.write(text)
-
-
 def _keygen(args: argparse.Namespace) -> int:
     private_path, public_path = Path(f"{args.out}.json"), Path(f"{args.out}.pub.json")
-    for path in (private_path, public_path):
-        if path.exists():
-            raise UsageError(f"{path} already exists; not overwriting it")
+    refuse_existing(private_path, public_path)
     if args.bits is not None:
         if args.bits < MIN_GROUP_BITS:
             raise UsageError(f"--bits must be at least {MIN_GROUP_BITS}")
@@ -79,7 +71,7 @@ def _keygen(args: argparse.Namespace) -> int:
     else:
         group = named_group(args.group or DEFAULT_GROUP)
     key = generate_private_key(group)
-    _write_private(private_path, dump_private_key(key))
+    write_new_file(private_path, dump_private_key(key).encode(), 0o600)
     public_path.write_text(dump_public_key(key.public_key), encoding="utf-8")
     sys.stderr.write(
         f"wrote {private_path} (private, mode 0600) and {public_path} ({group.bits}-bit group {group.name})\n"

@@ -20,7 +20,6 @@ insecure padding, SHA-1 signatures) are printed as ``warning:`` lines only once 
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 import warnings
 from pathlib import Path
@@ -33,7 +32,9 @@ from ciphers.cli.common import (
     UsageError,
     add_io_arguments,
     read_input,
+    refuse_existing,
     stderr_console,
+    write_new_file,
     write_output,
 )
 from ciphers.errors import InsecureWarning, VerificationError
@@ -46,15 +47,6 @@ SCHEMES = ("pss", "pkcs1")
 RAW_WARNING = "raw (textbook) RSA is deterministic and malleable: insecure, for study only"
 PKCS1_ENCRYPTION_WARNING = "PKCS#1 v1.5 encryption is legacy (Bleichenbacher's padding oracle); prefer OAEP"
 SHA1_SIGNATURE_WARNING = "SHA-1 is not collision resistant; sign with SHA-1 only for legacy interoperability"
-
-
-def _write_new_file(path: Path, data: bytes, mode: int, force: bool) -> None:
-    """Create ``path`` with ``mode`` from the start (``O_EXCL``: a key is never briefly readable)."""
-    if force:
-        path.unlink(missing_ok=True)
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, mode)
-    with os.fdopen(fd, "wb") as handle:
-        handle.write(data)
 
 
 def _generate_with_progress(bits: int) -> keys.RSAPrivateKey:
@@ -72,13 +64,10 @@ def _generate_with_progress(bits: int) -> keys.RSAPrivateKey:
 
 def _keygen(args: argparse.Namespace) -> int:
     private_path, public_path = Path(f"{args.out}.pem"), Path(f"{args.out}.pub.pem")
-    if not args.force:
-        for path in (private_path, public_path):
-            if path.exists():
-                raise UsageError(f"{path} already exists; use --force to overwrite it")
+    refuse_existing(private_path, public_path, force=args.force)
     key = _generate_with_progress(args.bits)
-    _write_new_file(private_path, dump_private_key(key), 0o600, args.force)
-    _write_new_file(public_path, dump_public_key(key), 0o644, args.force)
+    write_new_file(private_path, dump_private_key(key), 0o600, force=args.force)
+    write_new_file(public_path, dump_public_key(key), 0o644, force=args.force)
     sys.stderr.write(
         f"wrote {private_path} (private, PKCS#8, mode 0600) and {public_path} (public, SPKI); "
         f"{key.bits}-bit RSA, e = {key.e}\n"
