@@ -7,14 +7,16 @@ import itertools
 import json
 import re
 import socket
+import stat
 import sys
 from collections.abc import Callable, Iterator
+from pathlib import Path
 
 import pytest
 
 from chat import client_events as ev
 from chat.cli_client import plain_line, printable
-from chat.identity import Fingerprint
+from chat.identity import Fingerprint, Identity
 from tests.chat_net import TIMEOUT, ServerProcess, run
 
 ROOMS = itertools.count()
@@ -211,6 +213,24 @@ def test_escape_sequences_from_others_are_shown_escaped(server: ServerProcess) -
         assert "\x1b" not in "".join(bob.lines)
         bob.kill()
         await bob.finish()
+
+    run(scenario, timeout=60)
+
+
+def test_identity_directory_keeps_the_fingerprint(server: ServerProcess, tmp_path: Path) -> None:
+    async def scenario() -> None:
+        shown = []
+        for _ in range(2):
+            alice = await LineClient.start(
+                server.port, "alice", "--room", f"id{next(ROOMS)}", "--identity", str(tmp_path)
+            )
+            await alice.end_input()
+            assert (await alice.finish())[0] == 0
+            match = re.search(rf"fingerprint ({FINGERPRINT})\)", alice.lines[0])
+            assert match
+            shown.append(match.group(1))
+        assert shown[0] == shown[1] == Identity.load(tmp_path).fingerprint.digits
+        assert stat.S_IMODE((tmp_path / "rsa.pem").stat().st_mode) == 0o600
 
     run(scenario, timeout=60)
 

@@ -293,3 +293,14 @@ def test_session_uses_the_family_of_the_room() -> None:
     assert RoomSession(identity("alice"), "a", "r", "elgamal", "rsa").family == "elgamal"
     assert RoomSession(identity("alice"), "a", "r", "des", "elgamal").family == "elgamal"
     assert RoomSession(identity("alice"), "a", "r", "3des", "rsa").family == "rsa"
+
+
+def test_suite_names_match_the_protocol() -> None:
+    from chat.protocol.events import KEXES, SUITE_NOTES, SUITES
+    from chat.suites import KEX_NAMES, SUITE_NAMES, suite
+
+    assert SUITE_NAMES == SUITES and KEX_NAMES == KEXES
+    # Both sides call the same suites insecure.
+    assert [s for s in SUITES if "INSECURE" in SUITE_NOTES[s]] == [
+        s for s in SUITE_NAMES if suite(s).insecure
+    ]
