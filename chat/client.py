@@ -133,6 +133,7 @@ class ChatClient:
         ping_interval: float | None = 60.0,
         rekey_on_join: bool = False,
         client_name: str = CLIENT_NAME,
+        certificate: str | None = None,
     ) -> None:
         problem = name_problem(alias, "alias")
         if problem is not None:
@@ -146,6 +147,7 @@ class ChatClient:
         self.ping_interval = ping_interval
         self.rekey_on_join = rekey_on_join
         self.client_name = client_name
+        self.certificate = certificate  # sent with each join, for servers and members that check it
         self.trace: Feed[TraceRecord] = Feed(trace_size)
         self.wire: Feed[WireFrame] = Feed(wire_size)
         self.host: str | None = None
@@ -161,6 +163,7 @@ class ChatClient:
         self._join_waiter: asyncio.Future[ev.Joined] | None = None
         self._leave_waiter: asyncio.Future[None] | None = None
         self._trust: dict[str, str] = {}
+        self._certificates: dict[str, str] = {}
         self._closing = False
         self._closed = False
         self._connected = False
@@ -200,8 +203,14 @@ class ChatClient:
         info = self.session.member(alias)
         if info is None:
             return MemberView(alias, None)
+        key = name_key(alias)
         return MemberView(
-            info.alias, info.fingerprint, self._trust.get(name_key(alias)), info.key_id, info.problem
+            info.alias,
+            info.fingerprint,
+            self._trust.get(key),
+            info.key_id,
+            info.problem,
+            self._certificates.get(key),
         )
 
     def member_identity(self, alias: str) -> PublicIdentity | None:
@@ -250,6 +259,7 @@ class ChatClient:
         self._connected = True
         self._hanging_up = False
         self._trust = {}
+        self._certificates = {}
         self._reader_task = self._spawn(self._read_loop(reader))
         if self.ping_interval is not None:
             self._ping_task = self._spawn(self._ping_loop(self.ping_interval))
@@ -273,6 +283,7 @@ class ChatClient:
             suite=suite,
             kex=kex,
             client=self.client_name,
+            certificate=self.certificate,
         )
         waiter: asyncio.Future[ev.Joined] = asyncio.get_running_loop().create_future()
         self._join_waiter = waiter
@@ -531,6 +542,7 @@ class ChatClient:
             max_text=self.limits.max_text,
         )
         self.session = session
+        self._certificates = {name_key(m.alias): m.certificate for m in welcome.members if m.certificate}
         result = session.start([(m.alias, m.identity) for m in welcome.members])
         warnings = [self._check_trust(m.alias) for m in welcome.members]
         info = suite_info(welcome.suite)
@@ -564,6 +576,8 @@ class ChatClient:
         if self.session is None:
             return
         member = frame.member
+        if member.certificate:
+            self._certificates[name_key(member.alias)] = member.certificate
         result = self.session.add_member(member.alias, member.identity)
         warning = self._check_trust(member.alias)
         view = self._view(member.alias)
@@ -577,6 +591,7 @@ class ChatClient:
             return
         result = self.session.remove_member(frame.alias)
         self._trust.pop(name_key(frame.alias), None)
+        self._certificates.pop(name_key(frame.alias), None)
         await self._emit(ev.MemberLeft(frame.alias, frame.reason))
         await self._apply(result)
 
@@ -591,6 +606,7 @@ class ChatClient:
     async def _on_left(self, frame: LeftFrame) -> None:
         self.session = None
         self._trust = {}
+        self._certificates = {}
         waiter = self._leave_waiter
         if waiter is not None and not waiter.done():
             waiter.set_result(None)

@@ -26,6 +26,7 @@ class MemberView:
     trust: str | None = None  # chat.trust.TrustState value, when the client keeps known peers
     key_id: str | None = None
     problem: str | None = None
+    certificate: str | None = None  # opaque, as the member joined with it (issue 5 checks it)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -34,6 +35,7 @@ class MemberView:
             "trust": self.trust,
             "key_id": self.key_id,
             "problem": self.problem,
+            "certificate": self.certificate,
         }
 
 

@@ -180,10 +180,12 @@ def test_members_safety_numbers_and_trust(server: ServerProcess) -> None:
     async def scenario() -> None:
         room = f"trust{next(ROOMS)}"
         alice = await joined("alice", server.port, room, known_peers=KnownPeers())
-        bob = await joined("bob", server.port, room)
+        bob = await joined("bob", server.port, room, certificate="bob's opaque certificate")
         await eventually(lambda: len(alice.client.members) == 1, "alice to see bob")
         (member,) = alice.client.members
         assert (member.alias, member.fingerprint, member.trust) == ("bob", identity("bob").fingerprint, "new")
+        assert member.certificate == "bob's opaque certificate"
+        assert [m.certificate for m in bob.client.members] == [None]
         number = alice.client.safety_number("bob")
         assert number == bob.client.safety_number("alice") and len(number.split()) == 12
         alice.client.trust("bob")
