@@ -6,7 +6,16 @@ STAMP  := $(VENV)/.installed-stamp
 
 NB_STAMP := $(VENV)/.notebooks-stamp
 
-.PHONY: test lint typecheck pytest bench notebooks clean
+# Chat settings: make chat-server CIPHER=3des, make chat-client ALIAS=alice ROOM=lobby
+HOST   ?= 127.0.0.1
+PORT   ?= 5050
+ROOM   ?= lobby
+ALIAS  ?=
+CIPHER ?=
+KEX    ?=
+CA     ?=
+
+.PHONY: test lint typecheck pytest bench notebooks chat-server chat-client clean
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "cipherchat needs Python 3.11 or newer; set PYTHON=python3.11")'
@@ -27,6 +36,14 @@ typecheck: $(STAMP)
 
 pytest: $(STAMP)
 	$(PY) -m pytest
+
+## chat-server: the relay (asks for the default suite when CIPHER is not given)
+chat-server: $(STAMP)
+	$(PY) -m chat server --host $(HOST) --port $(PORT) $(if $(CIPHER),--cipher $(CIPHER)) $(if $(KEX),--kex $(KEX)) $(if $(CA),--ca $(CA))
+
+## chat-client: a client (ALIAS=name; CIPHER and KEX apply when the room is new)
+chat-client: $(STAMP)
+	$(PY) -m chat client --host $(HOST) --port $(PORT) --room $(ROOM) $(if $(ALIAS),--alias $(ALIAS)) $(if $(CIPHER),--cipher $(CIPHER)) $(if $(KEX),--kex $(KEX))
 
 ## bench: the performance tables (ours against the peers, same run)
 bench: $(STAMP)
