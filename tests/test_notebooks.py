@@ -18,7 +18,7 @@ from nbclient import NotebookClient
 
 NOTEBOOKS_DIR = Path(__file__).resolve().parent.parent / "notebooks"
 NOTEBOOKS = sorted(NOTEBOOKS_DIR.glob("[0-9][0-9]_*.ipynb"))
-EXPECTED = ["01_des", "02_modes", "03_primes", "04_rsa", "05_elgamal", "06_double_des"]
+EXPECTED = ["01_des", "02_modes", "03_primes", "04_rsa", "05_elgamal", "06_double_des", "07_chat_protocol"]
 TIMEOUT = 60  # seconds for a whole notebook (issue #6: each runs in under 60 s)
 INLINE_BACKEND = "module://matplotlib_inline.backend_inline"
 
@@ -62,6 +62,7 @@ def test_notebook_runs_without_error(path: Path, monkeypatch: pytest.MonkeyPatch
         timeout=TIMEOUT,
         kernel_name="python3",
         resources={"metadata": {"path": str(NOTEBOOKS_DIR)}},
+        shutdown_kernel="immediate",  # each notebook closes what it opened; no need to wait
     )
     asyncio.run(asyncio.wait_for(client.async_execute(), TIMEOUT))  # a CellExecutionError fails the test
     outputs = [output for cell in notebook.cells if cell.cell_type == "code" for output in cell.outputs]
