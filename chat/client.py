@@ -41,7 +41,7 @@ from typing import Any, ClassVar
 from chat import client_events as ev
 from chat.client_events import MemberView, WireFrame
 from chat.feed import Feed
-from chat.identity import Identity, IdentityError, PublicIdentity, safety_number
+from chat.identity import Fingerprint, Identity, IdentityError, PublicIdentity, safety_number
 from chat.protocol.connection import Connection
 from chat.protocol.errors import LocalProtocolError, RemoteProtocolError
 from chat.protocol.events import (
@@ -639,7 +639,8 @@ class ChatClient:
         return ev.WarningEvent(
             "identity_changed",
             f"{alias}'s identity key changed: fingerprint now {info.fingerprint.digits}, "
-            f"remembered {remembered}; treat their messages as unverified until you trust the new key",
+            f"remembered {Fingerprint(bytes.fromhex(remembered)).digits if remembered else 'none'}; "
+            "treat their messages as unverified until you trust the new key",
             alias,
         )
 

@@ -214,6 +214,8 @@ def test_a_changed_key_on_rejoin_is_flagged(server: ServerProcess) -> None:
         assert message.verified and message.trust == "changed"
         (warning,) = alice.warnings()
         assert warning.code == "identity_changed" and warning.sender == "bob"
+        now, then = identity("mallory").fingerprint.digits, identity("bob").fingerprint.digits
+        assert f"now {now}, remembered {then};" in warning.message  # both in the same digits
         arrivals = [e for e in alice.of(ev.MemberJoined) if e.alias == "bob"]
         assert [e.trust for e in arrivals] == ["new", "changed"]
         assert arrivals[1].fingerprint == identity("mallory").fingerprint
