@@ -16,32 +16,48 @@ stderr and exit status 1. Text from others is printed with control characters es
 member cannot send terminal escape sequences to your screen.
 
 When stdin is a terminal and neither ``--plain`` nor ``--json`` is given, a module ``chat.tui``
-exposing ``run(args) -> int`` is started instead, if it is installed (the Textual client).
+exposing ``run(args) -> int`` is started instead, if it is installed (the Textual client); there
+``--alias`` and ``--room`` may be left out, and a join screen asks for them.
+
+Identity keys persist per alias under ``$XDG_CONFIG_HOME/cipherchat/identities/ALIAS``
+(:func:`chat.identity.default_identity_dir`; private keys 0600), so a fingerprint stays the same
+between runs; ``--identity DIR`` keeps them elsewhere, ``--ephemeral`` uses fresh keys once.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import importlib
 import importlib.util
 import json
+import os
 import sys
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, TextIO
 
 from chat import client_events as ev
+from chat.certificates import read_certificate
 from chat.client import DEFAULT_HOST, DEFAULT_PORT, ChatClient, ClientError
-from chat.identity import Identity, IdentityError
+from chat.identity import Identity, IdentityError, default_identity_dir
 from chat.protocol.names import name_problem
 from chat.suites import KEX_NAMES, SUITE_NAMES, suite
 from ciphers.cli.common import UsageError
+from ciphers.errors import CryptoError
+
+try:  # POSIX: serialise the first creation of an identity between two clients started at once
+    import fcntl
+except ImportError:  # pragma: no cover - Windows
+    fcntl = None  # type: ignore[assignment]
 
 EXIT_OK = 0
 EXIT_FAILED = 1
 INPUT_QUEUE = 256
+DEFAULT_ROOM = "lobby"
 HELP = "commands: /who, /leave, /join ROOM, /quit, /help; anything else is sent as a message"
 
 
@@ -53,15 +69,28 @@ def register(sub: Any) -> None:
         description="Chat through a relay that sees only ciphertext. Lines from stdin are messages; "
         "/who, /leave, /join ROOM and /quit are commands.",
     )
-    parser.add_argument("--alias", required=True, help="your name in the room (1-32 of A-Z a-z 0-9 _ - .)")
-    parser.add_argument("--room", default="lobby", help="room to join (default lobby)")
+    parser.add_argument(
+        "--alias",
+        help="your name in the room (1-32 of A-Z a-z 0-9 _ - .); the Textual client asks when it is missing",
+    )
+    parser.add_argument("--room", help="room to join (default lobby; the Textual client asks when missing)")
     parser.add_argument("--host", default=DEFAULT_HOST, help=f"relay address (default {DEFAULT_HOST})")
     parser.add_argument("--port", type=int, default=DEFAULT_PORT, help=f"relay port (default {DEFAULT_PORT})")
     parser.add_argument("--cipher", choices=SUITE_NAMES, help="suite to ask for if the room is new")
     parser.add_argument("--kex", choices=KEX_NAMES, help="key exchange to ask for if the room is new")
     parser.add_argument(
-        "--identity", metavar="DIR", help="load (or create) identity keys in DIR (default: new)"
+        "--identity",
+        metavar="DIR",
+        help="load (or create) identity keys in DIR (default: per alias under $XDG_CONFIG_HOME/cipherchat)",
     )
+    parser.add_argument(
+        "--ephemeral", action="store_true", help="fresh identity keys for this run only (not saved)"
+    )
+    parser.add_argument("--cert", metavar="FILE", help="certificate to present on join (python -m chat ca)")
+    parser.add_argument(
+        "--ca", metavar="CA.pub.pem", help="Textual client: check every member's certificate against this CA"
+    )
+    parser.add_argument("--downloads", metavar="DIR", help="Textual client: where received files are saved")
     parser.add_argument("--plain", action="store_true", help="line mode even on a terminal")
     parser.add_argument("--json", action="store_true", help="print events as JSON lines")
     parser.add_argument("--hold-timeout", type=float, default=3.0, help=argparse.SUPPRESS)
@@ -71,20 +100,26 @@ def register(sub: Any) -> None:
 def handle(args: argparse.Namespace) -> int:
     """Check the arguments, then run the Textual client or the line client."""
     for value, what in ((args.alias, "alias"), (args.room, "room name")):
-        problem = name_problem(value, what)
+        problem = None if value is None else name_problem(value, what)
         if problem is not None:
             raise UsageError(problem)
     if not 0 < args.port <= 65535:
         raise UsageError(f"--port must be 1 to 65535, got {args.port}")
+    if args.identity is not None and args.ephemeral:
+        raise UsageError("--identity and --ephemeral exclude each other")
     if sys.stdin.isatty() and not (args.plain or args.json):
         tui = _find_tui()
         if tui is not None:
             result: int = tui(args)
             return result
-    identity = _load_identity(args.identity)
+    if args.alias is None:
+        raise UsageError("--alias is required in line mode")
+    certificate = read_certificate_text(args.cert)
+    identity = alias_identity(args.alias, args.identity, ephemeral=args.ephemeral)
     options = LineOptions(
         alias=args.alias,
-        room=args.room,
+        room=args.room or DEFAULT_ROOM,
+        certificate=certificate,
         host=args.host,
         port=args.port,
         cipher=args.cipher,
@@ -103,13 +138,51 @@ def _find_tui() -> Callable[[argparse.Namespace], int] | None:
     return run
 
 
-def _load_identity(directory: str | None) -> Identity | None:
-    if directory is None:
+def alias_identity(
+    alias: str, directory: str | os.PathLike[str] | None = None, *, ephemeral: bool = False
+) -> Identity | None:
+    """The identity of ``alias``: kept in ``directory`` or its per-alias default; None when ephemeral.
+
+    The first run creates and saves it (private keys 0600); later runs load it, so the fingerprint
+    others remember stays the same. Two clients of one alias starting at once share one new key.
+    """
+    if ephemeral:
         return None
+    path = Path(directory) if directory is not None else default_identity_dir(alias)
     try:
-        return Identity.load_or_create(directory)
+        with _creation_lock(path):
+            return Identity.load_or_create(path)
     except IdentityError as exc:
         raise UsageError(str(exc)) from None
+    except OSError as exc:
+        raise UsageError(f"cannot keep identity keys in {path}: {exc.strerror or exc}") from None
+
+
+@contextlib.contextmanager
+def _creation_lock(path: Path) -> Iterator[None]:
+    """An exclusive lock on a file in ``path`` (created 0700) while the identity is read or created."""
+    if fcntl is None:  # pragma: no cover - Windows
+        yield
+        return
+    path.mkdir(mode=0o700, parents=True, exist_ok=True)
+    fd = os.open(path / ".lock", os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)  # closing releases the lock
+
+
+def read_certificate_text(path: str | None) -> str | None:
+    """The certificate in ``path`` (``--cert``) as sent on join; UsageError in one line if unreadable."""
+    if path is None:
+        return None
+    try:
+        return read_certificate(path).encode()
+    except CryptoError as exc:
+        raise UsageError(str(exc)) from None
+    except OSError as exc:
+        raise UsageError(f"cannot read certificate {path}: {exc.strerror or exc}") from None
 
 
 @dataclass(frozen=True)
@@ -118,6 +191,7 @@ class LineOptions:
 
     alias: str
     room: str = "lobby"
+    certificate: str | None = None
     host: str = DEFAULT_HOST
     port: int = DEFAULT_PORT
     cipher: str | None = None
@@ -239,7 +313,11 @@ async def run_line_client(
     """Connect, join, then send each input line and print each event until input ends or /quit."""
     printer = Printer(out, options.json)
     client = ChatClient(
-        options.alias, identity, hold_timeout=options.hold_timeout, client_name="cipherchat-line"
+        options.alias,
+        identity,
+        hold_timeout=options.hold_timeout,
+        client_name="cipherchat-line",
+        certificate=options.certificate,
     )
     try:
         await client.connect(options.host, options.port)

@@ -1,0 +1,494 @@
+"""The Textual client driven headless (App.run_test and Pilot) against a real relay on 127.0.0.1."""
+
+from __future__ import annotations
+
+import base64
+import socket
+from pathlib import Path
+
+import pytest
+from textual.widgets import Input
+
+from chat import client_events as ev
+from chat.identity import safety_number
+from chat.trust import KnownPeers
+from chat.tui.app import ChatApp
+from chat.tui.screens import HelpScreen, JoinScreen, VerifyScreen
+from chat.tui.settings import known_peers_path
+from tests.chat_net import Recorder, run
+from tests.chat_support import identity
+from tests.tui_pilot import (
+    SIZE,
+    chat_app,
+    close_all,
+    joined,
+    library_client,
+    log_text,
+    relay,
+    type_line,
+    until,
+)
+
+
+@pytest.fixture(autouse=True)
+def config_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Known peers (and any identity) go to a temporary config directory."""
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path))
+    return tmp_path
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def fill(app: ChatApp, **fields: str) -> None:
+    screen = app.screen
+    assert isinstance(screen, JoinScreen)
+    for name, value in fields.items():
+        screen.query_one(f"#{name}", Input).value = value
+
+
+# --- the join screen ----------------------------------------------------------------------------
+
+
+def test_join_screen_checks_fields_inline_then_joins() -> None:
+    async def scenario() -> None:
+        server = await relay()
+        app = chat_app(server.port)
+        async with app.run_test(size=SIZE) as pilot:
+            screen = app.screen
+            assert isinstance(screen, JoinScreen)
+            assert screen.query_one("#port", Input).value == str(server.port)
+            fill(app, alias="no spaces", room="lobby")
+            await pilot.press("enter")
+            await pilot.pause()
+            assert app.screen is screen
+            assert "alias may hold only letters" in screen.errors()["alias"]
+            assert app.client is None
+            fill(app, alias="alice", room="-x")
+            await pilot.press("enter")
+            await pilot.pause()
+            assert list(screen.errors()) == ["room"]
+            fill(app, room="maths")
+            await pilot.click("#join")
+            await joined(pilot, app)
+            assert app.client is not None and app.client.room == "maths"
+            header = app.main_screen.header.text
+            assert f"127.0.0.1:{server.port}" in header and "#maths" in header and "3des" in header
+            assert "alice" in header and identity("alice").fingerprint.digits in header
+            assert "INSECURE" not in header
+            assert "joined #maths as alice" in log_text(app)
+            assert app.internal_errors == []
+            await pilot.press("ctrl+q")
+        assert app.return_code == 0
+        await server.close()
+
+    run(scenario, timeout=60)
+
+
+def test_join_screen_shows_refused_connection_and_taken_alias_under_their_field() -> None:
+    async def scenario() -> None:
+        server = await relay()
+        bob = await library_client(server.port, "bob", "lobby")
+        app = chat_app(free_port())
+        async with app.run_test(size=SIZE) as pilot:
+            screen = app.screen
+            assert isinstance(screen, JoinScreen)
+            fill(app, alias="Bob", room="lobby")
+            await pilot.press("enter")
+            await until(pilot, lambda: "host" in screen.errors(), "the refused connection")
+            assert "connection refused" in screen.errors()["host"]
+            fill(app, port=str(server.port))
+            await pilot.press("enter")
+            await until(pilot, lambda: "alias" in screen.errors(), "the taken alias")
+            assert "taken" in screen.errors()["alias"]
+            assert app.screen is screen and app.client is None
+            fill(app, alias="alice")
+            await pilot.press("enter")
+            await joined(pilot, app)
+            assert "bob" in app.main_screen.members.text
+            assert app.internal_errors == []
+        await close_all(bob, server)
+
+    run(scenario, timeout=60)
+
+
+def test_alias_and_room_given_skip_the_join_screen() -> None:
+    async def scenario() -> None:
+        server = await relay()
+        app = chat_app(server.port, "alice", "lobby", cipher="des")
+        async with app.run_test(size=SIZE) as pilot:
+            await joined(pilot, app)
+            assert not any(isinstance(s, JoinScreen) for s in app.screen_stack)
+            header = app.main_screen.header.text
+            assert "#lobby" in header and "des" in header and "INSECURE" in header
+            assert "INSECURE: single DES has a 56-bit key" in log_text(app)
+        await server.close()
+
+    run(scenario, timeout=60)
+
+
+# --- chatting -----------------------------------------------------------------------------------
+
+
+def test_two_apps_chat_and_see_each_other() -> None:
+    async def scenario() -> None:
+        server = await relay()
+        alice, bob = chat_app(server.port, "alice", "lobby"), chat_app(server.port, "bob", "lobby")
+        async with alice.run_test(size=SIZE) as pa, bob.run_test(size=SIZE) as pb:
+            await joined(pa, alice)
+            await joined(pb, bob)
+            await until(pa, lambda: "bob" in alice.main_screen.members.text, "bob in alice's list")
+            assert "alice (you)" in alice.main_screen.members.text
+            assert identity("bob").fingerprint.short in alice.main_screen.members.text
+            assert "alice" in bob.main_screen.members.text
+            await type_line(pa, alice, "hello bob")
+            await until(pb, lambda: "alice: hello bob" in log_text(bob), "the message at bob")
+            await type_line(pb, bob, "hi alice")
+            await until(pa, lambda: "bob: hi alice" in log_text(alice), "the answer at alice")
+            assert "alice: hello bob" in log_text(alice)
+            assert "bob joined (fingerprint " + identity("bob").fingerprint.digits + ", new)" in log_text(
+                alice
+            )
+            await type_line(pb, bob, "/leave")
+            await until(pa, lambda: "bob left" in log_text(alice), "bob leaving")
+            await until(pa, lambda: "bob" not in alice.main_screen.members.text, "bob gone from the list")
+            await until(pa, lambda: "rekeyed: new session key: a member left" in log_text(alice), "the rekey")
+            assert alice.internal_errors == [] and bob.internal_errors == []
+        await server.close()
+
+    run(scenario, timeout=60)
+
+
+def test_trace_shows_ciphertext_and_verified_signature_and_wire_shows_no_plaintext() -> None:
+    async def scenario() -> None:
+        server = await relay()
+        bob = await library_client(server.port, "bob", "lobby")
+        recorder = Recorder(bob)
+        app = chat_app(server.port, "alice", "lobby")
+        secret, answer = "attack at dawn 4711", "retreat at dusk 0815"
+        async with app.run_test(size=SIZE) as pilot:
+            await joined(pilot, app)
+            await until(pilot, lambda: "received bob's session key" in log_text(app), "bob's key")
+            await type_line(pilot, app, secret)
+            await until(pilot, lambda: ("alice", secret) in recorder.texts(), "the message at bob")
+            await bob.send(answer)
+            await until(pilot, lambda: f"bob: {answer}" in log_text(app), "bob's message")
+            await pilot.press("f2")
+            await pilot.pause()
+            assert app.main_screen.panel == "trace"
+            panel = app.main_screen.trace
+            steps = [(r.step, r.sender) for r in panel.records.values()]
+            assert ("seal", "alice") in steps and ("open", "bob") in steps and ("unwrap", "bob") in steps
+            number = max(n for n, r in panel.records.items() if r.step == "open")
+            panel.show_detail(number)
+            detail = panel.detail_text
+            record = panel.records[number]
+            assert "checks: mac ok  signature ok" in detail
+            assert record.fields["ciphertext"] in detail and record.fields["signature"] in detail
+            assert secret not in detail and answer not in detail
+            # the ciphertext traced is the one that crossed the wire
+            relayed = [
+                f.obj["body"] for f in app.client.wire.history() if f.obj and f.obj.get("type") == "message"
+            ]
+            cts = [base64.b64decode(body["ct"]).hex() for body in relayed]
+            assert record.fields["ciphertext"] in cts
+            await pilot.press("f3")
+            await pilot.pause()
+            assert app.main_screen.panel == "wire"
+            wire = app.main_screen.wire.text
+            assert '"type":"message"' in wire and '"ct":' in wire
+            assert secret not in wire and answer not in wire
+            assert base64.b64encode(secret.encode()).decode()[:12] not in wire
+            await pilot.press("escape")
+            await pilot.pause()
+            assert app.main_screen.panel == "chat"
+            assert app.internal_errors == []
+        await recorder.stop()
+        await server.close()
+
+    run(scenario, timeout=60)
+
+
+def test_des_rounds_end_in_the_ciphertext() -> None:
+    async def scenario() -> None:
+        server = await relay()
+        app = chat_app(server.port, "alice", "desroom", cipher="des")
+        async with app.run_test(size=SIZE) as pilot:
+            await joined(pilot, app)
+            await type_line(pilot, app, "/trace rounds")
+            assert "no DES block traced yet" in log_text(app)
+            await type_line(pilot, app, "sixteen rounds")
+            panel = app.main_screen.trace
+            await until(pilot, lambda: panel.last_with_block() is not None, "the sealed message")
+            await type_line(pilot, app, "/trace rounds")
+            assert app.main_screen.panel == "trace"
+            text = panel.detail_text
+            number = panel.last_with_block()
+            assert number is not None
+            ciphertext = panel.records[number].fields["ciphertext"]
+            lines = text.splitlines()
+            rounds = [line for line in lines if line.strip()[:2].strip().isdigit() and len(line.split()) == 4]
+            assert [int(line.split()[0]) for line in rounds] == list(range(1, 17))
+            assert f"output {ciphertext[:16]}" in text  # DES of (P1 xor IV) is C1
+            await type_line(pilot, app, "/trace rounds 99")
+            assert "no trace record #99" in log_text(app)
+            assert app.internal_errors == []
+        await server.close()
+
+    run(scenario, timeout=60)
+
+
+# --- identity and trust -------------------------------------------------------------------------
+
+
+def test_changed_key_warns_marks_messages_until_trusted(config_home: Path) -> None:
+    async def scenario() -> None:
+        server = await relay()
+        peers = KnownPeers(known_peers_path("alice", "127.0.0.1", server.port, config_home))
+        peers.check("bob", identity("mallory").fingerprint)  # bob was seen before with another key
+        app = chat_app(server.port, "alice", "lobby")
+        async with app.run_test(size=SIZE) as pilot:
+            await joined(pilot, app)
+            bob = await library_client(server.port, "bob", "lobby")
+            await until(pilot, lambda: "identity key changed" in log_text(app), "the warning")
+            warning = next(
+                line for line in app.main_screen.log_view.entries if "identity key changed" in line.plain
+            )
+            assert any("red" in str(span.style) for span in warning.spans)
+            assert "CHANGED" in app.main_screen.members.text
+            await until(pilot, lambda: "received bob's session key" in log_text(app), "bob's key")
+            await bob.send("it is really me")
+            await until(pilot, lambda: "bob [unverified key]: it is really me" in log_text(app), "the mark")
+            await type_line(pilot, app, "/verify bob")
+            assert isinstance(app.screen, VerifyScreen)
+            number = safety_number("alice", identity("alice").public, "bob", identity("bob").public)
+            assert app.screen.number == number
+            assert f"safety number with bob: {number}" in log_text(app)
+            await pilot.click("#verify-trust")
+            await until(pilot, lambda: "verified" in app.main_screen.members.text, "bob verified")
+            assert "CHANGED" not in app.main_screen.members.text
+            await bob.send("and again")
+            await until(pilot, lambda: "bob: and again" in log_text(app), "an unmarked message")
+            stored = KnownPeers(known_peers_path("alice", "127.0.0.1", server.port, config_home))
+            assert stored.remembered("bob") == identity("bob").fingerprint.hex
+            assert app.internal_errors == []
+            await close_all(bob)
+        await server.close()
+
+    run(scenario, timeout=60)
+
+
+def test_safety_numbers_match_on_both_sides() -> None:
+    async def scenario() -> None:
+        server = await relay()
+        alice, bob = chat_app(server.port, "alice", "lobby"), chat_app(server.port, "bob", "lobby")
+        async with alice.run_test(size=SIZE) as pa, bob.run_test(size=SIZE) as pb:
+            await joined(pa, alice)
+            await joined(pb, bob)
+            await until(pa, lambda: "bob" in alice.main_screen.members.text, "bob in alice's list")
+            await type_line(pa, alice, "/verify bob")
+            await type_line(pb, bob, "/verify alice")
+            assert isinstance(alice.screen, VerifyScreen) and isinstance(bob.screen, VerifyScreen)
+            assert alice.screen.number == bob.screen.number
+            assert len(alice.screen.number.replace(" ", "")) == 60
+            await pa.press("escape")
+            await pa.pause()
+            assert not isinstance(alice.screen, VerifyScreen)
+            assert "verified" not in alice.main_screen.members.text
+            await type_line(pa, alice, "/trust bob")
+            assert "you marked bob's key as verified" in log_text(alice)
+            assert "verified" in alice.main_screen.members.text
+        await server.close()
+
+    run(scenario, timeout=60)
+
+
+# --- commands and failures ----------------------------------------------------------------------
+
+
+def test_bad_commands_are_red_lines_and_help_opens() -> None:
+    async def scenario() -> None:
+        server = await relay()
+        app = chat_app(server.port, "alice", "lobby")
+        async with app.run_test(size=SIZE) as pilot:
+            await joined(pilot, app)
+            for line, shown in [
+                ("/frobnicate", "unknown command /frobnicate"),
+                ("/join", "/join needs a room"),
+                ("/verify nobody", "no member 'nobody'"),
+                ("/trust", "/trust needs one alias"),
+                ("/cert nobody", "no member 'nobody'"),
+            ]:
+                await type_line(pilot, app, line)
+                last = app.main_screen.log_view.entries[-1]
+                assert shown in last.plain, line
+                assert any("red" in str(span.style) for span in last.spans), line
+            await type_line(pilot, app, "//slash message")
+            await until(pilot, lambda: "alice: /slash message" in log_text(app), "the slash message")
+            await pilot.press("f1")
+            await pilot.pause()
+            assert isinstance(app.screen, HelpScreen)
+            assert "/verify ALIAS" in str(app.screen.query_one("#help-text").content)
+            await pilot.press("escape")
+            await pilot.pause()
+            await type_line(pilot, app, "/help")
+            assert isinstance(app.screen, HelpScreen)
+            await pilot.press("escape")
+            await type_line(pilot, app, "/who")
+            assert "members of #lobby:" in log_text(app)
+            await type_line(pilot, app, "/leave")
+            await until(pilot, lambda: "left #lobby" in log_text(app), "leaving")
+            await type_line(pilot, app, "nobody hears this")
+            assert "not sent (not in a room; /join ROOM first): nobody hears this" in log_text(app)
+            await type_line(pilot, app, "/join other --cipher des")
+            await until(pilot, lambda: app.client is not None and app.client.room == "other", "the new room")
+            await until(pilot, lambda: "#other" in app.main_screen.header.text, "the header")
+            assert app.internal_errors == []
+        await server.close()
+
+    run(scenario, timeout=60)
+
+
+def test_a_crash_in_a_handler_is_a_red_line_not_a_traceback(monkeypatch: pytest.MonkeyPatch) -> None:
+    def broken(self: ChatApp) -> None:
+        raise RuntimeError("boom")
+
+    async def scenario() -> None:
+        server = await relay()
+        app = chat_app(server.port, "alice", "lobby")
+        async with app.run_test(size=SIZE) as pilot:
+            await joined(pilot, app)
+            monkeypatch.setattr(ChatApp, "who", broken)
+            await type_line(pilot, app, "/who")
+            await until(pilot, lambda: "internal error: RuntimeError: boom" in log_text(app), "the red line")
+            assert app.is_running
+            await type_line(pilot, app, "still here")
+            await until(pilot, lambda: "alice: still here" in log_text(app), "the next message")
+            assert app.internal_errors == ["internal error: RuntimeError: boom"]
+        await server.close()
+
+    run(scenario, timeout=60)
+
+
+def test_server_going_away_is_said() -> None:
+    async def scenario() -> None:
+        server = await relay()
+        app = chat_app(server.port, "alice", "lobby")
+        async with app.run_test(size=SIZE) as pilot:
+            await joined(pilot, app)
+            await server.close()
+            await until(pilot, lambda: "disconnected: server shutting down" in log_text(app), "the loss")
+            last = next(e for e in app.main_screen.log_view.entries if "disconnected:" in e.plain)
+            assert any("red" in str(span.style) for span in last.spans)
+            assert "(no room)" in app.main_screen.header.text
+            assert app.internal_errors == []
+
+    run(scenario, timeout=60)
+
+
+# --- layout -------------------------------------------------------------------------------------
+
+
+def _inside(app: ChatApp, *selectors: str) -> None:
+    width, height = app.size
+    for selector in selectors:
+        region = app.screen.query_one(selector).region
+        assert region.width > 0 and region.height > 0, selector
+        assert region.x >= 0 and region.y >= 0, selector
+        assert region.right <= width and region.bottom <= height, (selector, region, app.size)
+
+
+def _log_fits(app: ChatApp) -> None:
+    log = app.main_screen.log_view
+    usable = log.scrollable_content_region.width
+    assert log.lines and all(strip.cell_length <= usable for strip in log.lines), usable
+
+
+def test_main_screen_fits_80x24_and_follows_resizes() -> None:
+    async def scenario() -> None:
+        server = await relay()
+        bob = await library_client(server.port, "bob", "lobby")
+        app = chat_app(server.port, "alice", "lobby")
+        async with app.run_test(size=(80, 24)) as pilot:
+            await joined(pilot, app)
+            await type_line(pilot, app, "a long line " * 20)
+            await until(pilot, lambda: "alice: a long line" in log_text(app), "the long line")
+            await pilot.pause(0.1)
+            assert app.size == (80, 24)
+            _inside(app, "#header", "#log", "#members", "#input", "Footer")
+            header = app.main_screen.header
+            assert all(len(line) <= header.content_region.width for line in header.text.splitlines())
+            members = app.main_screen.members
+            assert all(len(line) <= members.content_region.width for line in members.text.splitlines())
+            assert app.screen.query_one("#log").region.width >= 40
+            _log_fits(app)
+            for size in ((120, 40), (60, 20), (80, 24)):
+                await pilot.resize_terminal(*size)
+                await pilot.pause(0.1)
+                assert app.size == size
+                _inside(app, "#header", "#log", "#members", "#input", "Footer")
+                _log_fits(app)
+            await pilot.press("f2")
+            await pilot.pause()
+            _inside(app, "#trace-table", "#trace-scroll")
+            await pilot.press("f3")
+            await pilot.pause()
+            _inside(app, "#wire")
+            assert app.internal_errors == []
+        await close_all(bob, server)
+
+    run(scenario, timeout=60)
+
+
+def test_join_screen_fits_80x24() -> None:
+    async def scenario() -> None:
+        app = chat_app(free_port())
+        async with app.run_test(size=(80, 24)) as pilot:
+            await pilot.pause()
+            fill(app, alias="bad alias", room="")
+            await pilot.press("enter")
+            await pilot.pause()
+            _inside(app, "#host", "#port", "#alias", "#room", "#cipher", "#kex", "#join", "#alias-error")
+
+    run(scenario, timeout=30)
+
+
+def test_messages_typed_offline_are_marked_not_sent() -> None:
+    async def scenario() -> None:
+        server = await relay()
+        app = chat_app(server.port, "alice", "lobby")
+        async with app.run_test(size=SIZE) as pilot:
+            await joined(pilot, app)
+            await server.close()
+            await until(pilot, lambda: app.client is not None and not app.client.connected, "the loss")
+            await type_line(pilot, app, "into the void")
+            await until(pilot, lambda: "into the void" in log_text(app), "the unsent line")
+            line = next(e for e in app.main_screen.log_view.entries if "into the void" in e.plain)
+            assert "not sent" in line.plain
+            assert app.internal_errors == []
+
+    run(scenario, timeout=60)
+
+
+def test_recorder_sees_app_messages_in_order() -> None:
+    async def scenario() -> None:
+        server = await relay()
+        bob = await library_client(server.port, "bob", "lobby")
+        recorder = Recorder(bob)
+        app = chat_app(server.port, "alice", "lobby")
+        async with app.run_test(size=SIZE) as pilot:
+            await joined(pilot, app)
+            for number in range(5):
+                box = app.main_screen.query_one("#input", Input)
+                box.value = f"line {number}"
+                await pilot.press("enter")
+            await until(pilot, lambda: len(recorder.texts()) == 5, "five messages")
+            assert recorder.texts() == [("alice", f"line {n}") for n in range(5)]
+            assert not recorder.of(ev.WarningEvent)
+        await recorder.stop()
+        await server.close()
+
+    run(scenario, timeout=60)
