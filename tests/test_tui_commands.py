@@ -43,6 +43,7 @@ from chat.tui.settings import check_join_form, known_peers_path
         ("/trace rounds 12", cmd.ShowTrace(rounds=True, record=12)),
         ("/wire", cmd.ShowWire()),
         ("/chat", cmd.ShowChat()),
+        ("/cancel", cmd.CancelTransfers()),
         ("/quit", cmd.Quit()),
     ],
 )
@@ -90,7 +91,7 @@ def test_mistakes_are_one_line_errors(line: str, message: str) -> None:
 def test_every_command_has_help_and_its_usage_in_errors() -> None:
     names = {item.usage.split()[0] for item in cmd.COMMANDS}
     expected = {"/help", "/join", "/leave", "/who", "/verify", "/trust", "/cert", "/send", "/trace", "/wire"}
-    assert names == expected | {"/chat", "/quit"}
+    assert names == expected | {"/cancel", "/chat", "/quit"}
     for line, usage in [
         ("/verify", "usage: /verify ALIAS"),
         ("/trust", "usage: /trust ALIAS"),

@@ -31,11 +31,21 @@ from chat.certificates import (
 )
 from chat.cli_client import alias_identity
 from chat.client import ChatClient, ClientError, ConnectError, JoinError
+from chat.downloads import format_size
 from chat.feed import Subscription
 from chat.identity import Identity, IdentityError
 from chat.protocol.names import name_key
 from chat.session import TraceRecord
 from chat.suites import suite as suite_info
+from chat.transfer import (
+    TransferError,
+    TransferEvent,
+    TransferFinished,
+    TransferManager,
+    TransferProgress,
+    TransferStarted,
+    TransferWarning,
+)
 from chat.trust import KnownPeers
 from chat.tui import commands as cmd
 from chat.tui import format as fmt
@@ -74,7 +84,9 @@ class ChatApp(App[int]):
     #trace-table { height: 45%; }
     #trace-scroll { height: 1fr; border-top: solid $primary-darken-2; padding: 0 1; }
     #wire { height: 1fr; }
-    #transfers { height: auto; max-height: 4; }
+    #transfers { height: auto; max-height: 4; padding: 0 1; }
+    .transfer-row { height: 1; }
+    .transfer-label { width: 1fr; }
     #input { dock: bottom; margin-bottom: 1; }
     JoinScreen { align: center middle; }
     #join-form { width: 78; max-width: 100%; height: auto; max-height: 100%; padding: 0 1; }
@@ -118,6 +130,7 @@ class ChatApp(App[int]):
         self.identities = identities or self._stored_identity
         self.client_options = client_options or {}
         self.client: ChatClient | None = None
+        self.transfers: TransferManager | None = None
         self.request: JoinRequest | None = None
         self.main_screen = MainScreen()
         self.suite: str | None = None
@@ -184,10 +197,7 @@ class ChatApp(App[int]):
         except (UsageError, IdentityError, ValueError) as exc:
             self._join_failed("alias", str(exc))
             return
-        old = self.client
-        if old is not None:
-            self.client = None
-            await self._close_client(old)
+        await self._close_session()
         client = ChatClient(
             request.alias,
             identity,
@@ -216,6 +226,7 @@ class ChatApp(App[int]):
             return
         self.client = client
         self.request = request
+        self.transfers = TransferManager(client, self.options.downloads, on_event=self._transfer_event)
         self.run_worker(self._pump_events(client), group="events", exclusive=True, name="events")
         self.run_worker(self._pump_trace(client, trace), group="trace", exclusive=True, name="trace")
         self.run_worker(self._pump_wire(client, wire), group="wire", exclusive=True, name="wire")
@@ -247,6 +258,16 @@ class ChatApp(App[int]):
             async with asyncio.timeout(CLOSE_TIMEOUT):
                 await client.close()
 
+    async def _close_session(self) -> None:
+        """Cancel the transfers (no partial file stays), leave, disconnect: each bounded."""
+        transfers, self.transfers = self.transfers, None
+        client, self.client = self.client, None
+        if transfers is not None:
+            with contextlib.suppress(Exception):
+                await transfers.close(timeout=CLOSE_TIMEOUT)
+        if client is not None:
+            await self._close_client(client)
+
     # --- feeds ----------------------------------------------------------------------------------
 
     async def _pump_events(self, client: ChatClient) -> None:
@@ -254,6 +275,9 @@ class ChatApp(App[int]):
             if client is not self.client:
                 return
             try:
+                transfers = self.transfers
+                if transfers is not None and transfers.handle(event):
+                    continue  # a file message: its transfer events say what happened
                 self.show_event(client, event)
             except Exception as exc:
                 self.report_internal(exc)
@@ -460,6 +484,8 @@ class ChatApp(App[int]):
             self.show_certificate(command.alias)
         elif isinstance(command, cmd.SendFile):
             self.send_file(command.path)
+        elif isinstance(command, cmd.CancelTransfers):
+            self.cancel_transfers()
         elif isinstance(command, cmd.ShowTrace):
             if command.rounds:
                 self.show_rounds(command.record)
@@ -544,8 +570,80 @@ class ChatApp(App[int]):
             self.say(line)
 
     def send_file(self, path: str) -> None:
+        """Offer the file to the room and send it in the background; its progress shows in a bar."""
         self._in_room()
-        self.error("file transfer is not available in this build")
+        transfers = self.transfers
+        if transfers is None:
+            raise ClientError("file sharing is not ready", "not_ready")
+        self.run_worker(self._send_file(transfers, path), group="files", name="send-file")
+
+    async def _send_file(self, transfers: TransferManager, path: str) -> None:
+        try:
+            await transfers.send_file(path)
+        except TransferError as exc:
+            self.error(exc.message)
+
+    def cancel_transfers(self) -> None:
+        transfers = self.transfers
+        active = () if transfers is None else transfers.active
+        if transfers is None or not active:
+            self.say("no file transfer in progress")
+            return
+        for status in active:
+            transfers.cancel(status.transfer, "cancelled by the user")
+        self.say(f"cancelling {len(active)} transfer{'s' if len(active) > 1 else ''}")
+
+    def _transfer_event(self, event: TransferEvent) -> None:
+        """A file transfer's start, progress, end or warning: a bar and a line in the log."""
+        try:
+            self.show_transfer(event)
+        except Exception as exc:
+            self.report_internal(exc)
+
+    def show_transfer(self, event: TransferEvent) -> None:
+        bars = self.main_screen.transfers
+        if isinstance(event, TransferProgress):
+            bars.progress(event.transfer, event.done, event.total)
+        elif isinstance(event, TransferStarted):
+            size = format_size(event.size)
+            if event.direction == "out":
+                to = ", ".join(event.recipients)
+                self.say(f"offering {event.name} ({size}, SHA-256 {event.sha256[:16]}...) to {to}")
+                bars.start(event.transfer, f"sending {event.name}", event.size)
+            else:
+                where = self.transfers.downloads if self.transfers is not None else "the downloads folder"
+                self.say(f"{event.sender} is sending {event.name} ({size}); saving it in {where}")
+                bars.start(event.transfer, f"{event.name} from {event.sender}", event.size)
+        elif isinstance(event, TransferFinished):
+            self._transfer_finished(event)
+        elif isinstance(event, TransferWarning):
+            self.warn(event.message)
+
+    def _transfer_finished(self, event: TransferFinished) -> None:
+        bars = self.main_screen.transfers
+        size = format_size(event.size)
+        if event.direction == "in":
+            if event.ok:
+                self.add_line(
+                    fmt.system_line(
+                        event.time,
+                        f"saved {event.name} from {event.sender} to {event.path} ({size}, SHA-256 checked)",
+                        "green",
+                    )
+                )
+            else:
+                self.warn(f"{event.name} from {event.sender} not saved: {event.reason}")
+            bars.finish(event.transfer, f"{event.name}: {'saved' if event.ok else 'failed'}", event.ok)
+            return
+        outcomes = "; ".join(
+            f"{alias} {'saved it' if saved else 'did not: ' + reason}"
+            for alias, saved, reason in event.outcomes
+        )
+        if event.ok:
+            self.add_line(fmt.system_line(event.time, f"sent {event.name} ({size}): {outcomes}", "green"))
+        else:
+            self.warn(f"{event.name} not sent: {event.reason}" + (f" ({outcomes})" if outcomes else ""))
+        bars.finish(event.transfer, f"{event.name}: {'sent' if event.ok else 'failed'}", event.ok)
 
     def show_rounds(self, number: int | None) -> None:
         """The 16 DES rounds of trace record ``number`` (the newest that has a block when None)."""
@@ -645,9 +743,7 @@ class ChatApp(App[int]):
         if self._quitting:
             return
         self._quitting = True
-        client, self.client = self.client, None
-        if client is not None:
-            await self._close_client(client)
+        await self._close_session()
         self.exit(0)
 
     # --- failures -------------------------------------------------------------------------------

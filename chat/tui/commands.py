@@ -79,6 +79,11 @@ class SendFile:
 
 
 @dataclass(frozen=True)
+class CancelTransfers:
+    """Cancel every file transfer in progress (ours and the ones we receive)."""
+
+
+@dataclass(frozen=True)
 class ShowTrace:
     """Toggle the trace panel; with ``rounds``, show the DES rounds of record ``record`` (default: last)."""
 
@@ -111,6 +116,7 @@ Command = (
     | Trust
     | Cert
     | SendFile
+    | CancelTransfers
     | ShowTrace
     | ShowWire
     | ShowChat
@@ -136,6 +142,7 @@ COMMANDS: tuple[CommandHelp, ...] = (
     CommandHelp("/trust ALIAS", "accept ALIAS's key after comparing the safety number"),
     CommandHelp("/cert [ALIAS]", "a member's certificate (yours without ALIAS)"),
     CommandHelp("/send PATH", "send a file, encrypted (quote a path with spaces)"),
+    CommandHelp("/cancel", "cancel the file transfers in progress"),
     CommandHelp("/trace", "the crypto trace of each message", "F2"),
     CommandHelp("/trace rounds [N]", "the 16 DES rounds of trace record N's first block (DES suites)"),
     CommandHelp("/wire", "the frames as the relay sees them", "F3"),
@@ -241,6 +248,7 @@ def parse(line: str) -> Command | None:
         "/who": Who(),
         "/wire": ShowWire(),
         "/chat": ShowChat(),
+        "/cancel": CancelTransfers(),
         "/quit": Quit(),
     }
     if name in simple:

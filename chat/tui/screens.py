@@ -19,7 +19,7 @@ from chat.suites import KEX_NAMES, SUITES
 from chat.tui.commands import COMMANDS
 from chat.tui.guard import guarded
 from chat.tui.settings import JoinRequest, check_join_form
-from chat.tui.widgets import ChatHeader, MemberList, MessageLog, TracePanel, WirePanel
+from chat.tui.widgets import ChatHeader, MemberList, MessageLog, TracePanel, TransferBars, WirePanel
 
 if TYPE_CHECKING:
     from chat.tui.app import ChatApp
@@ -244,7 +244,7 @@ class MainScreen(Screen[None]):
                 yield MemberList(id="members")
             yield TracePanel(id="trace")
             yield WirePanel(id="wire")
-        yield Vertical(id="transfers")
+        yield TransferBars(id="transfers")
         yield Input(placeholder="type a message, or /help", id="input")
         yield Footer()
 
@@ -273,6 +273,10 @@ class MainScreen(Screen[None]):
     @property
     def wire(self) -> WirePanel:
         return self.query_one("#wire", WirePanel)
+
+    @property
+    def transfers(self) -> TransferBars:
+        return self.query_one("#transfers", TransferBars)
 
     @property
     def panel(self) -> str:

@@ -11,9 +11,9 @@ from collections import deque
 from rich.text import Text
 from textual import events
 from textual.app import ComposeResult
-from textual.containers import Vertical, VerticalScroll
+from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.message import Message
-from textual.widgets import DataTable, RichLog, Static
+from textual.widgets import DataTable, Label, ProgressBar, RichLog, Static
 
 from chat.client_events import WireFrame
 from chat.session import TraceRecord
@@ -23,6 +23,7 @@ from chat.tui.guard import guarded
 LOG_LINES = 2000  # lines the message log keeps
 TRACE_ROWS = 1024  # records the trace table keeps (as many as the client's trace feed)
 WIRE_ENTRIES = 500  # frames the wire panel keeps
+FINISHED_BAR = 5.0  # seconds a finished transfer's bar stays
 
 
 class ChatHeader(Static):
@@ -202,3 +203,55 @@ class WirePanel(ReflowLog):
     def add_frame(self, frame: WireFrame) -> None:
         """Show ``frame`` (see :func:`chat.tui.format.wire_entry`)."""
         self.add(fmt.wire_entry(frame))
+
+
+class TransferBars(Vertical):
+    """A progress bar per file transfer, ours and others'; a finished one stays a few seconds."""
+
+    def __init__(self, *, id: str | None = None) -> None:
+        super().__init__(id=id)
+        self.rows: dict[str, Horizontal] = {}
+        self.shown: dict[str, str] = {}  # transfer key -> label text (for the tests)
+
+    def start(self, key: str, label: str, total: int) -> None:
+        """A bar for transfer ``key`` of ``total`` bytes."""
+        if key in self.rows:
+            return
+        bar = ProgressBar(total=max(total, 1), show_eta=False)
+        row = Horizontal(Label(label, classes="transfer-label"), bar, classes="transfer-row")
+        self.rows[key] = row
+        self.shown[key] = label
+        self.mount(row)
+
+    def progress(self, key: str, done: int, total: int) -> None:
+        """Transfer ``key`` is at ``done`` of ``total`` bytes."""
+        row = self.rows.get(key)
+        if row is not None and row.is_mounted:
+            row.query_one(ProgressBar).update(total=max(total, 1), progress=done if total else 1)
+
+    def finish(self, key: str, label: str, ok: bool) -> None:
+        """Transfer ``key`` ended: its bar full (or as far as it got), then gone after a while."""
+        row = self.rows.get(key)
+        if row is None:
+            return
+        self.shown[key] = label
+        if row.is_mounted:
+            row.query_one(Label).update(Text(label, style="green" if ok else "red"))
+            if ok:
+                bar = row.query_one(ProgressBar)
+                bar.update(progress=bar.total or 1)
+        self.set_timer(FINISHED_BAR, lambda: self._remove(key))
+
+    def _remove(self, key: str) -> None:
+        row = self.rows.pop(key, None)
+        self.shown.pop(key, None)
+        if row is not None:
+            row.remove()
+
+    def fraction(self, key: str) -> float | None:
+        """How far transfer ``key``'s bar is (None without a bar)."""
+        row = self.rows.get(key)
+        if row is None or not row.is_mounted:
+            return None
+        bar = row.query_one(ProgressBar)
+        return None if not bar.total else bar.progress / bar.total

@@ -1,0 +1,163 @@
+"""/send in the Textual client: files both ways through a real relay, with progress bars and checks."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hashlib
+import os
+from pathlib import Path
+
+import pytest
+
+from chat import client_events as ev
+from chat.transfer import TransferEvent, TransferFinished, TransferManager
+from ciphers.rng import DeterministicRNG
+from tests.chat_net import run
+from tests.tui_pilot import SIZE, chat_app, joined, library_client, log_text, relay, type_line, until
+
+SIZE_BYTES = 150_000  # a few dozen chunks: the bars move
+
+
+@pytest.fixture(autouse=True)
+def config_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
+    return tmp_path / "config"
+
+
+def make_file(path: Path, size: int) -> Path:
+    path.write_bytes(DeterministicRNG(f"tui-file-{path.name}").bytes(size))
+    return path
+
+
+class Peer:
+    """A library client with its own transfer manager, reading its events in the background."""
+
+    def __init__(self, manager: TransferManager) -> None:
+        self.manager = manager
+        self.files: list[TransferEvent] = []
+        manager.on_event = self.files.append
+        self.task = asyncio.ensure_future(self._pump())
+
+    async def _pump(self) -> None:
+        async for event in self.manager.client.events():
+            self.manager.handle(event)
+
+    def finished(self) -> list[TransferFinished]:
+        return [e for e in self.files if isinstance(e, TransferFinished)]
+
+    async def close(self) -> None:
+        await self.manager.close()
+        await self.manager.client.close()
+        with contextlib.suppress(asyncio.CancelledError, TimeoutError):
+            async with asyncio.timeout(5):
+                await self.task
+
+
+def test_a_file_sent_from_the_app_arrives_intact(tmp_path: Path) -> None:
+    source = make_file(tmp_path / "notes from class.bin", SIZE_BYTES)
+
+    async def scenario() -> None:
+        server = await relay()
+        app = chat_app(server.port, "alice", "files")
+        async with app.run_test(size=SIZE) as pilot:
+            await joined(pilot, app)
+            client = await library_client(server.port, "bob", "files")
+            bob = Peer(TransferManager(client, tmp_path / "bob-downloads"))
+            await until(pilot, lambda: "bob" in app.main_screen.members.text, "bob in the room")
+            await type_line(pilot, app, f'/send "{source}"')
+            bars = app.main_screen.transfers
+            await until(pilot, lambda: bars.shown, "the bar")
+            key = next(iter(bars.shown))
+            await until(pilot, lambda: bob.finished(), "bob's copy")
+            await until(pilot, lambda: "bob saved it" in log_text(app), "the sender's result")
+            assert bars.shown[key].endswith(": sent") and bars.fraction(key) == 1.0
+            (finished,) = bob.finished()
+            assert finished.ok and finished.sender == "alice"
+            saved = tmp_path / "bob-downloads" / source.name
+            assert saved.read_bytes() == source.read_bytes()
+            assert finished.sha256 == hashlib.sha256(source.read_bytes()).hexdigest()
+            assert "offering notes from class.bin (146.5 KiB" in log_text(app)
+            # the file's chunks never show as chat lines
+            assert "bytes of file" not in log_text(app)
+            assert app.internal_errors == []
+            await bob.close()
+        await server.close()
+
+    run(scenario, timeout=60)
+
+
+def test_a_file_sent_to_the_app_is_saved_in_its_downloads(tmp_path: Path) -> None:
+    source = make_file(tmp_path / "report.pdf", SIZE_BYTES)
+    downloads = tmp_path / "alice-downloads"
+
+    async def scenario() -> None:
+        server = await relay()
+        app = chat_app(server.port, "alice", "files", downloads=str(downloads))
+        async with app.run_test(size=SIZE) as pilot:
+            await joined(pilot, app)
+            client = await library_client(server.port, "bob", "files")
+            bob = Peer(TransferManager(client, tmp_path / "unused"))
+            await until(pilot, lambda: any(m.alias == "alice" for m in client.members), "alice in bob's room")
+            outgoing = await bob.manager.send_file(source)
+            bars = app.main_screen.transfers
+            await until(pilot, lambda: "from bob" in " ".join(bars.shown.values()), "the receiving bar")
+            key = next(iter(bars.shown))
+            await until(pilot, lambda: "saved report.pdf from bob" in log_text(app), "the saved file")
+            result = await outgoing.wait(10)
+            assert result.ok and result.outcomes == (("alice", True, ""),)
+            assert (downloads / "report.pdf").read_bytes() == source.read_bytes()
+            assert f"to {downloads / 'report.pdf'}" in log_text(app) and "SHA-256 checked" in log_text(app)
+            assert bars.fraction(key) == 1.0 and bars.shown[key] == "report.pdf: saved"
+            assert sorted(os.listdir(downloads)) == ["report.pdf"]  # no partial file left beside it
+            assert app.internal_errors == []
+            await bob.close()
+        await server.close()
+
+    run(scenario, timeout=60)
+
+
+def test_send_mistakes_are_red_lines(tmp_path: Path) -> None:
+    huge = tmp_path / "huge.bin"
+    with huge.open("wb") as handle:
+        handle.truncate(51 * 1024 * 1024)  # sparse: the limit is checked before anything is read
+
+    async def scenario() -> None:
+        server = await relay()
+        app = chat_app(server.port, "alice", "files")
+        async with app.run_test(size=SIZE) as pilot:
+            await joined(pilot, app)
+            await type_line(pilot, app, f"/send {tmp_path / 'missing.bin'}")
+            await until(pilot, lambda: "missing.bin" in log_text(app), "the missing file")
+            bob = await library_client(server.port, "bob", "files")
+            await until(pilot, lambda: "bob" in app.main_screen.members.text, "bob in the room")
+            await type_line(pilot, app, f"/send {huge}")
+            await until(pilot, lambda: "above the limit of 50 MiB" in log_text(app), "the size limit")
+            line = app.main_screen.log_view.entries[-1]
+            assert any("red" in str(span.style) for span in line.spans)
+            await type_line(pilot, app, "/cancel")
+            assert "no file transfer in progress" in log_text(app)
+            assert not app.main_screen.transfers.shown
+            assert not [e for e in bob.wire.history() if e.obj and e.obj.get("type") == "message"]
+            assert app.internal_errors == []
+            await bob.close()
+        await server.close()
+
+    run(scenario, timeout=60)
+
+
+def test_data_that_is_not_a_file_is_shown_as_such(tmp_path: Path) -> None:
+    async def scenario() -> None:
+        server = await relay()
+        app = chat_app(server.port, "alice", "files")
+        async with app.run_test(size=SIZE) as pilot:
+            await joined(pilot, app)
+            bob = await library_client(server.port, "bob", "files")
+            await until(pilot, lambda: "received bob's session key" in log_text(app), "bob's key")
+            sent = await bob.send_data(b"\x00\x01", "application/octet-stream")
+            assert isinstance(sent, ev.MessageSent)
+            await until(pilot, lambda: "bob sent 2 bytes of application/octet-stream" in log_text(app), "it")
+            await bob.close()
+        await server.close()
+
+    run(scenario, timeout=60)
