@@ -11,6 +11,7 @@ from textual.widgets import Input
 
 from chat import client_events as ev
 from chat.identity import safety_number
+from chat.reconnect import Backoff
 from chat.trust import KnownPeers
 from chat.tui.app import ChatApp
 from chat.tui.screens import HelpScreen, JoinScreen, VerifyScreen
@@ -373,17 +374,65 @@ def test_a_crash_in_a_handler_is_a_red_line_not_a_traceback(monkeypatch: pytest.
     run(scenario, timeout=60)
 
 
-def test_server_going_away_is_said() -> None:
+def test_the_app_reconnects_after_the_server_restarts_and_sends_what_was_typed() -> None:
     async def scenario() -> None:
         server = await relay()
-        app = chat_app(server.port, "alice", "lobby")
+        port = server.port
+        alice, bob = chat_app(port, "alice", "lobby"), chat_app(port, "bob", "lobby")
+        async with alice.run_test(size=SIZE) as pa, bob.run_test(size=SIZE) as pb:
+            await joined(pa, alice)
+            await joined(pb, bob)
+            await until(pa, lambda: "received bob's session key" in log_text(alice), "bob's key")
+            await type_line(pa, alice, "before the outage")
+            await until(pb, lambda: "alice: before the outage" in log_text(bob), "the first message")
+            assert alice.client is not None
+            fingerprint = alice.client.fingerprint
+            await server.close()
+            await until(pa, lambda: "disconnected: server shutting down" in log_text(alice), "the loss")
+            lost = next(e for e in alice.main_screen.log_view.entries if "disconnected:" in e.plain)
+            assert any("red" in str(span.style) for span in lost.spans)
+            await until(pa, lambda: "reconnecting in" in log_text(alice), "the first attempt")
+            assert "reconnecting" in alice.main_screen.header.text
+            await type_line(pa, alice, "typed during the outage")
+            await until(pa, lambda: "queued until the connection is back" in log_text(alice), "the queue")
+            server = await relay(port=port)
+            await until(pa, lambda: "reconnected after" in log_text(alice), "alice back", timeout=15)
+            await until(pb, lambda: "alice: typed during the outage" in log_text(bob), "the queued message")
+            await type_line(pa, alice, "after the outage")
+            await until(pb, lambda: "alice: after the outage" in log_text(bob), "the next message")
+            assert log_text(bob).count("alice: typed during the outage") == 1
+            assert "rejoined #lobby with a fresh session key" in log_text(alice)
+            assert (
+                "#lobby" in alice.main_screen.header.text
+                and "reconnecting" not in alice.main_screen.header.text
+            )
+            assert alice.client is not None and alice.client.fingerprint == fingerprint
+            assert "NOT SENT" not in log_text(alice)
+            assert alice.internal_errors == [] and bob.internal_errors == []
+        await server.close()
+
+    run(scenario, timeout=60)
+
+
+def test_messages_typed_offline_are_marked_not_sent_when_the_bound_runs_out() -> None:
+    async def scenario() -> None:
+        server = await relay()
+        app = chat_app(server.port, "alice", "lobby", backoff=Backoff(initial=0.3, max_attempts=2, jitter=0))
         async with app.run_test(size=SIZE) as pilot:
             await joined(pilot, app)
             await server.close()
-            await until(pilot, lambda: "disconnected: server shutting down" in log_text(app), "the loss")
-            last = next(e for e in app.main_screen.log_view.entries if "disconnected:" in e.plain)
-            assert any("red" in str(span.style) for span in last.spans)
-            assert "(no room)" in app.main_screen.header.text
+            await until(pilot, lambda: "reconnecting in" in log_text(app), "the first attempt")
+            await type_line(pilot, app, "into the void")
+            await until(pilot, lambda: "gave up reconnecting" in log_text(app), "giving up")
+            await until(pilot, lambda: "NOT SENT" in log_text(app), "the unsent line")
+            line = next(e for e in app.main_screen.log_view.entries if "NOT SENT" in e.plain)
+            assert line.plain.endswith(": into the void")
+            assert any("red" in str(span.style) for span in line.spans)
+            assert app.unsent == ["into the void"]
+            await type_line(pilot, app, "and this one")
+            await until(pilot, lambda: "and this one" in log_text(app), "the refused line")
+            last = app.main_screen.log_view.entries[-1]
+            assert "not sent" in last.plain and "gave up" in last.plain
             assert app.internal_errors == []
 
     run(scenario, timeout=60)
@@ -454,23 +503,6 @@ def test_join_screen_fits_80x24() -> None:
             _inside(app, "#host", "#port", "#alias", "#room", "#cipher", "#kex", "#join", "#alias-error")
 
     run(scenario, timeout=30)
-
-
-def test_messages_typed_offline_are_marked_not_sent() -> None:
-    async def scenario() -> None:
-        server = await relay()
-        app = chat_app(server.port, "alice", "lobby")
-        async with app.run_test(size=SIZE) as pilot:
-            await joined(pilot, app)
-            await server.close()
-            await until(pilot, lambda: app.client is not None and not app.client.connected, "the loss")
-            await type_line(pilot, app, "into the void")
-            await until(pilot, lambda: "into the void" in log_text(app), "the unsent line")
-            line = next(e for e in app.main_screen.log_view.entries if "into the void" in e.plain)
-            assert "not sent" in line.plain
-            assert app.internal_errors == []
-
-    run(scenario, timeout=60)
 
 
 def test_recorder_sees_app_messages_in_order() -> None:

@@ -11,6 +11,7 @@ from textual.pilot import Pilot
 from textual.widgets import Input
 
 from chat.client import ChatClient
+from chat.reconnect import Backoff
 from chat.server import RelayServer, ServerConfig, serve
 from chat.tui import load_files
 from chat.tui.app import ChatApp
@@ -20,11 +21,12 @@ from tests.chat_support import identity
 
 WAIT = 10.0  # every wait is bounded
 SIZE = (80, 24)
+QUICK = Backoff(initial=0.05, factor=2.0, max_delay=0.3, max_attempts=40, max_total=8.0)  # reconnection
 
 
-async def relay(**config: Any) -> RelayServer:
-    """A relay on 127.0.0.1, a free port, in the test's event loop."""
-    return await serve(ServerConfig(port=0, **config))
+async def relay(port: int = 0, **config: Any) -> RelayServer:
+    """A relay on 127.0.0.1 (a free port unless ``port`` says which), in the test's event loop."""
+    return await serve(ServerConfig(port=port, **config))
 
 
 def chat_app(port: int, alias: str | None = None, room: str | None = None, **options: Any) -> ChatApp:
@@ -34,9 +36,18 @@ def chat_app(port: int, alias: str | None = None, room: str | None = None, **opt
     tests' (made once per process) unless ``identities`` says otherwise.
     """
     identities = options.pop("identities", identity)
+    backoff = options.pop("backoff", QUICK)
+    resilience = options.pop("resilience", {"rejoin_grace": 2.0})
     settings = TuiOptions(port=port, alias=alias, room=room, **options)
     ca, certificate = load_files(settings)
-    return ChatApp(settings, ca=ca, certificate=certificate, identities=identities)
+    return ChatApp(
+        settings,
+        ca=ca,
+        certificate=certificate,
+        identities=identities,
+        backoff=backoff,
+        resilience=resilience,
+    )
 
 
 async def until(pilot: Pilot[Any], condition: Callable[[], object], what: str, timeout: float = WAIT) -> None:

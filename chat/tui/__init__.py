@@ -11,6 +11,7 @@ import argparse
 import sys
 
 from chat.certificates import Certificate, read_ca_public_key, read_certificate
+from chat.cli_client import printable
 from chat.tui.settings import TuiOptions
 from ciphers.cli.common import UsageError
 from ciphers.errors import CryptoError
@@ -40,6 +41,8 @@ def run(args: argparse.Namespace) -> int:
     ca, certificate = load_files(options)
     app = ChatApp(options, ca=ca, certificate=certificate)
     result = app.run()
+    for text in app.unsent_on_exit:  # nothing typed is lost silently, even on the way out
+        sys.stderr.write(f"! not sent: {printable(text)}\n")
     for line in app.internal_errors[:1] if app.return_code else ():
         sys.stderr.write(f"error: {line}\n")
     return app.return_code or (result or 0)

@@ -35,6 +35,16 @@ from chat.downloads import format_size
 from chat.feed import Subscription
 from chat.identity import Identity, IdentityError
 from chat.protocol.names import name_key
+from chat.reconnect import (
+    Backoff,
+    ConnectionState,
+    GaveUp,
+    MessageQueued,
+    MessagesUnsent,
+    Reconnected,
+    Reconnecting,
+    ResilientClient,
+)
 from chat.session import TraceRecord
 from chat.suites import suite as suite_info
 from chat.transfer import (
@@ -122,6 +132,8 @@ class ChatApp(App[int]):
         certificate: Certificate | None = None,
         identities: IdentitySource | None = None,
         client_options: dict[str, Any] | None = None,
+        backoff: Backoff | None = None,
+        resilience: dict[str, Any] | None = None,
     ) -> None:
         super().__init__()
         self.options = options
@@ -129,7 +141,12 @@ class ChatApp(App[int]):
         self.certificate = certificate
         self.identities = identities or self._stored_identity
         self.client_options = client_options or {}
-        self.client: ChatClient | None = None
+        self.backoff = backoff
+        self.resilience = resilience or {}
+        self.client: ChatClient | None = None  # members, trust, trace, wire...
+        self.link: ResilientClient | None = None  # the same client, reconnecting: connect, send, events
+        self.unsent: list[str] = []  # every text reported unsent
+        self.unsent_on_exit: tuple[str, ...] = ()  # those still queued when we quit: run() prints them
         self.transfers: TransferManager | None = None
         self.request: JoinRequest | None = None
         self.main_screen = MainScreen()
@@ -207,27 +224,28 @@ class ChatApp(App[int]):
             certificate=None if self.certificate is None else self.certificate.encode(),
             **self.client_options,
         )
+        link = ResilientClient(client, self.backoff, **self.resilience)
         trace = client.trace.subscribe()
         wire = client.wire.subscribe()
         try:
-            await client.connect(request.host, request.port)
-            await client.join(request.room, request.cipher, request.kex)
+            await link.connect(request.host, request.port)
+            await link.join(request.room, request.cipher, request.kex)
         except ConnectError as exc:
-            await self._close_client(client)
+            await self._close_link(link)
             self._join_failed("host", exc.message)
             return
         except JoinError as exc:
-            await self._close_client(client)
+            await self._close_link(link)
             self._join_failed(JOIN_FIELDS.get(exc.code, "status"), self._refusal(exc))
             return
         except ClientError as exc:
-            await self._close_client(client)
+            await self._close_link(link)
             self._join_failed("status", exc.message)
             return
-        self.client = client
+        self.client, self.link = client, link
         self.request = request
         self.transfers = TransferManager(client, self.options.downloads, on_event=self._transfer_event)
-        self.run_worker(self._pump_events(client), group="events", exclusive=True, name="events")
+        self.run_worker(self._pump_events(client, link), group="events", exclusive=True, name="events")
         self.run_worker(self._pump_trace(client, trace), group="trace", exclusive=True, name="trace")
         self.run_worker(self._pump_wire(client, wire), group="wire", exclusive=True, name="wire")
         if isinstance(self.screen, JoinScreen):
@@ -253,25 +271,29 @@ class ChatApp(App[int]):
             self.warn(message)
             self.show_join_screen((field, message))
 
-    async def _close_client(self, client: ChatClient) -> None:
+    async def _close_link(self, link: ResilientClient) -> tuple[str, ...]:
+        """Stop reconnecting, leave, disconnect (bounded); the texts that were never sent."""
         with contextlib.suppress(Exception):
-            async with asyncio.timeout(CLOSE_TIMEOUT):
-                await client.close()
+            async with asyncio.timeout(CLOSE_TIMEOUT * 2):
+                return await link.close(timeout=CLOSE_TIMEOUT)
+        return ()
 
-    async def _close_session(self) -> None:
-        """Cancel the transfers (no partial file stays), leave, disconnect: each bounded."""
+    async def _close_session(self) -> tuple[str, ...]:
+        """Cancel the transfers (no partial file stays), then close the connection; each bounded.
+
+        Returns the texts still queued for a connection that never came back.
+        """
         transfers, self.transfers = self.transfers, None
-        client, self.client = self.client, None
+        link, self.link, self.client = self.link, None, None
         if transfers is not None:
             with contextlib.suppress(Exception):
                 await transfers.close(timeout=CLOSE_TIMEOUT)
-        if client is not None:
-            await self._close_client(client)
+        return () if link is None else await self._close_link(link)
 
     # --- feeds ----------------------------------------------------------------------------------
 
-    async def _pump_events(self, client: ChatClient) -> None:
-        async for event in client.events():
+    async def _pump_events(self, client: ChatClient, link: ResilientClient) -> None:
+        async for event in link.events():
             if client is not self.client:
                 return
             try:
@@ -349,9 +371,46 @@ class ChatApp(App[int]):
             self._on_disconnected(event)
         elif isinstance(event, ev.Connected):
             self.add_line(fmt.system_line(at, f"connected to {event.host}:{event.port}"))
-        self.state = "online" if client.in_room else ("connected" if client.connected else "offline")
+        else:
+            self._on_connection_event(event)
+        self.state = self._connection_state(client)
         self.refresh_header()
         self.refresh_members()
+
+    def _connection_state(self, client: ChatClient) -> str:
+        link = self.link
+        if link is not None and link.state in (ConnectionState.RECONNECTING, ConnectionState.GAVE_UP):
+            return "reconnecting" if link.state is ConnectionState.RECONNECTING else "offline"
+        return "online" if client.in_room else ("connected" if client.connected else "offline")
+
+    def _on_connection_event(self, event: ev.ClientEvent) -> None:
+        """The reconnection's events: attempts, success, giving up, queued and unsent messages."""
+        at = event.time
+        if isinstance(event, Reconnecting):
+            bound = f" of {event.max_attempts}" if event.max_attempts else ""
+            self.add_line(
+                fmt.system_line(
+                    at, f"reconnecting in {event.delay:.1f} s (attempt {event.attempt}{bound})", "yellow"
+                )
+            )
+        elif isinstance(event, Reconnected):
+            where = f"; rejoined #{event.room} with a fresh session key" if event.room else ""
+            queued = (
+                f"; sending {event.queued} queued message{'s' * (event.queued != 1)}" if event.queued else ""
+            )
+            self.add_line(
+                fmt.system_line(at, f"reconnected after {event.attempts} attempt(s){where}{queued}", "green")
+            )
+        elif isinstance(event, GaveUp):
+            self.add_line(
+                fmt.warning_line(at, f"gave up reconnecting: {event.reason}; /join ROOM to try again")
+            )
+        elif isinstance(event, MessageQueued):
+            self.add_line(fmt.system_line(at, f"queued until the connection is back: {event.text}", "yellow"))
+        elif isinstance(event, MessagesUnsent):
+            for text in event.texts:
+                self.unsent.append(text)
+                self.add_line(fmt.warning_line(at, f"NOT SENT ({event.reason}): {text}"))
 
     def _on_joined(self, client: ChatClient, event: ev.Joined) -> None:
         self.suite, self.insecure = event.suite, event.insecure
@@ -390,7 +449,6 @@ class ChatApp(App[int]):
             self.add_line(fmt.system_line(event.time, "disconnected"))
             return
         self.add_line(fmt.warning_line(event.time, f"disconnected: {event.reason}"))
-        self.warn("the connection is lost; /join ROOM connects again")
 
     # --- header and members ---------------------------------------------------------------------
 
@@ -691,20 +749,20 @@ class ChatApp(App[int]):
             self._action_ready.clear()
 
     async def _perform(self, action: Action) -> None:
-        client = self.client
-        if client is None:
+        client, link = self.client, self.link
+        if client is None or link is None:
             self.error("not connected: fill in the join screen first")
             return
         try:
             if isinstance(action, cmd.Say):
-                if not client.in_room:
+                if link.room is None:
                     self.error(f"not sent (not in a room; /join ROOM first): {action.text}")
                     return
-                await client.send(action.text)
+                await link.send(action.text)  # queued (and said so) while reconnecting
             elif isinstance(action, cmd.Leave):
-                await client.leave()
+                await link.leave()
             else:
-                await self._join(client, action)
+                await self._join(client, link, action)
         except ValueError as exc:
             self.error(f"not sent: {exc}")
         except ClientError as exc:
@@ -713,16 +771,19 @@ class ChatApp(App[int]):
             else:
                 self.error(exc.message)
 
-    async def _join(self, client: ChatClient, action: cmd.JoinRoom) -> None:
+    async def _join(self, client: ChatClient, link: ResilientClient, action: cmd.JoinRoom) -> None:
         request = self.request
         assert request is not None
+        if link.state is ConnectionState.RECONNECTING:
+            self.error("reconnecting: /join once the connection is back")
+            return
         if not client.connected:
             self.say(f"connecting to {request.server}...")
-            await client.connect(request.host, request.port)
+            await link.connect(request.host, request.port)
         if client.in_room:
-            await client.leave()
+            await link.leave()
         try:
-            await client.join(action.room, action.cipher, action.kex)
+            await link.join(action.room, action.cipher, action.kex)
         except JoinError as exc:
             self.error(f"cannot join #{action.room}: {self._refusal(exc)}")
             return
@@ -743,7 +804,7 @@ class ChatApp(App[int]):
         if self._quitting:
             return
         self._quitting = True
-        await self._close_session()
+        self.unsent_on_exit = await self._close_session()
         self.exit(0)
 
     # --- failures -------------------------------------------------------------------------------
