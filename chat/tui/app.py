@@ -84,7 +84,7 @@ class ChatApp(App[int]):
     TITLE = "cipherchat"
     ENABLE_COMMAND_PALETTE = False
     CSS = """
-    #header { height: 2; background: $boost; padding: 0 1; }
+    #header { height: 2; background: $boost; padding: 0 1; text-wrap: nowrap; text-overflow: ellipsis; }
     #panels { height: 1fr; }
     #chat { height: 1fr; }
     #log { width: 1fr; height: 1fr; border-right: solid $primary-darken-2; }
@@ -113,7 +113,7 @@ class ChatApp(App[int]):
     #join-status { height: auto; min-height: 1; }
     #join { margin-top: 1; }
     HelpScreen, VerifyScreen { align: center middle; }
-    #help-box { width: 90%; max-width: 100; height: auto; max-height: 90%; border: round $primary;
+    #help-box { width: 100%; max-width: 90; height: auto; max-height: 100%; border: round $primary;
                 background: $surface; padding: 0 1; }
     #verify-box { width: 80%; max-width: 78; height: auto; border: round $primary; background: $surface;
                   padding: 0 1; }
@@ -151,6 +151,7 @@ class ChatApp(App[int]):
         self.request: JoinRequest | None = None
         self.main_screen = MainScreen()
         self.suite: str | None = None
+        self.kex: str | None = None
         self.insecure = False
         self.state = "offline"
         self.internal_errors: list[str] = []
@@ -413,7 +414,7 @@ class ChatApp(App[int]):
                 self.add_line(fmt.warning_line(at, f"NOT SENT ({event.reason}): {text}"))
 
     def _on_joined(self, client: ChatClient, event: ev.Joined) -> None:
-        self.suite, self.insecure = event.suite, event.insecure
+        self.suite, self.kex, self.insecure = event.suite, event.kex, event.insecure
         if self.request is not None and self.request.room != event.room:
             self.request = JoinRequest(
                 self.request.host, self.request.port, self.request.alias, event.room, None, None
@@ -457,7 +458,8 @@ class ChatApp(App[int]):
         server = request.server if request else f"{self.options.host}:{self.options.port}"
         suite = None
         if self.suite is not None:
-            suite = suite_info(self.suite).name
+            info = suite_info(self.suite)
+            suite = f"{info.name}/{self.kex}" if info.hybrid else info.name
         self.main_screen.header.show(
             server=server,
             room=client.room if client else None,

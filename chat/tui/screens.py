@@ -68,9 +68,7 @@ class JoinScreen(Screen[None]):
         host, port, alias, room, cipher, kex = self.defaults
         with VerticalScroll(id="join-form"):
             yield Static(
-                Text.assemble(
-                    ("cipherchat", "bold"), ": join a room (end-to-end encrypted; the relay sees ciphertext)"
-                ),
+                Text.assemble(("cipherchat", "bold"), ": join a room (end-to-end encrypted)"),
                 id="join-title",
             )
             with Horizontal(classes="join-row"):
@@ -98,7 +96,7 @@ class JoinScreen(Screen[None]):
                 yield Select(kexes, value=kex, allow_blank=False, id="kex", compact=True)
             yield Static("", id="suite-note")
             yield Static(
-                "Suite and kex apply when you create the room; an existing room keeps its own.",
+                "Suite and kex apply to a new room; an existing room keeps its own.",
                 id="join-hint",
             )
             yield Static("", id="join-status")
@@ -335,16 +333,21 @@ class HelpScreen(ModalScreen[None]):
     def compose(self) -> ComposeResult:
         text = Text()
         text.append("Commands\n", style="bold")
-        width = max(len(item.usage) for item in COMMANDS)
+        column = 20
         for item in COMMANDS:
-            text.append(f"{item.usage:<{width}}  ", style="bold")
+            if len(item.usage) < column:
+                text.append(f"{item.usage:<{column}}", style="bold")
+            else:  # a long usage gets a line of its own
+                text.append(item.usage, style="bold")
+                text.append("\n" + " " * column)
             text.append(item.summary)
             if item.key:
-                text.append(f"  [{item.key}]", style="cyan")
+                text.append(f"  {item.key}", style="cyan")
             text.append("\n")
-        text.append("\nAnything else you type is sent to the room, end-to-end encrypted.\n")
-        text.append("Members: new = first seen, known = same key as before, verified = you compared\n")
-        text.append("the safety number, CHANGED = not the key remembered (a new device, or an attack).")
+        text.append("\nAnything else you type goes to the room, end-to-end encrypted.\n")
+        text.append("Members: new = first seen; known = same key as last time; verified = you\n")
+        text.append("compared the safety number; CHANGED = not the key remembered (a new device,\n")
+        text.append("or someone in between): its messages are marked until you /trust it.")
         with VerticalScroll(id="help-box"):
             yield Static(text, id="help-text")
             yield Button("Close (Esc)", id="help-close")

@@ -27,7 +27,10 @@ FINISHED_BAR = 5.0  # seconds a finished transfer's bar stays
 
 
 class ChatHeader(Static):
-    """Two lines: server, room, suite (with an INSECURE badge); then our alias and fingerprint."""
+    """Two lines: room, suite (with an INSECURE badge), state and server; then our alias and fingerprint.
+
+    The suite reads ``3des/rsa`` for a hybrid suite and its key exchange, ``rsa`` for a direct one.
+    """
 
     def show(
         self,
@@ -41,9 +44,6 @@ class ChatHeader(Static):
         state: str,
     ) -> None:
         top = Text()
-        top.append("cipherchat ", style="bold")
-        top.append(server)
-        top.append("  ")
         top.append(f"#{room}" if room else "(no room)", style="bold")
         if suite:
             top.append(f"  {suite}")
@@ -53,6 +53,7 @@ class ChatHeader(Static):
         if state != "online":
             top.append("  ")
             top.append(f" {state} ", style="bold black on yellow")
+        top.append(f"  on {server}", style="dim")
         bottom = Text()
         bottom.append("you: ")
         if alias:
