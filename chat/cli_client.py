@@ -65,9 +65,10 @@ def register(sub: Any) -> None:
     """Add the ``client`` sub-command to ``python -m chat``."""
     parser = sub.add_parser(
         "client",
-        help="line-mode chat client (end-to-end encrypted)",
-        description="Chat through a relay that sees only ciphertext. Lines from stdin are messages; "
-        "/who, /leave, /join ROOM and /quit are commands.",
+        help="chat client, end-to-end encrypted (Textual on a terminal, line mode otherwise)",
+        description="Chat through a relay that sees only ciphertext. On a terminal this is the Textual "
+        "client (/help inside); with --plain or --json, or stdin not a terminal, lines from stdin are "
+        "messages and /who, /leave, /join ROOM and /quit are commands.",
     )
     parser.add_argument(
         "--alias",

@@ -450,10 +450,11 @@ def _inside(app: ChatApp, *selectors: str) -> None:
         assert region.right <= width and region.bottom <= height, (selector, region, app.size)
 
 
-def _log_fits(app: ChatApp) -> None:
+def _log_fits(app: ChatApp) -> bool:
+    """Every line of the log, as wrapped, fits its width."""
     log = app.main_screen.log_view
     usable = log.scrollable_content_region.width
-    assert log.lines and all(strip.cell_length <= usable for strip in log.lines), usable
+    return bool(log.lines) and all(strip.cell_length <= usable for strip in log.lines)
 
 
 def test_main_screen_fits_80x24_and_follows_resizes() -> None:
@@ -473,13 +474,13 @@ def test_main_screen_fits_80x24_and_follows_resizes() -> None:
             members = app.main_screen.members
             assert all(len(line) <= members.content_region.width for line in members.text.splitlines())
             assert app.screen.query_one("#log").region.width >= 40
-            _log_fits(app)
+            await until(pilot, lambda: _log_fits(app), "the log to fit")
             for size in ((120, 40), (60, 20), (80, 24)):
                 await pilot.resize_terminal(*size)
                 await pilot.pause(0.1)
                 assert app.size == size
                 _inside(app, "#header", "#log", "#members", "#input", "Footer")
-                _log_fits(app)
+                await until(pilot, lambda: _log_fits(app), "the log to fit")
             await pilot.press("f2")
             await pilot.pause()
             _inside(app, "#trace-table", "#trace-scroll")

@@ -13,6 +13,7 @@ from textual import events
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.message import Message
+from textual.timer import Timer
 from textual.widgets import DataTable, Label, ProgressBar, RichLog, Static
 
 from chat.client_events import WireFrame
@@ -24,6 +25,8 @@ LOG_LINES = 2000  # lines the message log keeps
 TRACE_ROWS = 1024  # records the trace table keeps (as many as the client's trace feed)
 WIRE_ENTRIES = 500  # frames the wire panel keeps
 FINISHED_BAR = 5.0  # seconds a finished transfer's bar stays
+REFLOW_DELAY = 0.1  # seconds after the last resize before the logs wrap again
+REFLOW_ENTRIES = 400  # entries wrapped again after a resize (older ones stay in `entries`)
 
 
 class ChatHeader(Static):
@@ -87,12 +90,17 @@ class MemberList(VerticalScroll):
 
 
 class ReflowLog(RichLog):
-    """A RichLog that keeps its entries as Text and wraps them again when its width changes."""
+    """A RichLog that keeps its entries as Text and wraps them again when its width changes.
+
+    Rewrapping is deferred a moment (a terminal being dragged sends many sizes) and covers the
+    newest :data:`REFLOW_ENTRIES` entries, so a resize costs a fraction of a second at most.
+    """
 
     def __init__(self, size: int, *, id: str | None = None) -> None:
         super().__init__(max_lines=size * 4, wrap=True, markup=False, highlight=False, min_width=20, id=id)
         self.entries: deque[Text] = deque(maxlen=size)
         self._width = 0
+        self._reflow: Timer | None = None
 
     def add(self, entry: Text) -> None:
         """Append ``entry`` and scroll to it."""
@@ -103,10 +111,17 @@ class ReflowLog(RichLog):
     def on_resize(self, event: events.Resize) -> None:
         width = self.scrollable_content_region.width
         if self._width and width and width != self._width:
-            self.clear()
-            for entry in self.entries:
-                self.write(entry)
+            if self._reflow is not None:
+                self._reflow.stop()
+            self._reflow = self.set_timer(REFLOW_DELAY, self.reflow)
         self._width = width or self._width
+
+    def reflow(self) -> None:
+        """Wrap the newest entries again at the current width."""
+        self._reflow = None
+        self.clear()
+        for entry in list(self.entries)[-REFLOW_ENTRIES:]:
+            self.write(entry)
 
     @property
     def text(self) -> str:
