@@ -506,7 +506,7 @@ def test_join_screen_fits_80x24() -> None:
     run(scenario, timeout=30)
 
 
-def test_recorder_sees_app_messages_in_order() -> None:
+def test_lines_go_out_in_the_order_typed_and_come_back_with_up() -> None:
     async def scenario() -> None:
         server = await relay()
         bob = await library_client(server.port, "bob", "lobby")
@@ -521,6 +521,12 @@ def test_recorder_sees_app_messages_in_order() -> None:
             await until(pilot, lambda: len(recorder.texts()) == 5, "five messages")
             assert recorder.texts() == [("alice", f"line {n}") for n in range(5)]
             assert not recorder.of(ev.WarningEvent)
+            box = app.main_screen.query_one("#input", Input)
+            seen = []
+            for key in ("up", "up", "down", "down", "down"):
+                await pilot.press(key)
+                seen.append(box.value)
+            assert seen == ["line 4", "line 3", "line 4", "", ""]  # Up and Down walk what was typed
         await recorder.stop()
         await server.close()
 

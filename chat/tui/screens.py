@@ -26,6 +26,7 @@ if TYPE_CHECKING:
 
 DEFAULT = "default"  # the Select value meaning: let the server choose
 PANELS = ("chat", "trace", "wire")
+HISTORY = 100  # input lines remembered for Up and Down
 
 
 def _suite_options() -> list[tuple[str, str]]:
@@ -225,10 +226,14 @@ class MainScreen(Screen[None]):
         Binding("f3", "panel('wire')", "Wire"),
         Binding("escape", "panel('chat')", "Chat", show=False),
         Binding("ctrl+q", "app.quit", "Quit"),
+        Binding("up", "history(-1)", "Previous line", show=False),
+        Binding("down", "history(1)", "Next line", show=False),
     ]
 
     def __init__(self) -> None:
         super().__init__(id="main-screen")
+        self.history: list[str] = []  # lines typed, oldest first (bounded)
+        self._recall = 0  # position in history while browsing with Up and Down
 
     @property
     def chat_app(self) -> ChatApp:
@@ -314,7 +319,20 @@ class MainScreen(Screen[None]):
             return
         line = event.value
         event.input.value = ""
+        if line.strip() and (not self.history or self.history[-1] != line):
+            self.history = [*self.history[-(HISTORY - 1) :], line]
+        self._recall = len(self.history)
         self.chat_app.handle_line(line)
+
+    @guarded
+    def action_history(self, step: int) -> None:
+        """Up and Down in the input line: the lines typed before (an empty line past the newest)."""
+        box = self.query_one("#input", Input)
+        if self.focused is not box or not self.history:
+            return
+        self._recall = max(0, min(len(self.history), self._recall + step))
+        box.value = self.history[self._recall] if self._recall < len(self.history) else ""
+        box.cursor_position = len(box.value)
 
     @guarded
     def on_trace_panel_rounds_requested(self, event: TracePanel.RoundsRequested) -> None:
