@@ -367,7 +367,7 @@ class ChatApp(App[int]):
             self.add_line(fmt.error_line(at, f"error {event.code}: {event.message}"))
         elif isinstance(event, ev.Left):
             self.add_line(fmt.system_line(at, f"left #{event.room}"))
-            self.suite, self.insecure = None, False
+            self.suite, self.kex, self.insecure = None, None, False
         elif isinstance(event, ev.Disconnected):
             self._on_disconnected(event)
         elif isinstance(event, ev.Connected):
@@ -435,7 +435,7 @@ class ChatApp(App[int]):
 
     def _on_rekeyed(self, client: ChatClient, event: ev.Rekeyed) -> None:
         if event.alias == client.alias:
-            why = {"start": "first session key", "join": "new session key (a member joined)"}.get(
+            why = {"start": "new session key for this room", "join": "new session key (a member joined)"}.get(
                 event.reason, "new session key: a member left, so what follows is unreadable to them"
             )
             to = f", wrapped for {', '.join(event.recipients)}" if event.recipients else ""
