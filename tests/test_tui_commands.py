@@ -201,7 +201,7 @@ def test_trace_detail_shows_every_field_and_check() -> None:
         first_block="ab" * 8,
     )
     detail = fmt.trace_detail(7, record).plain
-    assert detail.startswith("#7 opened by bob, 3des, key bob/1, counter 3")
+    assert detail.startswith("#7 opened from bob, 3des, key bob/1, counter 3")
     for name, value in record.fields.items():
         assert f"{name}" in detail and value in detail
     assert "checks: mac ok  signature ok" in detail

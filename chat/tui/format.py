@@ -196,8 +196,10 @@ def trace_detail(number: int, record: TraceRecord) -> Text:
     """Everything recorded for one step: key, IV, ciphertext, MAC, signature, wrapped keys, checks."""
     out = Text()
     action = STEP_NAMES.get(record.step, record.step)
+    incoming = record.step in ("open", "unwrap", "reject")
     out.append(f"#{number} {action}", style="bold")
-    out.append(f" by {record.sender}, {record.suite}, key {record.key_id}, counter {record.counter}\n")
+    out.append(f" {'from' if incoming else 'by'} {record.sender}, {record.suite}, key {record.key_id}")
+    out.append(f", counter {record.counter}\n")
     if record.recipients:
         out.append(f"for: {', '.join(record.recipients)}\n")
     if record.detail:
