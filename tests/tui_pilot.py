@@ -60,10 +60,15 @@ async def until(pilot: Pilot[Any], condition: Callable[[], object], what: str, t
 
 
 async def joined(pilot: Pilot[Any], app: ChatApp) -> None:
-    """Wait until the app is in a room with the join screen gone."""
+    """Wait until the app is in a room, the join screen gone and the Joined event shown."""
     await until(
         pilot,
-        lambda: app.client is not None and app.client.in_room and not isinstance(app.screen, JoinScreen),
+        lambda: (
+            app.client is not None
+            and app.client.in_room
+            and app.suite is not None
+            and not isinstance(app.screen, JoinScreen)
+        ),
         "the app to join",
     )
 
