@@ -133,7 +133,7 @@ def test_send_mistakes_are_red_lines(tmp_path: Path) -> None:
             await until(pilot, lambda: "bob" in app.main_screen.members.text, "bob in the room")
             await type_line(pilot, app, f"/send {huge}")
             await until(pilot, lambda: "above the limit of 50 MiB" in log_text(app), "the size limit")
-            line = app.main_screen.log_view.entries[-1]
+            line = next(e for e in app.main_screen.log_view.entries if "above the limit" in e.plain)
             assert any("red" in str(span.style) for span in line.spans)
             await type_line(pilot, app, "/cancel")
             assert "no file transfer in progress" in log_text(app)
