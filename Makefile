@@ -14,6 +14,8 @@ ALIAS  ?=
 CIPHER ?=
 KEX    ?=
 CA     ?=
+CERT   ?=
+DOWNLOADS ?=
 
 .PHONY: test lint typecheck pytest bench notebooks chat-server chat-client clean
 
@@ -41,9 +43,11 @@ pytest: $(STAMP)
 chat-server: $(STAMP)
 	$(PY) -m chat server --host $(HOST) --port $(PORT) $(if $(CIPHER),--cipher $(CIPHER)) $(if $(KEX),--kex $(KEX)) $(if $(CA),--ca $(CA))
 
-## chat-client: a client (ALIAS=name; CIPHER and KEX apply when the room is new)
+## chat-client: the Textual client (a join screen asks what ALIAS= and ROOM= do not say;
+## CIPHER and KEX apply when the room is new; CA=, CERT=, DOWNLOADS= as in python -m chat client --help)
 chat-client: $(STAMP)
-	$(PY) -m chat client --host $(HOST) --port $(PORT) --room $(ROOM) $(if $(ALIAS),--alias $(ALIAS)) $(if $(CIPHER),--cipher $(CIPHER)) $(if $(KEX),--kex $(KEX))
+	$(PY) -m chat client --host $(HOST) --port $(PORT) --room $(ROOM) $(if $(ALIAS),--alias $(ALIAS)) $(if $(CIPHER),--cipher $(CIPHER)) $(if $(KEX),--kex $(KEX)) \
+		$(if $(CA),--ca $(CA)) $(if $(CERT),--cert $(CERT)) $(if $(DOWNLOADS),--downloads $(DOWNLOADS))
 
 ## bench: the performance tables (ours against the peers, same run)
 bench: $(STAMP)
