@@ -25,6 +25,7 @@ from cryptography.hazmat.primitives.asymmetric import padding, rsa
 from rich.console import Console
 from rich.table import Table
 
+from bench import timing
 from chat.identity import Identity
 from chat.session import Delivered, Outgoing, Result, RoomSession
 
@@ -43,14 +44,8 @@ ROOM = "bench"
 
 
 def median_seconds(fn: Callable[[], object], budget: float = BUDGET, min_calls: int = MIN_CALLS) -> float:
-    """The median wall time of single calls of ``fn``, calling it for about ``budget`` seconds."""
-    times: list[float] = []
-    deadline = time.perf_counter() + budget
-    while len(times) < min_calls or time.perf_counter() < deadline:
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
+    """The median time of one call of ``fn`` with this table's budget (see :mod:`bench.timing`)."""
+    return timing.median_seconds(fn, budget, min_calls)
 
 
 def _room(suite: str, kex: str, identities: list[Identity]) -> list[RoomSession]:

@@ -18,6 +18,7 @@ from Crypto.Random import get_random_bytes
 from rich.console import Console
 from rich.table import Table
 
+from bench import timing
 from ciphers.elgamal import core, hybrid, kem, signatures
 from ciphers.elgamal.core import generate_private_key
 from ciphers.elgamal.groups import generate_group, named_group
@@ -34,14 +35,8 @@ HYBRID_MESSAGE = bytes(1024)
 
 
 def median_seconds(fn: Callable[[], object], budget: float = OP_BUDGET, min_calls: int = MIN_CALLS) -> float:
-    """The median wall time of single calls of ``fn``, calling it for about ``budget`` seconds."""
-    times: list[float] = []
-    deadline = time.perf_counter() + budget
-    while len(times) < min_calls or time.perf_counter() < deadline:
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
+    """The median time of one call of ``fn`` with this table's budget (see :mod:`bench.timing`)."""
+    return timing.median_seconds(fn, budget, min_calls)
 
 
 def _format_ms(seconds: float | None) -> str:

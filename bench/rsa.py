@@ -34,6 +34,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa as crypto_rsa
 from rich.console import Console
 from rich.table import Table
 
+from bench import timing
 from ciphers.errors import InsecureWarning
 from ciphers.rsa import core, keys, oaep, pkcs1_v15, pss
 from ciphers.rsa.keys import RSAPrivateKey
@@ -53,14 +54,8 @@ PEERS = ("cryptography", "PyCryptodome", "python-rsa")
 
 
 def median_seconds(fn: Callable[[], object], budget: float = OP_BUDGET, min_calls: int = MIN_CALLS) -> float:
-    """The median wall time of single calls of ``fn``, calling it for about ``budget`` seconds."""
-    times: list[float] = []
-    deadline = time.perf_counter() + budget
-    while len(times) < min_calls or time.perf_counter() < deadline:
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
+    """The median time of one call of ``fn`` with this table's budget (see :mod:`bench.timing`)."""
+    return timing.median_seconds(fn, budget, min_calls)
 
 
 def median_of_runs(fn: Callable[[], object], runs: int) -> float:
