@@ -40,6 +40,7 @@ from typing import Any, ClassVar
 
 from chat import client_events as ev
 from chat.client_events import MemberView, WireFrame
+from chat.event_queue import EventQueue, QueueEnded
 from chat.feed import Feed
 from chat.identity import Fingerprint, Identity, IdentityError, PublicIdentity, safety_number
 from chat.protocol.connection import Connection
@@ -112,9 +113,6 @@ class ConnectionLost(ClientError):
     """The connection ended while an operation waited."""
 
 
-_CLOSED = object()
-
-
 class ChatClient:
     """One user's connection to a relay, in at most one room at a time (see the module notes)."""
 
@@ -153,7 +151,7 @@ class ChatClient:
         self.host: str | None = None
         self.port: int | None = None
         self.session: RoomSession | None = None
-        self._events: asyncio.Queue[object] = asyncio.Queue(events_size)
+        self._events: EventQueue[ev.ClientEvent] = EventQueue(events_size)
         self._conn: Connection | None = None
         self._writer: asyncio.StreamWriter | None = None
         self._wire_buffer: FrameBuffer | None = None
@@ -417,23 +415,15 @@ class ChatClient:
 
     async def events(self) -> AsyncIterator[ev.ClientEvent]:
         """The client's events in order, until :meth:`close` (a Disconnected event does not end it)."""
-        while True:
-            item = await self._events.get()
-            if item is _CLOSED:
-                self._events.put_nowait(_CLOSED)  # for any other reader
-                return
-            assert isinstance(item, ev.ClientEvent)
-            yield item
+        async for event in self._events:
+            yield event
 
     async def next_event(self, timeout: float | None = None) -> ev.ClientEvent:
         """The next event; TimeoutError after ``timeout`` seconds, ClientError once closed."""
-        async with asyncio.timeout(timeout):
-            item = await self._events.get()
-        if item is _CLOSED:
-            self._events.put_nowait(_CLOSED)
-            raise ClientError("the client is closed", "closed")
-        assert isinstance(item, ev.ClientEvent)
-        return item
+        try:
+            return await self._events.get(timeout)
+        except QueueEnded:
+            raise ClientError("the client is closed", "closed") from None
 
     async def _emit(self, event: ev.ClientEvent) -> None:
         if self._closed:
@@ -441,12 +431,7 @@ class ChatClient:
         await self._events.put(event)
 
     def _end_events(self) -> None:
-        while True:
-            try:
-                self._events.put_nowait(_CLOSED)
-                return
-            except asyncio.QueueFull:
-                self._events.get_nowait()
+        self._events.end()
 
     def _spawn(self, coroutine: Awaitable[Any]) -> asyncio.Task[Any]:
         task = asyncio.ensure_future(coroutine)

@@ -49,6 +49,7 @@ from typing import ClassVar
 
 from chat import client_events as ev
 from chat.client import ChatClient, ClientError, ConnectError, JoinError
+from chat.event_queue import EventQueue, QueueEnded
 from chat.protocol.names import name_key
 from ciphers.rng import RNG, SYSTEM
 
@@ -181,9 +182,6 @@ class _Fatal(_Retry):
     pass
 
 
-_END = object()
-
-
 class ResilientClient:
     """A ChatClient that reconnects, rejoins and keeps what is typed meanwhile (see the module notes).
 
@@ -217,7 +215,7 @@ class ResilientClient:
         self.state = ConnectionState.OFFLINE
         self._sleep = sleep
         self._clock = clock
-        self._events: asyncio.Queue[object] = asyncio.Queue(events_size)
+        self._events: EventQueue[ev.ClientEvent] = EventQueue(events_size)
         self._queue: deque[str] = deque()
         self._host: str | None = None
         self._port: int | None = None
@@ -359,38 +357,25 @@ class ResilientClient:
 
     async def events(self) -> AsyncIterator[ev.ClientEvent]:
         """The wrapped client's events and ours, in order, until :meth:`close`."""
-        while True:
-            item = await self._events.get()
-            if item is _END:
-                self._events.put_nowait(_END)
-                return
-            assert isinstance(item, ev.ClientEvent)
-            yield item
+        async for event in self._events:
+            yield event
 
     async def next_event(self, timeout: float | None = None) -> ev.ClientEvent:
         """The next event; TimeoutError after ``timeout`` seconds, ClientError once closed."""
-        async with asyncio.timeout(timeout):
-            item = await self._events.get()
-        if item is _END:
-            self._events.put_nowait(_END)
-            raise ClientError("the client is closed", "closed")
-        assert isinstance(item, ev.ClientEvent)
-        return item
+        try:
+            return await self._events.get(timeout)
+        except QueueEnded:
+            raise ClientError("the client is closed", "closed") from None
 
     async def _put(self, event: ev.ClientEvent) -> None:
         await self._events.put(event)
 
     def _put_now(self, event: ev.ClientEvent) -> None:
         """Queue ``event`` without waiting; if nobody reads, the oldest event makes room."""
-        while True:
-            try:
-                self._events.put_nowait(event)
-                return
-            except asyncio.QueueFull:
-                self._events.get_nowait()
+        self._events.put_dropping_oldest(event)
 
     def _end_events(self) -> None:
-        self._put_now(_END)  # type: ignore[arg-type]
+        self._events.end()
 
     async def _pump(self) -> None:
         """Pass the client's events on; a drop we did not cause starts the reconnection."""

@@ -56,6 +56,7 @@ from chat.downloads import (
     sanitise_name,
     sweep_stale,
 )
+from chat.event_queue import EventQueue, QueueEnded
 from chat.identity import PublicIdentity
 from chat.protocol.limits import MiB
 from chat.protocol.names import name_key
@@ -280,7 +281,7 @@ class TransferManager:
         self.events_size = events_size
         self._outgoing: dict[str, _Outgoing] = {}
         self._incoming: dict[str, _Incoming] = {}
-        self._events: asyncio.Queue[TransferEvent | None] = asyncio.Queue()
+        self._events: EventQueue[TransferEvent] = EventQueue()
         self._outbox: asyncio.Queue[FileMessage] = asyncio.Queue()
         self._outbox_task: asyncio.Task[None] | None = None
         self._sweeper: asyncio.Task[None] | None = None
@@ -400,27 +401,21 @@ class TransferManager:
                 background.cancel()
                 with contextlib.suppress(asyncio.CancelledError, Exception):
                     await background
-        self._events.put_nowait(None)
+        self._events.end()
 
     # --- events out -----------------------------------------------------------------------------
 
     async def events(self) -> AsyncIterator[TransferEvent]:
         """The transfer events in order (when no ``on_event`` was given), until :meth:`close`."""
-        while True:
-            item = await self._events.get()
-            if item is None:
-                self._events.put_nowait(None)
-                return
-            yield item
+        async for event in self._events:
+            yield event
 
     async def next_event(self, timeout: float | None = None) -> TransferEvent:
         """The next transfer event; TimeoutError after ``timeout`` s, TransferError once closed."""
-        async with asyncio.timeout(timeout):
-            item = await self._events.get()
-        if item is None:
-            self._events.put_nowait(None)
-            raise TransferError("file sharing is closed")
-        return item
+        try:
+            return await self._events.get(timeout)
+        except QueueEnded:
+            raise TransferError("file sharing is closed") from None
 
     def _emit(self, event: TransferEvent) -> None:
         if self.on_event is not None:
