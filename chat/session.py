@@ -713,6 +713,19 @@ class RoomSession:
         members = self._members.values() if sender is None else [self._members.get(_fold(sender))]
         return sum(len(m.held) for m in members if m is not None)
 
+    def _manifest_signed_by(
+        self, member: _Member, header: bytes, digests: Mapping[str, bytes], signature: bytes
+    ) -> bool:
+        """Whether ``signature`` is ``member``'s, over ``header`` and the recipients' digests."""
+        assert member.identity is not None
+        try:
+            publickey.verify(
+                member.identity, self.family, sealed.signed(header, sealed.manifest_bytes(digests)), signature
+            )
+        except VerificationError:
+            return False
+        return True
+
     def _open_direct(
         self, member: _Member, body: Mapping[str, str], payload: Mapping[str, str] | None
     ) -> Result:
@@ -743,15 +756,7 @@ class RoomSession:
         header = sealed.message_header(
             self.suite.name, self.room, sender, key_id, counter, fields.content_type, direct=True
         )
-        assert member.identity is not None
-        try:
-            publickey.verify(
-                member.identity,
-                self.family,
-                sealed.signed(header, sealed.manifest_bytes(fields.digests)),
-                fields.signature,
-            )
-        except VerificationError:
+        if not self._manifest_signed_by(member, header, fields.digests, fields.signature):
             return reject(
                 Reason.BAD_SIGNATURE,
                 f"not signed by {sender}'s identity key",
@@ -823,15 +828,7 @@ class RoomSession:
         header = sealed.bundle_header(
             self.suite.name, self.kex, self.room, sender, key_id, generation, fields.why
         )
-        assert member.identity is not None
-        try:
-            publickey.verify(
-                member.identity,
-                self.family,
-                sealed.signed(header, sealed.manifest_bytes(fields.digests)),
-                fields.signature,
-            )
-        except VerificationError:
+        if not self._manifest_signed_by(member, header, fields.digests, fields.signature):
             return reject(
                 Reason.BAD_SIGNATURE,
                 f"not signed by {sender}'s identity key",
