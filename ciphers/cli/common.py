@@ -12,7 +12,7 @@ from typing import NoReturn
 
 from rich.console import Console
 
-from ciphers.errors import CryptoError
+from ciphers.errors import CryptoError, VerificationError
 
 EXIT_USAGE = 2
 EXIT_FAILED = 1
@@ -37,7 +37,8 @@ def run(parser: argparse.ArgumentParser, argv: Sequence[str] | None) -> int:
     """Parse and dispatch to ``args.handler``; turn every expected failure into one line.
 
     Warnings the command raises (weak keys, insecure choices) are printed as ``warning:`` lines
-    once it has succeeded, each once; a failure is always exactly one ``error:`` line.
+    once it has succeeded, each once; a failure is always exactly one ``error:`` line, with exit
+    status 1 for a signature that does not verify and 2 for bad input.
     """
     args = parser.parse_args(argv)
     handler: Handler = args.handler
@@ -48,6 +49,9 @@ def run(parser: argparse.ArgumentParser, argv: Sequence[str] | None) -> int:
         for message in dict.fromkeys(str(w.message) for w in caught):
             sys.stderr.write(f"warning: {message}\n")
         return status
+    except VerificationError as exc:
+        sys.stderr.write(f"error: {exc}\n")
+        return EXIT_FAILED
     except (UsageError, CryptoError, ValueError) as exc:
         sys.stderr.write(f"error: {exc}\n")
         return EXIT_USAGE
