@@ -59,7 +59,7 @@ $(NB_STAMP): $(STAMP)
 	@touch $(NB_STAMP)
 
 notebooks: $(NB_STAMP)
-	$(VENV)/bin/jupyter lab notebooks/
+	$(VENV)/bin/jupyter lab --ip=127.0.0.1 $(if $(filter 0,$(shell id -u)),--allow-root) notebooks/
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis
