@@ -19,23 +19,12 @@ from ciphers.rng import DeterministicRNG
 from ciphers.rsa import formats
 from ciphers.rsa.keys import RSAPublicKey, generate
 from tests.chat_support import identity
+from tests.cli_support import exit_status, one_line
 
 
 def run(argv: list[str]) -> int:
     """The exit status of ``python -m chat`` with ``argv`` (argparse errors included)."""
-    try:
-        return main(argv)
-    except SystemExit as exc:
-        assert isinstance(exc.code, int)
-        return exc.code
-
-
-def one_line(err: str) -> str:
-    """The single line of ``err``; fails if there are more, or a traceback."""
-    assert "Traceback" not in err
-    lines = err.strip().splitlines()
-    assert len(lines) == 1, err
-    return lines[0]
+    return exit_status(main, argv)
 
 
 @pytest.fixture(scope="module")

@@ -15,17 +15,14 @@ import pytest
 from ciphers.cli import main
 from ciphers.elgamal.formats import load_private_key, load_public_key
 from ciphers.errors import InsecureWarning
+from tests.cli_support import exit_status, one_line
 
 ALL_BYTES = bytes(range(256)) * 3
 
 
 def run(argv: list[str]) -> int:
     """The exit status of ``python -m ciphers`` with ``argv`` (argparse errors included)."""
-    try:
-        return main(argv)
-    except SystemExit as exc:
-        assert isinstance(exc.code, int)
-        return exc.code
+    return exit_status(main, argv)
 
 
 @pytest.fixture(scope="module")
@@ -34,13 +31,6 @@ def keys(tmp_path_factory: pytest.TempPathFactory) -> Path:
     stem = tmp_path_factory.mktemp("keys") / "alice"
     assert run(["elgamal", "keygen", "--group", "ffdhe2048", "--out", str(stem)]) == 0
     return stem
-
-
-def _one_error_line(err: str) -> str:
-    lines = err.strip().splitlines()
-    assert len(lines) == 1, err
-    assert "Traceback" not in err
-    return lines[0]
 
 
 def test_keygen_writes_a_private_file_with_mode_0600_and_a_public_file(keys: Path) -> None:
@@ -55,7 +45,7 @@ def test_keygen_writes_a_private_file_with_mode_0600_and_a_public_file(keys: Pat
 def test_keygen_refuses_to_overwrite(keys: Path, capsys: pytest.CaptureFixture[str]) -> None:
     before = Path(f"{keys}.json").read_bytes()
     assert run(["elgamal", "keygen", "--out", str(keys)]) == 2
-    assert "already exists" in _one_error_line(capsys.readouterr().err)
+    assert "already exists" in one_line(capsys.readouterr().err)
     assert Path(f"{keys}.json").read_bytes() == before
 
 
@@ -98,7 +88,7 @@ def test_bad_usage_is_one_line_and_status_2(
 ) -> None:
     monkeypatch.chdir(tmp_path)
     assert run(argv) == 2
-    _one_error_line(capsys.readouterr().err)
+    one_line(capsys.readouterr().err)
     assert not list(tmp_path.iterdir())
 
 
@@ -141,7 +131,7 @@ def test_decrypt_needs_the_private_key(
     sealed = tmp_path / "sealed"
     sealed.write_bytes(b"whatever")
     assert run(["elgamal", "decrypt", "--key", f"{keys}.pub.json", "--in", str(sealed)]) == 2
-    assert "a private key is needed" in _one_error_line(capsys.readouterr().err)
+    assert "a private key is needed" in one_line(capsys.readouterr().err)
 
 
 @pytest.mark.parametrize("scheme", ["hybrid", "textbook"])
@@ -169,7 +159,7 @@ def test_tampered_ciphertext_is_one_line_and_status_2(
     sealed.write_bytes(bytes(data))
     capsys.readouterr()
     assert run(["elgamal", "decrypt", "--key", f"{keys}.json", "--in", str(sealed), "--scheme", scheme]) == 2
-    assert _one_error_line(capsys.readouterr().err) == "error: decryption error"
+    assert one_line(capsys.readouterr().err) == "error: decryption error"
 
 
 def test_sign_and_verify(keys: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -185,7 +175,7 @@ def test_sign_and_verify(keys: Path, tmp_path: Path, capsys: pytest.CaptureFixtu
     assert capsys.readouterr().out == "signature valid\n"
     message.write_bytes(ALL_BYTES + b"!")
     assert run(verify) == 1
-    assert _one_error_line(capsys.readouterr().err) == "error: invalid signature"
+    assert one_line(capsys.readouterr().err) == "error: invalid signature"
 
 
 def test_verify_with_a_malformed_signature_file(
@@ -198,7 +188,7 @@ def test_verify_with_a_malformed_signature_file(
         run(["elgamal", "verify", "--key", f"{keys}.pub.json", "--in", str(message), "--sig", str(signature)])
         == 2
     )
-    assert "512 bytes" in _one_error_line(capsys.readouterr().err)
+    assert "512 bytes" in one_line(capsys.readouterr().err)
 
 
 @pytest.mark.parametrize(
@@ -215,7 +205,7 @@ def test_bad_key_files(
     message = tmp_path / "m"
     message.write_bytes(b"m")
     assert run(["elgamal", "encrypt", "--key", str(key), "--in", str(message)]) == 2
-    assert expected in _one_error_line(capsys.readouterr().err)
+    assert expected in one_line(capsys.readouterr().err)
 
 
 def test_stdin_stdout_in_process(

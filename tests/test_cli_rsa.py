@@ -15,6 +15,7 @@ from cryptography.hazmat.primitives import serialization
 from ciphers.cli import main
 from ciphers.rsa import formats
 from ciphers.rsa.keys import RSAPrivateKey
+from tests.cli_support import exit_status, one_line
 
 OPENSSL = shutil.which("openssl")
 needs_openssl = pytest.mark.skipif(OPENSSL is None, reason="the openssl binary is not installed")
@@ -23,19 +24,7 @@ BINARY = bytes([0, 255, 10, 13, 0, 26, 128]) + bytes(range(1, 50))  # 56 bytes: 
 
 def run(argv: list[str]) -> int:
     """The exit status of ``python -m ciphers`` with ``argv`` (argparse errors included)."""
-    try:
-        return main(argv)
-    except SystemExit as exc:
-        assert isinstance(exc.code, int)
-        return exc.code
-
-
-def one_line(err: str) -> str:
-    """The single line of ``err``; fails if there are more, or a traceback."""
-    assert "Traceback" not in err
-    lines = err.strip().splitlines()
-    assert len(lines) == 1, err
-    return lines[0]
+    return exit_status(main, argv)
 
 
 @pytest.fixture(scope="module")
