@@ -29,8 +29,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
-import importlib
-import importlib.util
 import json
 import os
 import sys
@@ -109,10 +107,10 @@ def handle(args: argparse.Namespace) -> int:
     if args.identity is not None and args.ephemeral:
         raise UsageError("--identity and --ephemeral exclude each other")
     if sys.stdin.isatty() and not (args.plain or args.json):
-        tui = _find_tui()
-        if tui is not None:
-            result: int = tui(args)
-            return result
+        # Imported here: Textual is not loaded for line mode, and chat.tui uses this module.
+        from chat.tui import run as run_tui
+
+        return run_tui(args)
     if args.alias is None:
         raise UsageError("--alias is required in line mode")
     certificate = read_certificate_text(args.cert)
@@ -129,14 +127,6 @@ def handle(args: argparse.Namespace) -> int:
         hold_timeout=args.hold_timeout,
     )
     return asyncio.run(run_line_client(options, identity, _stdin_lines, sys.stdout, sys.stderr))
-
-
-def _find_tui() -> Callable[[argparse.Namespace], int] | None:
-    if importlib.util.find_spec("chat.tui") is None:
-        return None
-    module = importlib.import_module("chat.tui")
-    run: Callable[[argparse.Namespace], int] | None = getattr(module, "run", None)
-    return run
 
 
 def alias_identity(
