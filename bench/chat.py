@@ -14,13 +14,12 @@ member must receive (deliveries per second, best of several runs), and latency, 
 time, from the send to each receiver's arrival (p50 and p99 over every delivery). The message is
 an opaque body of realistic size: a 3DES envelope with IV, 150 bytes of ciphertext (200 in base64),
 MAC and an RSA-2048 signature. Per-suite client crypto cost is a separate section
-(``bench.chat_crypto``, run after this one when present).
+(``bench.chat_crypto``, run after this one).
 """
 
 from __future__ import annotations
 
 import asyncio
-import importlib
 import json
 import logging
 import multiprocessing
@@ -37,6 +36,7 @@ from rich import box
 from rich.console import Console
 from rich.table import Table
 
+from bench import chat_crypto
 from chat.protocol.events import b64encode
 from chat.protocol.limits import Limits
 from chat.server import ServerConfig, serve
@@ -440,10 +440,4 @@ def run(console: Console) -> None:
             f"  {members} members: {ratio:.2f}x the bare relay {verdict}; "
             f"{batched:.2f}x the batched bare relay (the cost of our protocol work at equal I/O)"
         )
-    try:
-        suites = importlib.import_module("bench.chat_crypto")
-    except ModuleNotFoundError as exc:
-        if exc.name != "bench.chat_crypto":
-            raise
-        return
-    suites.run(console)
+    chat_crypto.run(console)
