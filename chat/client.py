@@ -65,7 +65,7 @@ from chat.protocol.events import (
 from chat.protocol.events import Left as LeftFrame
 from chat.protocol.events import MemberJoined as MemberJoinedFrame
 from chat.protocol.events import MemberLeft as MemberLeftFrame
-from chat.protocol.framing import FrameBuffer, decode_payload
+from chat.protocol.framing import frame_payload
 from chat.protocol.limits import DEFAULT_LIMITS, Limits
 from chat.protocol.names import name_key, name_problem
 from chat.protocol.state import Role, State
@@ -154,7 +154,6 @@ class ChatClient:
         self._events: EventQueue[ev.ClientEvent] = EventQueue(events_size)
         self._conn: Connection | None = None
         self._writer: asyncio.StreamWriter | None = None
-        self._wire_buffer: FrameBuffer | None = None
         self._tasks: set[asyncio.Task[Any]] = set()
         self._reader_task: asyncio.Task[None] | None = None
         self._ping_task: asyncio.Task[None] | None = None
@@ -251,8 +250,7 @@ class ChatClient:
             reason = os.strerror(exc.errno) if exc.errno else str(exc) or type(exc).__name__
             raise ConnectError(f"cannot connect to {host}:{port}: {reason.lower()}") from None
         self.host, self.port = host, port
-        self._conn = Connection(Role.CLIENT, self.limits)
-        self._wire_buffer = FrameBuffer(self.limits.max_frame)
+        self._conn = Connection(Role.CLIENT, self.limits, on_payload=self._record_received)
         self._writer = writer
         self._connected = True
         self._hanging_up = False
@@ -452,7 +450,6 @@ class ChatClient:
                 except (ConnectionError, OSError) as exc:
                     reason = f"connection lost: {exc.strerror or type(exc).__name__}"
                     break
-                self._record_received(data)
                 conn.receive_data(data)
                 stop = await self._drain_events(conn)
                 if stop is not None:
@@ -491,24 +488,9 @@ class ChatClient:
                 return f"server shutting down: {event.reason}"
             await self._handle(event)
 
-    def _record_received(self, data: bytes) -> None:
-        buffer = self._wire_buffer
-        if buffer is None or not data:
-            return
-        buffer.feed(data)
-        while True:
-            try:
-                payload = buffer.next_payload()
-            except RemoteProtocolError:
-                self._wire_buffer = None  # out of step: the connection is about to end anyway
-                return
-            if payload is None:
-                return
-            try:
-                obj: dict[str, Any] | None = decode_payload(payload)
-            except RemoteProtocolError:
-                obj = None
-            self.wire.publish(WireFrame("received", len(payload).to_bytes(4, "big") + payload, obj))
+    def _record_received(self, payload: bytes, obj: dict[str, Any] | None) -> None:
+        """The wire view of a received frame, exactly as it crossed the network."""
+        self.wire.publish(WireFrame("received", frame_payload(payload), obj))
 
     async def _handle(self, event: Event) -> None:
         handler = self._handlers.get(type(event))

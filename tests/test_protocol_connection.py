@@ -361,3 +361,20 @@ def test_valid_looking_frames_give_events_or_clean_errors(
 ) -> None:
     stream = b"".join(len(p).to_bytes(4, "big") + p for p in (json.dumps(f).encode() for f in frames))
     drain_garbage(Connection(role, Limits()), split(stream, points))
+
+
+def test_the_payload_observer_sees_each_received_frame_as_it_crossed_the_wire() -> None:
+    seen: list[tuple[bytes, dict[str, Any] | None]] = []
+    client = Connection(Role.CLIENT, on_payload=lambda payload, obj: seen.append((payload, obj)))
+    client.send(Join("alice", "lobby", {"rsa": "key"}))
+    welcome = encode_frame({"type": "welcome", "v": 1, "room": "lobby", "suite": "3des", "kex": "rsa",
+                            "you": "alice", "members": []})  # fmt: skip
+    garbage = b"\x00\x00\x00\x03{x}"
+    for chunk in (welcome[:5], welcome[5:] + garbage):
+        client.receive_data(chunk)
+    assert isinstance(client.next_event(), Welcome)
+    with pytest.raises(RemoteProtocolError):
+        client.next_event()
+    assert [payload for payload, _ in seen] == [welcome[4:], b"{x}"]
+    assert seen[0][1] is not None and seen[0][1]["type"] == "welcome"
+    assert seen[1][1] is None  # not JSON: observed all the same, then refused

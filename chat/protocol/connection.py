@@ -8,6 +8,9 @@ this object, and tests link two of them with a list of byte strings.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 from chat.protocol.errors import ErrorCode, LocalProtocolError, RemoteProtocolError
 from chat.protocol.events import (
     CLIENT_FRAMES,
@@ -22,12 +25,23 @@ from chat.protocol.state import ROWS, Role, State, rejection
 
 FRAMES_SENT_BY = {Role.CLIENT: CLIENT_FRAMES, Role.SERVER: SERVER_FRAMES}
 
+PayloadObserver = Callable[[bytes, "dict[str, Any] | None"], None]
+"""Called with each received frame's payload and its JSON object (None if it is not valid JSON or
+too large), before it is checked as an event: what a wiretap on this end would see."""
+
 
 class Connection:
     """One end of one chat connection, as ``role``, under ``limits`` (both ends must agree)."""
 
-    def __init__(self, role: Role, limits: Limits = DEFAULT_LIMITS) -> None:
+    def __init__(
+        self,
+        role: Role,
+        limits: Limits = DEFAULT_LIMITS,
+        *,
+        on_payload: PayloadObserver | None = None,
+    ) -> None:
         self.our_role = role
+        self._on_payload = on_payload
         self.their_role = role.peer
         self.limits = limits
         self._sent_rows = ROWS[role]
@@ -101,12 +115,17 @@ class Connection:
         return self._event_from(payload)
 
     def _event_from(self, payload: bytes) -> Event:
-        if len(payload) > self._max_received:
-            raise RemoteProtocolError(
-                ErrorCode.TOO_LARGE,
-                f"frame of {len(payload)} bytes is above the limit of {self._max_received}",
-            )
-        obj = decode_payload(payload)
+        obj: dict[str, Any] | None = None
+        try:
+            if len(payload) > self._max_received:
+                raise RemoteProtocolError(
+                    ErrorCode.TOO_LARGE,
+                    f"frame of {len(payload)} bytes is above the limit of {self._max_received}",
+                )
+            obj = decode_payload(payload)
+        finally:
+            if self._on_payload is not None:
+                self._on_payload(payload, obj)
         kind = obj.get("type")
         try:
             event = parse_frame(obj, self._receives, self.limits)

@@ -35,6 +35,11 @@ def encode_frame(obj: Mapping[str, Any], max_frame: int | None = None) -> bytes:
         raise LocalProtocolError(
             ErrorCode.TOO_LARGE, f"frame of {len(payload)} bytes is above the limit of {max_frame}"
         )
+    return frame_payload(payload)
+
+
+def frame_payload(payload: bytes) -> bytes:
+    """The frame that carries ``payload``: its 4-byte big-endian length, then the payload."""
     return HEADER.pack(len(payload)) + payload
 
 
