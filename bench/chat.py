@@ -39,7 +39,7 @@ from rich.table import Table
 from bench import chat_crypto
 from chat.protocol.events import b64encode
 from chat.protocol.limits import Limits
-from chat.server import ServerConfig, serve
+from chat.relay.server import ServerConfig, serve
 
 ROOM_SIZES = (10, 100)
 BURST = {10: 30_000, 100: 3_000}  # messages per throughput run (x (members - 1) deliveries)
@@ -428,7 +428,7 @@ def run(console: Console) -> None:
     )
     console.print(
         "bare: writes each frame as it reads it; batched: the same, with one write per recipient per read "
-        "as ours does; ours: chat.server as `python -m chat server --quiet` runs it."
+        "as ours does; ours: chat.relay.server as `python -m chat server --quiet` runs it."
     )
     console.print("Target (issue #4: ours at least 0.7x the bare relay):")
     for members in ROOM_SIZES:

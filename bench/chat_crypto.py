@@ -26,8 +26,8 @@ from rich.console import Console
 from rich.table import Table
 
 from bench import timing
-from chat.identity import Identity
-from chat.session import Delivered, Outgoing, Result, RoomSession
+from chat.e2e.identity import Identity
+from chat.e2e.session import Delivered, Outgoing, Result, RoomSession
 
 SUITE_KEX = [
     ("3des", "rsa"),

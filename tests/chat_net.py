@@ -21,8 +21,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from chat import client_events as ev
-from chat.client import ChatClient
+from chat.client import events as ev
+from chat.client.chat_client import ChatClient
 from chat.protocol.errors import RemoteProtocolError
 from chat.protocol.framing import FrameBuffer, decode_payload, encode_frame
 from chat.protocol.limits import DEFAULT_LIMITS

@@ -1,6 +1,6 @@
 """Shared helpers for the chat tests: identities made once per process, and an in-memory room.
 
-:class:`Room` links :class:`~chat.session.RoomSession` objects as the relay would (each frame to
+:class:`Room` links :class:`~chat.e2e.session.RoomSession` objects as the relay would (each frame to
 every other member, each payload to its recipient only), with a hook to tamper with deliveries.
 """
 
@@ -11,8 +11,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from chat.identity import Identity
-from chat.session import Delivered, Outgoing, Rejected, Result, RoomSession
+from chat.e2e.identity import Identity
+from chat.e2e.session import Delivered, Outgoing, Rejected, Result, RoomSession
 from ciphers.rng import DeterministicRNG
 
 SUITE_KEX = [

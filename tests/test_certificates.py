@@ -20,7 +20,7 @@ from cryptography.hazmat.primitives.asymmetric import padding, rsa
 from hypothesis import given
 from hypothesis import strategies as st
 
-from chat.certificates import (
+from chat.e2e.certificates import (
     CertificateState,
     ca_fingerprint,
     certificate_problem,
@@ -35,7 +35,7 @@ from chat.certificates import (
     save_certificate,
     verify_member,
 )
-from chat.protocol.events import Join, Member
+from chat.protocol.events import JoinFrame, Member
 from ciphers.errors import FormatError, InsecureWarning, InvalidKeyError, VerificationError
 from ciphers.rng import DeterministicRNG, FixedRNG
 from ciphers.rsa import formats
@@ -573,8 +573,8 @@ def test_load_subject_from_each_kind_of_file(tmp_path: Path) -> None:
 # --- the authorizer ----------------------------------------------------------------------------------
 
 
-def _join(alias: str = "alice", who: str = "alice", certificate: str | None = None) -> Join:
-    return Join(alias=alias, room="lobby", identity=wire(who), certificate=certificate)
+def _join(alias: str = "alice", who: str = "alice", certificate: str | None = None) -> JoinFrame:
+    return JoinFrame(alias=alias, room="lobby", identity=wire(who), certificate=certificate)
 
 
 def test_authorizer_admits_and_refuses_with_the_clock_it_is_given() -> None:

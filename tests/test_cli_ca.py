@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 from cryptography.hazmat.primitives import serialization
 
-from chat.__main__ import main
-from chat.certificates import ca_fingerprint, issue, load_certificate, save_certificate
+from chat.cli import main
+from chat.e2e.certificates import ca_fingerprint, issue, load_certificate, save_certificate
 from ciphers.errors import InsecureWarning
 from ciphers.rng import DeterministicRNG
 from ciphers.rsa import formats

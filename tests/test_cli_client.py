@@ -14,9 +14,9 @@ from pathlib import Path
 
 import pytest
 
-from chat import client_events as ev
-from chat.cli_client import plain_line, printable
-from chat.identity import Fingerprint, Identity
+from chat.client import events as ev
+from chat.e2e.identity import Fingerprint, Identity
+from chat.ui.text import plain_line, printable
 from tests.chat_net import TIMEOUT, ServerProcess, run
 
 ROOMS = itertools.count()

@@ -10,10 +10,10 @@ from collections.abc import Iterator
 
 import pytest
 
-from chat import client_events as ev
-from chat.client import ChatClient, ClientError, ConnectError, JoinError
-from chat.feed import Feed
-from chat.trust import KnownPeers
+from chat.client import events as ev
+from chat.client.chat_client import ChatClient, ClientError, ConnectError, JoinError
+from chat.client.feed import Feed
+from chat.e2e.trust import KnownPeers
 from tests.chat_net import Recorder, ServerProcess, eventually, run
 from tests.chat_support import identity
 

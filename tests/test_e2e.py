@@ -12,10 +12,10 @@ from collections.abc import Iterator
 
 import pytest
 
-from chat import client_events as ev
-from chat.client import ChatClient
-from chat.sealed import message_header, parse_hybrid_message
-from chat.session import Held, Rejected
+from chat.client import events as ev
+from chat.client.chat_client import ChatClient
+from chat.e2e.sealed import message_header, parse_hybrid_message
+from chat.e2e.session import Held, Rejected
 from ciphers.des_fast import FastDES
 from ciphers.envelope import unseal
 from ciphers.errors import DecryptionError

@@ -6,7 +6,7 @@ import asyncio
 
 import pytest
 
-from chat.event_queue import EventQueue, QueueEnded
+from chat.client.event_queue import EventQueue, QueueEnded
 
 
 def test_events_in_order_then_every_reader_learns_the_end() -> None:

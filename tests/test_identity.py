@@ -13,15 +13,15 @@ from pathlib import Path
 import pytest
 from cryptography.hazmat.primitives.serialization import load_pem_public_key
 
-from chat.identity import (
+from chat.client.store import default_identity_dir
+from chat.e2e.identity import (
     Fingerprint,
     Identity,
     IdentityError,
     PublicIdentity,
-    default_identity_dir,
     safety_number,
 )
-from chat.trust import KnownPeers, TrustState
+from chat.e2e.trust import KnownPeers, TrustState
 from ciphers.elgamal.core import generate_private_key
 from ciphers.elgamal.groups import named_group
 from ciphers.errors import InsecureWarning

@@ -16,10 +16,10 @@ from typing import Any
 
 import pytest
 
-from chat import client_events as ev
-from chat.client import ChatClient
-from chat.session import RoomSession
-from chat.trust import KnownPeers
+from chat.client import events as ev
+from chat.client.chat_client import ChatClient
+from chat.e2e.session import RoomSession
+from chat.e2e.trust import KnownPeers
 from tests.chat_net import Mutate, Recorder, ServerProcess, TapProxy, connect_all, eventually, run
 from tests.chat_support import SUITE_IDS, SUITE_KEX, identity, wire
 

@@ -20,49 +20,49 @@ from chat.protocol.events import (
     CLIENT_FRAMES,
     SERVER_FRAMES,
     ConnectionClosed,
-    Error,
-    Event,
-    Join,
-    KeyBundle,
-    Leave,
-    Left,
+    ErrorFrame,
+    Frame,
+    JoinFrame,
+    KeyBundleFrame,
+    LeaveFrame,
+    LeftFrame,
     Member,
-    MemberJoined,
-    MemberLeft,
-    Message,
-    Ping,
-    Pong,
-    RelayedKeyBundle,
-    RelayedMessage,
-    Shutdown,
-    Welcome,
+    MemberJoinedFrame,
+    MemberLeftFrame,
+    MessageFrame,
+    PingFrame,
+    PongFrame,
+    RelayedKeyBundleFrame,
+    RelayedMessageFrame,
+    ShutdownFrame,
+    WelcomeFrame,
 )
 from chat.protocol.framing import encode_frame
 from chat.protocol.limits import Limits
 from chat.protocol.state import CLIENT_SENDS, REJECTIONS, SERVER_SENDS, Role, State
 from tests.test_protocol_events import key_ids, names, payload_maps, short, str_maps
 
-CLIENT_SAMPLES: dict[str, Event] = {
-    "join": Join("alice", "lobby", {"rsa": "AAAA"}, suite="des"),
-    "leave": Leave(),
-    "message": Message({"ct": "AAAA"}),
-    "key_bundle": KeyBundle("alice/1", {"bob": {"wrapped": "AAAA"}}),
-    "ping": Ping("p1"),
+CLIENT_SAMPLES: dict[str, Frame] = {
+    "join": JoinFrame("alice", "lobby", {"rsa": "AAAA"}, suite="des"),
+    "leave": LeaveFrame(),
+    "message": MessageFrame({"ct": "AAAA"}),
+    "key_bundle": KeyBundleFrame("alice/1", {"bob": {"wrapped": "AAAA"}}),
+    "ping": PingFrame("p1"),
 }
-SERVER_SAMPLES: dict[str, Event] = {
-    "welcome": Welcome("lobby", "des", "rsa", "alice", (Member("bob", {"rsa": "BBBB"}),)),
-    "member_joined": MemberJoined(Member("carol", {})),
-    "member_left": MemberLeft("bob", "left"),
-    "left": Left("lobby"),
-    "message": RelayedMessage("bob", {"ct": "AAAA"}),
-    "key_bundle": RelayedKeyBundle("bob", "bob/1", {"wrapped": "AAAA"}),
-    "error": Error(ErrorCode.BAD_JSON, "frame is not valid JSON"),
-    "shutdown": Shutdown("bye"),
-    "pong": Pong("p1"),
+SERVER_SAMPLES: dict[str, Frame] = {
+    "welcome": WelcomeFrame("lobby", "des", "rsa", "alice", (Member("bob", {"rsa": "BBBB"}),)),
+    "member_joined": MemberJoinedFrame(Member("carol", {})),
+    "member_left": MemberLeftFrame("bob", "left"),
+    "left": LeftFrame("lobby"),
+    "message": RelayedMessageFrame("bob", {"ct": "AAAA"}),
+    "key_bundle": RelayedKeyBundleFrame("bob", "bob/1", {"wrapped": "AAAA"}),
+    "error": ErrorFrame(ErrorCode.BAD_JSON, "frame is not valid JSON"),
+    "shutdown": ShutdownFrame("bye"),
+    "pong": PongFrame("p1"),
 }
 
 
-def deliver(data: bytes, to: Connection) -> list[Event]:
+def deliver(data: bytes, to: Connection) -> list[Frame]:
     """Feed ``data`` to ``to`` and collect its events (bounded)."""
     to.receive_data(data)
     events = []
@@ -74,7 +74,7 @@ def deliver(data: bytes, to: Connection) -> list[Event]:
     raise AssertionError("too many events")
 
 
-def exchange(sender: Connection, receiver: Connection, event: Event) -> Event:
+def exchange(sender: Connection, receiver: Connection, event: Frame) -> Frame:
     (received,) = deliver(sender.send(event), receiver)
     return received
 
@@ -84,10 +84,10 @@ def pair_in(state: State, limits: Limits | None = None) -> tuple[Connection, Con
     limits = limits or Limits()
     client, server = Connection(Role.CLIENT, limits), Connection(Role.SERVER, limits)
     if state is State.CLOSED:
-        exchange(server, client, Shutdown())
+        exchange(server, client, ShutdownFrame())
         assert server.state is client.state is State.CLOSED
         return client, server
-    script: list[tuple[Connection, Connection, Event]] = [
+    script: list[tuple[Connection, Connection, Frame]] = [
         (client, server, CLIENT_SAMPLES["join"]),
         (server, client, SERVER_SAMPLES["welcome"]),
         (client, server, CLIENT_SAMPLES["leave"]),
@@ -142,33 +142,33 @@ def test_server_frames_follow_the_table(state: State, kind: str) -> None:
 
 def test_a_refused_join_returns_to_idle_and_may_be_retried() -> None:
     client, server = pair_in(State.JOINING)
-    exchange(server, client, Error(ErrorCode.ALIAS_TAKEN, "taken", ref="join"))
+    exchange(server, client, ErrorFrame(ErrorCode.ALIAS_TAKEN, "taken", ref="join"))
     assert client.state is server.state is State.IDLE
-    exchange(client, server, Join("alice2", "lobby"))
+    exchange(client, server, JoinFrame("alice2", "lobby"))
     assert client.state is State.JOINING
 
 
 def test_leave_then_join_another_room() -> None:
     client, server = pair_in(State.LEAVING)
     exchange(server, client, SERVER_SAMPLES["message"])  # relayed before the server read the leave
-    exchange(server, client, Left("lobby"))
+    exchange(server, client, LeftFrame("lobby"))
     assert client.state is State.IDLE
-    assert exchange(client, server, Join("alice", "other")) == Join("alice", "other")
+    assert exchange(client, server, JoinFrame("alice", "other")) == JoinFrame("alice", "other")
 
 
 def test_neither_side_sends_the_others_frames() -> None:
     client, server = Connection(Role.CLIENT), Connection(Role.SERVER)
     with pytest.raises(LocalProtocolError) as info:
-        client.send(Pong())
+        client.send(PongFrame())
     assert info.value.code is ErrorCode.UNKNOWN_TYPE
     with pytest.raises(LocalProtocolError):
-        server.send(Ping())
+        server.send(PingFrame())
 
 
 def test_send_checks_fields_before_anything_is_sent() -> None:
     client = Connection(Role.CLIENT)
     with pytest.raises(LocalProtocolError) as info:
-        client.send(Join("bad alias", "lobby"))
+        client.send(JoinFrame("bad alias", "lobby"))
     assert info.value.code is ErrorCode.BAD_ALIAS
     assert client.state is State.IDLE
 
@@ -176,22 +176,22 @@ def test_send_checks_fields_before_anything_is_sent() -> None:
 def test_client_frames_leave_room_for_the_relay() -> None:
     limits = Limits(max_frame=64 * 1024, max_body=62 * 1024, max_members=4, max_member=8 * 1024)
     client, server = pair_in(State.IN_ROOM, limits)
-    room_left = limits.max_client_frame - len(encode_frame(Message({"ct": ""}).to_dict())) + 4
+    room_left = limits.max_client_frame - len(encode_frame(MessageFrame({"ct": ""}).to_dict())) + 4
     with pytest.raises(LocalProtocolError) as info:
-        client.send(Message({"ct": "A" * (room_left + 1)}))
+        client.send(MessageFrame({"ct": "A" * (room_left + 1)}))
     assert info.value.code is ErrorCode.TOO_LARGE
-    assert len(client.send(Message({"ct": "A" * room_left}))) == limits.max_client_frame + 4
+    assert len(client.send(MessageFrame({"ct": "A" * room_left}))) == limits.max_client_frame + 4
     # A frame above the client limit but within the frame limit is refused without losing step.
-    big = encode_frame(Message({"ct": "A" * (room_left + 100)}).to_dict())
+    big = encode_frame(MessageFrame({"ct": "A" * (room_left + 100)}).to_dict())
     with pytest.raises(RemoteProtocolError) as remote:
         deliver(big, server)
     assert remote.value.code is ErrorCode.TOO_LARGE and not remote.value.fatal
-    assert deliver(client.send(Ping("after")), server) == [Ping("after")]
+    assert deliver(client.send(PingFrame("after")), server) == [PingFrame("after")]
 
 
 def test_send_with_a_prepared_frame_still_checks_the_state() -> None:
     server = Connection(Role.SERVER)
-    event = RelayedMessage("bob", {"ct": "AAAA"})
+    event = RelayedMessageFrame("bob", {"ct": "AAAA"})
     with pytest.raises(LocalProtocolError):
         server.send(event, encoded=b"anything")
     client, server = pair_in(State.IN_ROOM)
@@ -211,7 +211,7 @@ def test_end_of_stream_at_a_boundary_is_reported_once() -> None:
 
 def test_end_of_stream_mid_frame_is_fatal() -> None:
     server = Connection(Role.SERVER)
-    frame = encode_frame(Ping("x").to_dict())
+    frame = encode_frame(PingFrame("x").to_dict())
     server.receive_data(frame[:-3])
     assert server.next_event() is None
     server.receive_data(b"")
@@ -224,7 +224,9 @@ def test_end_of_stream_mid_frame_is_fatal() -> None:
 def test_a_bad_frame_does_not_lose_step() -> None:
     server = Connection(Role.SERVER)
     stream = (
-        b"\x00\x00\x00\x05hello" + encode_frame({"type": "nope", "v": 1}) + encode_frame(Ping("ok").to_dict())
+        b"\x00\x00\x00\x05hello"
+        + encode_frame({"type": "nope", "v": 1})
+        + encode_frame(PingFrame("ok").to_dict())
     )
     server.receive_data(stream)
     codes = []
@@ -233,12 +235,12 @@ def test_a_bad_frame_does_not_lose_step() -> None:
             server.next_event()
         codes.append(info.value.code)
     assert codes == [ErrorCode.BAD_JSON, ErrorCode.UNKNOWN_TYPE]
-    assert server.next_event() == Ping("ok")
+    assert server.next_event() == PingFrame("ok")
 
 
 def test_a_length_above_the_limit_is_fatal_and_stays_so() -> None:
     server = Connection(Role.SERVER, Limits())
-    server.receive_data((Limits().max_frame + 1).to_bytes(4, "big") + encode_frame(Ping().to_dict()))
+    server.receive_data((Limits().max_frame + 1).to_bytes(4, "big") + encode_frame(PingFrame().to_dict()))
     for _ in range(2):
         with pytest.raises(RemoteProtocolError) as info:
             server.next_event()
@@ -248,17 +250,17 @@ def test_a_length_above_the_limit_is_fatal_and_stays_so() -> None:
 # --- hypothesis: any split, any garbage ---------------------------------------------------------
 
 client_in_room = st.one_of(
-    st.builds(Message, str_maps, st.none() | payload_maps),
-    st.builds(KeyBundle, key_ids, payload_maps, str_maps),
-    st.builds(Ping, short),
+    st.builds(MessageFrame, str_maps, st.none() | payload_maps),
+    st.builds(KeyBundleFrame, key_ids, payload_maps, str_maps),
+    st.builds(PingFrame, short),
 )
 server_in_room = st.one_of(
-    st.builds(MemberJoined, st.builds(Member, names, str_maps)),
-    st.builds(MemberLeft, names, short),
-    st.builds(RelayedMessage, names, str_maps, st.none() | str_maps),
-    st.builds(RelayedKeyBundle, names, key_ids, str_maps, str_maps),
-    st.builds(Error, st.sampled_from(list(ErrorCode)), short),
-    st.builds(Pong, short),
+    st.builds(MemberJoinedFrame, st.builds(Member, names, str_maps)),
+    st.builds(MemberLeftFrame, names, short),
+    st.builds(RelayedMessageFrame, names, str_maps, st.none() | str_maps),
+    st.builds(RelayedKeyBundleFrame, names, key_ids, str_maps, str_maps),
+    st.builds(ErrorFrame, st.sampled_from(list(ErrorCode)), short),
+    st.builds(PongFrame, short),
 )
 cuts = st.lists(st.integers(min_value=0, max_value=20_000), max_size=25)
 
@@ -269,8 +271,8 @@ def split(stream: bytes, points: list[int]) -> list[bytes]:
     return [stream[a:b] for a, b in itertools.pairwise(marks)]
 
 
-def receive_all(conn: Connection, chunks: list[bytes]) -> list[Event]:
-    events: list[Event] = []
+def receive_all(conn: Connection, chunks: list[bytes]) -> list[Frame]:
+    events: list[Frame] = []
     for chunk in chunks:
         events += deliver(chunk, conn)
     return events
@@ -278,7 +280,7 @@ def receive_all(conn: Connection, chunks: list[bytes]) -> list[Event]:
 
 @given(st.lists(client_in_room, max_size=8), st.lists(server_in_room, max_size=8), cuts, cuts)
 def test_same_events_whatever_the_split(
-    up: list[Event], down: list[Event], up_cuts: list[int], down_cuts: list[int]
+    up: list[Frame], down: list[Frame], up_cuts: list[int], down_cuts: list[int]
 ) -> None:
     client, server = pair_in(State.IN_ROOM)
     up_stream = b"".join(client.send(e) for e in up)
@@ -303,7 +305,7 @@ def drain_garbage(conn: Connection, chunks: list[bytes]) -> None:
                 continue
             if event is None:
                 break
-            assert isinstance(event, Event)
+            assert isinstance(event, Frame)
         if fatal is not None:
             with pytest.raises(RemoteProtocolError) as again:
                 conn.next_event()
@@ -366,13 +368,13 @@ def test_valid_looking_frames_give_events_or_clean_errors(
 def test_the_payload_observer_sees_each_received_frame_as_it_crossed_the_wire() -> None:
     seen: list[tuple[bytes, dict[str, Any] | None]] = []
     client = Connection(Role.CLIENT, on_payload=lambda payload, obj: seen.append((payload, obj)))
-    client.send(Join("alice", "lobby", {"rsa": "key"}))
+    client.send(JoinFrame("alice", "lobby", {"rsa": "key"}))
     welcome = encode_frame({"type": "welcome", "v": 1, "room": "lobby", "suite": "3des", "kex": "rsa",
                             "you": "alice", "members": []})  # fmt: skip
     garbage = b"\x00\x00\x00\x03{x}"
     for chunk in (welcome[:5], welcome[5:] + garbage):
         client.receive_data(chunk)
-    assert isinstance(client.next_event(), Welcome)
+    assert isinstance(client.next_event(), WelcomeFrame)
     with pytest.raises(RemoteProtocolError):
         client.next_event()
     assert [payload for payload, _ in seen] == [welcome[4:], b"{x}"]

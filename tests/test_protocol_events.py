@@ -11,25 +11,25 @@ from hypothesis import strategies as st
 from chat.protocol.errors import ErrorCode, RemoteProtocolError
 from chat.protocol.events import (
     CLIENT_FRAMES,
-    KEXES,
+    KEX_NAMES,
     SERVER_FRAMES,
-    SUITES,
-    Error,
-    Event,
-    Join,
-    KeyBundle,
-    Leave,
-    Left,
+    SUITE_NAMES,
+    ErrorFrame,
+    Frame,
+    JoinFrame,
+    KeyBundleFrame,
+    LeaveFrame,
+    LeftFrame,
     Member,
-    MemberJoined,
-    MemberLeft,
-    Message,
-    Ping,
-    Pong,
-    RelayedKeyBundle,
-    RelayedMessage,
-    Shutdown,
-    Welcome,
+    MemberJoinedFrame,
+    MemberLeftFrame,
+    MessageFrame,
+    PingFrame,
+    PongFrame,
+    RelayedKeyBundleFrame,
+    RelayedMessageFrame,
+    ShutdownFrame,
+    WelcomeFrame,
     parse_frame,
 )
 from chat.protocol.framing import decode_payload, encode_frame
@@ -46,69 +46,69 @@ payload_maps = st.dictionaries(names, str_maps, min_size=1, max_size=4).filter(
 )
 members = st.builds(Member, names, str_maps, st.none() | st.text(max_size=80))
 
-client_events: st.SearchStrategy[Event] = st.one_of(
+client_events: st.SearchStrategy[Frame] = st.one_of(
     st.builds(
-        Join,
+        JoinFrame,
         names,
         names,
         str_maps,
-        st.none() | st.sampled_from(SUITES),
-        st.none() | st.sampled_from(KEXES),
+        st.none() | st.sampled_from(SUITE_NAMES),
+        st.none() | st.sampled_from(KEX_NAMES),
         st.none() | st.text(max_size=80),
         st.none() | short,
     ),
-    st.just(Leave()),
-    st.builds(Ping, short),
-    st.builds(Message, str_maps, st.none() | payload_maps),
-    st.builds(KeyBundle, key_ids, payload_maps, str_maps),
+    st.just(LeaveFrame()),
+    st.builds(PingFrame, short),
+    st.builds(MessageFrame, str_maps, st.none() | payload_maps),
+    st.builds(KeyBundleFrame, key_ids, payload_maps, str_maps),
 )
 
 
 @st.composite
-def welcomes(draw: st.DrawFn) -> Welcome:
+def welcomes(draw: st.DrawFn) -> WelcomeFrame:
     others = draw(st.lists(members, max_size=4, unique_by=lambda m: m.alias.casefold()))
     you = draw(names.filter(lambda n: n.casefold() not in {m.alias.casefold() for m in others}))
-    return Welcome(
-        draw(names), draw(st.sampled_from(SUITES)), draw(st.sampled_from(KEXES)), you, tuple(others)
+    return WelcomeFrame(
+        draw(names), draw(st.sampled_from(SUITE_NAMES)), draw(st.sampled_from(KEX_NAMES)), you, tuple(others)
     )
 
 
-server_events: st.SearchStrategy[Event] = st.one_of(
+server_events: st.SearchStrategy[Frame] = st.one_of(
     welcomes(),
-    st.builds(MemberJoined, members),
-    st.builds(MemberLeft, names, short),
-    st.builds(Left, names),
-    st.builds(RelayedMessage, names, str_maps, st.none() | str_maps),
-    st.builds(RelayedKeyBundle, names, key_ids, str_maps, str_maps),
-    st.builds(Error, st.sampled_from(list(ErrorCode)), short, st.booleans(), st.none() | short),
-    st.builds(Shutdown, short),
-    st.builds(Pong, short),
+    st.builds(MemberJoinedFrame, members),
+    st.builds(MemberLeftFrame, names, short),
+    st.builds(LeftFrame, names),
+    st.builds(RelayedMessageFrame, names, str_maps, st.none() | str_maps),
+    st.builds(RelayedKeyBundleFrame, names, key_ids, str_maps, str_maps),
+    st.builds(ErrorFrame, st.sampled_from(list(ErrorCode)), short, st.booleans(), st.none() | short),
+    st.builds(ShutdownFrame, short),
+    st.builds(PongFrame, short),
 )
 
 
-def through_the_wire(event: Event, frames: dict[str, type[Event]]) -> Event:
+def through_the_wire(event: Frame, frames: dict[str, type[Frame]]) -> Frame:
     frame = encode_frame(event.to_dict())
     assert int.from_bytes(frame[:4], "big") == len(frame) - 4
     return parse_frame(decode_payload(frame[4:]), frames, LIMITS)
 
 
 @given(client_events)
-def test_client_events_round_trip(event: Event) -> None:
+def test_client_events_round_trip(event: Frame) -> None:
     assert through_the_wire(event, CLIENT_FRAMES) == event
 
 
 @given(server_events)
-def test_server_events_round_trip(event: Event) -> None:
+def test_server_events_round_trip(event: Frame) -> None:
     assert through_the_wire(event, SERVER_FRAMES) == event
 
 
 def test_relayed_message_carries_from_on_the_wire() -> None:
-    obj = RelayedMessage("alice", {"ct": "AAAA"}).to_dict()
+    obj = RelayedMessageFrame("alice", {"ct": "AAAA"}).to_dict()
     assert obj == {"type": "message", "v": 1, "from": "alice", "body": {"ct": "AAAA"}}
 
 
 def test_error_frame_on_the_wire() -> None:
-    obj = Error(ErrorCode.ALIAS_TAKEN, "taken", ref="join").to_dict()
+    obj = ErrorFrame(ErrorCode.ALIAS_TAKEN, "taken", ref="join").to_dict()
     assert obj == {
         "type": "error",
         "v": 1,

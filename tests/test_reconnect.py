@@ -13,10 +13,9 @@ from typing import Any
 
 import pytest
 
-from chat import client_events as ev
-from chat.client import ChatClient, ClientError
-from chat.protocol.events import Join
-from chat.reconnect import (
+from chat.client import events as ev
+from chat.client.chat_client import ChatClient, ClientError
+from chat.client.reconnect import (
     Backoff,
     ConnectionState,
     GaveUp,
@@ -26,7 +25,8 @@ from chat.reconnect import (
     Reconnecting,
     ResilientClient,
 )
-from chat.server import ServerConfig, serve
+from chat.protocol.events import JoinFrame
+from chat.relay.server import ServerConfig, serve
 from ciphers.rng import DeterministicRNG
 from tests.chat_net import eventually, run
 from tests.chat_support import identity
@@ -293,7 +293,7 @@ def test_a_retryable_refusal_is_retried_and_a_final_one_gives_up() -> None:
 
         refusing: dict[str, str | None] = {"reason": None}
 
-        def authorize(join: Join) -> str | None:
+        def authorize(join: JoinFrame) -> str | None:
             return refusing["reason"]
 
         server = await serve(ServerConfig(port=port, authorize=authorize))

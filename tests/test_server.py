@@ -17,10 +17,10 @@ from typing import Any
 import pytest
 from rich.console import Console
 
-from chat.console import WireView
-from chat.protocol.events import Join
+from chat.protocol.events import JoinFrame
 from chat.protocol.limits import Limits
-from chat.server import RelayServer, ServerConfig, serve
+from chat.relay.console import WireView
+from chat.relay.server import RelayServer, ServerConfig, serve
 
 TIMEOUT = 3.0
 CT = "3q2+7wABAgMEBQYHCAkKCw=="  # base64 of de ad be ef 00 01 ... 0b
@@ -429,9 +429,9 @@ def test_a_peer_vanishing_mid_frame_leaves_the_others_alone() -> None:
 
 
 def test_the_authorize_hook_refuses_or_admits() -> None:
-    seen: list[Join] = []
+    seen: list[JoinFrame] = []
 
-    def authorize(join: Join) -> str | None:
+    def authorize(join: JoinFrame) -> str | None:
         seen.append(join)
         return None if join.certificate == "valid" else f"no valid certificate for {join.alias}"
 

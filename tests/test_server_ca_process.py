@@ -8,7 +8,7 @@ import sys
 import time
 from pathlib import Path
 
-from chat.certificates import issue
+from chat.e2e.certificates import issue
 from ciphers.rsa.formats import dump_public_key
 from tests.chat_support import identity, wire
 from tests.test_certificates import ca_key

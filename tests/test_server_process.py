@@ -11,8 +11,8 @@ import sys
 import pytest
 from rich.console import Console
 
-from chat.__main__ import main
-from chat.cli_server import choose_suite
+from chat.cli import main
+from chat.cli.server import choose_suite
 from tests.test_server import TIMEOUT, WireClient, run
 
 

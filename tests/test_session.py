@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from chat.session import Delivered, Held, KeyReceived, Reason, Rekeyed, RoomSession, Sent
+from chat.e2e.session import Delivered, Held, KeyDrawn, KeyReceived, Reason, RoomSession, Sent
 from tests.chat_support import SUITE_IDS, SUITE_KEX, Room, identity, wire
 
 TEXTS = ["hello", "", "ünïcødé ✓ and emoji 🎉", "x" * 1000]
@@ -134,7 +134,7 @@ def test_keys_on_join_and_rekey_on_leave(suite: str, kex: str) -> None:
 def test_rekey_events_from_membership_calls() -> None:
     alice = RoomSession(identity("alice"), "alice", "r", "3des", "rsa")
     start = alice.start([("bob", wire("bob")), ("carol", wire("carol"))])
-    assert start.events == (Rekeyed("alice/1", "start", ("bob", "carol")),)
+    assert start.events == (KeyDrawn("alice/1", "start", ("bob", "carol")),)
     (bundle,) = start.outgoing
     assert bundle.kind == "key_bundle" and bundle.key_id == "alice/1"
     assert set(bundle.payloads or {}) == {"bob", "carol"}
@@ -143,7 +143,7 @@ def test_rekey_events_from_membership_calls() -> None:
     assert (to_dave.key_id, set(to_dave.payloads or {})) == ("alice/1", {"dave"})
     assert joined.events == ()
     left = alice.remove_member("bob")
-    assert left.events == (Rekeyed("alice/2", "leave", ("carol", "dave")),)
+    assert left.events == (KeyDrawn("alice/2", "leave", ("carol", "dave")),)
     (again,) = left.outgoing
     assert (again.key_id, set(again.payloads or {})) == ("alice/2", {"carol", "dave"})
     assert alice.remove_member("nobody").events == ()
@@ -152,7 +152,7 @@ def test_rekey_events_from_membership_calls() -> None:
     alone = alice.remove_member("dave")
     # Alone, Alice still draws a fresh key: a later newcomer must not get a key the leavers knew.
     assert alice.key_id == "alice/4" and alone.outgoing == ()
-    assert alone.events == (Rekeyed("alice/4", "leave", ()),)
+    assert alone.events == (KeyDrawn("alice/4", "leave", ()),)
 
 
 def test_rekey_on_join_option() -> None:
@@ -278,7 +278,7 @@ def test_any_text_round_trips(text: str, suite: str) -> None:
 
 
 def test_suite_labels_and_families() -> None:
-    from chat.suites import SUITE_NAMES, suite
+    from chat.e2e.suites import SUITE_NAMES, suite
 
     assert [name for name in SUITE_NAMES if suite(name).insecure] == ["des", "rsa", "elgamal"]
     assert (suite("3des").key_size, suite("des").key_size) == (24, 8)
@@ -296,11 +296,11 @@ def test_session_uses_the_family_of_the_room() -> None:
 
 
 def test_suite_names_match_the_protocol() -> None:
-    from chat.protocol.events import KEXES, SUITE_NOTES, SUITES
-    from chat.suites import KEX_NAMES, SUITE_NAMES, suite
+    from chat.e2e.suites import SUITES, suite
+    from chat.protocol.events import SUITE_NAMES, SUITE_NOTES
 
-    assert SUITE_NAMES == SUITES and KEX_NAMES == KEXES
+    assert tuple(SUITES) == SUITE_NAMES
     # Both sides call the same suites insecure.
-    assert [s for s in SUITES if "INSECURE" in SUITE_NOTES[s]] == [
+    assert [s for s in SUITE_NAMES if "INSECURE" in SUITE_NOTES[s]] == [
         s for s in SUITE_NAMES if suite(s).insecure
     ]

@@ -1,6 +1,6 @@
 """The sealed bytes checked with independent code: PyCryptodome's DES/3DES, hmac, and pyca/cryptography.
 
-The signed and MACed encodings are rebuilt here by hand from the format documented in chat.sealed
+The signed and MACed encodings are rebuilt here by hand from the format documented in chat.e2e.sealed
 (struct-packed lengths), never with the code under test, so a change of format fails loudly.
 """
 
@@ -18,7 +18,7 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
-from chat.identity import Identity
+from chat.e2e.identity import Identity
 from tests.chat_support import Room, identity
 
 DOMAIN = b"cipherchat-e2e-v1"

@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from chat.session import Delivered, Held, KeyReceived, Outgoing, Reason, Rejected, Result, RoomSession
+from chat.e2e.session import Delivered, Held, KeyReceived, Outgoing, Reason, Rejected, Result, RoomSession
 from tests.chat_support import SUITE_IDS, SUITE_KEX, Room, identity, wire
 
 HYBRID = [(s, k) for s, k in SUITE_KEX if s in ("3des", "des")]

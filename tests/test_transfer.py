@@ -24,9 +24,14 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from chat import client_events as ev
-from chat.client import ChatClient
-from chat.downloads import (
+from chat.client import events as ev
+from chat.client.chat_client import ChatClient
+from chat.e2e.session import Outgoing
+from chat.protocol.errors import RemoteProtocolError
+from chat.protocol.events import MessageFrame, parse_frame
+from chat.protocol.limits import DEFAULT_LIMITS, Limits
+from chat.relay.server import RelayServer, ServerConfig, serve
+from chat.transfer.downloads import (
     MAX_NAME_BYTES,
     DownloadError,
     PartialFile,
@@ -35,21 +40,7 @@ from chat.downloads import (
     sanitise_name,
     sweep_stale,
 )
-from chat.protocol.errors import RemoteProtocolError
-from chat.protocol.events import Message, parse_frame
-from chat.protocol.limits import DEFAULT_LIMITS, Limits
-from chat.server import RelayServer, ServerConfig, serve
-from chat.session import Outgoing
-from chat.transfer import (
-    OutgoingTransfer,
-    TransferError,
-    TransferEvent,
-    TransferFinished,
-    TransferManager,
-    TransferProgress,
-    TransferStarted,
-)
-from chat.transfer_format import (
+from chat.transfer.format import (
     CHUNK,
     CHUNK_HEADER,
     HYBRID_CHUNK,
@@ -68,7 +59,16 @@ from chat.transfer_format import (
     direct_body_estimate,
     encode,
 )
-from chat.transfer_state import Distribution, Reassembly, Status, TransferFailed
+from chat.transfer.manager import (
+    OutgoingTransfer,
+    TransferError,
+    TransferEvent,
+    TransferFinished,
+    TransferManager,
+    TransferProgress,
+    TransferStarted,
+)
+from chat.transfer.state import Distribution, Reassembly, Status, TransferFailed
 from ciphers.elgamal.encoding import max_message_length
 from ciphers.rng import DeterministicRNG
 from ciphers.rsa import oaep
@@ -344,9 +344,9 @@ def test_malformed_messages_are_refused(content_type: str, data: bytes, problem:
 
 def _passes_the_relay(out: Outgoing, limits: Limits = DEFAULT_LIMITS) -> bool:
     """Whether the protocol accepts ``out`` as a ``message`` frame under ``limits``."""
-    frame = Message(out.body, out.payloads).to_dict()
+    frame = MessageFrame(out.body, out.payloads).to_dict()
     try:
-        parse_frame(frame, {"message": Message}, limits)
+        parse_frame(frame, {"message": MessageFrame}, limits)
     except RemoteProtocolError:
         return False
     return True

@@ -9,13 +9,13 @@ from pathlib import Path
 import pytest
 from textual.widgets import Input
 
-from chat import client_events as ev
-from chat.identity import safety_number
-from chat.reconnect import Backoff
-from chat.trust import KnownPeers
-from chat.tui.app import ChatApp
-from chat.tui.screens import HelpScreen, JoinScreen, VerifyScreen
-from chat.tui.settings import known_peers_path
+from chat.client import events as ev
+from chat.client.reconnect import Backoff
+from chat.client.store import known_peers_path
+from chat.e2e.identity import safety_number
+from chat.e2e.trust import KnownPeers
+from chat.ui.tui.app import ChatApp
+from chat.ui.tui.screens import HelpScreen, JoinScreen, VerifyScreen
 from tests.chat_net import Recorder, run
 from tests.chat_support import identity
 from tests.tui_pilot import (

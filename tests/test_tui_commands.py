@@ -7,13 +7,14 @@ from pathlib import Path
 import pytest
 from rich.text import Text
 
-from chat.client_events import MemberView, WireFrame
-from chat.identity import Fingerprint
+from chat.client.events import MemberView, WireFrame
+from chat.client.store import known_peers_path
+from chat.e2e.identity import Fingerprint
+from chat.e2e.session import TraceRecord
 from chat.protocol.framing import encode_frame
-from chat.session import TraceRecord
-from chat.tui import commands as cmd
-from chat.tui import format as fmt
-from chat.tui.settings import check_join_form, known_peers_path
+from chat.ui.tui import commands as cmd
+from chat.ui.tui import format as fmt
+from chat.ui.tui.settings import check_join_form
 
 # --- commands -----------------------------------------------------------------------------------
 

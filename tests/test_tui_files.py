@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from chat import client_events as ev
-from chat.transfer import TransferEvent, TransferFinished, TransferManager
+from chat.client import events as ev
+from chat.transfer.manager import TransferEvent, TransferFinished, TransferManager
 from ciphers.rng import DeterministicRNG
 from tests.chat_net import run
 from tests.tui_pilot import SIZE, chat_app, joined, library_client, log_text, relay, type_line, until

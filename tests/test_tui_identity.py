@@ -11,10 +11,11 @@ from pathlib import Path
 
 import pytest
 
-from chat.certificates import issue, make_authorizer
-from chat.identity import Identity, default_identity_dir
-from chat.tui.screens import JoinScreen
-from chat.tui.settings import TuiOptions
+from chat.client.store import default_identity_dir
+from chat.e2e.certificates import issue, make_authorizer
+from chat.e2e.identity import Identity
+from chat.ui.tui.screens import JoinScreen
+from chat.ui.tui.settings import TuiOptions
 from ciphers.rsa.formats import dump_public_key
 from tests.chat_net import TIMEOUT, run
 from tests.chat_support import identity
@@ -179,7 +180,7 @@ def test_members_without_a_valid_certificate_are_shown_so(tmp_path: Path) -> Non
 
 
 def test_unreadable_files_are_one_line_before_the_screen_opens(tmp_path: Path) -> None:
-    from chat.tui import load_files
+    from chat.ui.tui import load_files
     from ciphers.cli.common import UsageError
 
     with pytest.raises(UsageError, match="cannot read"):

@@ -13,8 +13,8 @@ import termios
 import time
 from pathlib import Path
 
-from chat.cli_client import register
-from chat.tui.settings import TuiOptions
+from chat.cli.client import register
+from chat.ui.tui.settings import TuiOptions
 from tests.chat_net import TIMEOUT, ServerProcess
 
 ESCAPES = re.compile(rb"\x1b(\[[0-9;?<>=]*[ -/]*[@-~]|\][^\x07\x1b]*(\x07|\x1b\\)|[()][A-Z0-9]|[=>78])")

@@ -10,13 +10,13 @@ from typing import Any
 from textual.pilot import Pilot
 from textual.widgets import Input
 
-from chat.client import ChatClient
-from chat.reconnect import Backoff
-from chat.server import RelayServer, ServerConfig, serve
-from chat.tui import load_files
-from chat.tui.app import ChatApp
-from chat.tui.screens import JoinScreen
-from chat.tui.settings import TuiOptions
+from chat.client.chat_client import ChatClient
+from chat.client.reconnect import Backoff
+from chat.relay.server import RelayServer, ServerConfig, serve
+from chat.ui.tui import load_files
+from chat.ui.tui.app import ChatApp
+from chat.ui.tui.screens import JoinScreen
+from chat.ui.tui.settings import TuiOptions
 from tests.chat_support import identity
 
 WAIT = 10.0  # every wait is bounded
@@ -32,7 +32,7 @@ async def relay(port: int = 0, **config: Any) -> RelayServer:
 def chat_app(port: int, alias: str | None = None, room: str | None = None, **options: Any) -> ChatApp:
     """The app as ``python -m chat client --port P [--alias A] [--room R] ...`` starts it.
 
-    ``--ca`` and ``--cert`` files are read as :func:`chat.tui.run` reads them; identities are the
+    ``--ca`` and ``--cert`` files are read as :func:`chat.ui.tui.run` reads them; identities are the
     tests' (made once per process) unless ``identities`` says otherwise.
     """
     identities = options.pop("identities", identity)

@@ -16,7 +16,7 @@ from chat.protocol.events import (
     CLIENT_FRAMES,
     SERVER_FRAMES,
     ConnectionClosed,
-    Event,
+    Frame,
     parse_frame,
 )
 from chat.protocol.framing import FrameBuffer, decode_payload, encode_frame
@@ -85,7 +85,7 @@ class Connection:
         else:
             self._eof = True
 
-    def next_event(self) -> Event | None:
+    def next_event(self) -> Frame | None:
         """The next event, or None when more data is needed.
 
         Raises RemoteProtocolError when the peer broke the protocol. If it is not ``fatal`` the bad
@@ -114,7 +114,7 @@ class Connection:
             return ConnectionClosed()
         return self._event_from(payload)
 
-    def _event_from(self, payload: bytes) -> Event:
+    def _event_from(self, payload: bytes) -> Frame:
         obj: dict[str, Any] | None = None
         try:
             if len(payload) > self._max_received:
@@ -141,7 +141,7 @@ class Connection:
             self.state = new
         return event
 
-    def send(self, event: Event, *, encoded: bytes | None = None) -> bytes:
+    def send(self, event: Frame, *, encoded: bytes | None = None) -> bytes:
         """The bytes that carry ``event``; raises LocalProtocolError (nothing sent) if it breaks the protocol.
 
         ``encoded`` skips checking and encoding when the caller already holds this event's frame

@@ -28,10 +28,10 @@ from chat.protocol.names import name_key, name_problem
 
 PROTOCOL_VERSION = 1
 
-Suite = Literal["3des", "des", "rsa", "elgamal"]
-Kex = Literal["rsa", "elgamal"]
-SUITES: tuple[Suite, ...] = ("3des", "des", "rsa", "elgamal")
-KEXES: tuple[Kex, ...] = ("rsa", "elgamal")
+SuiteName = Literal["3des", "des", "rsa", "elgamal"]
+KexName = Literal["rsa", "elgamal"]
+SUITE_NAMES: tuple[SuiteName, ...] = ("3des", "des", "rsa", "elgamal")
+KEX_NAMES: tuple[KexName, ...] = ("rsa", "elgamal")
 SUITE_NOTES: dict[str, str] = {
     "3des": "Triple DES (three keys) in CBC mode with HMAC-SHA256: the default; legacy, 112-bit security",
     "des": "INSECURE: single DES, a 56-bit key found by exhaustive search since 1998",
@@ -208,7 +208,7 @@ def _key_id(fields: _Fields) -> str:
 
 
 @dataclass(frozen=True, slots=True)
-class Event:
+class Frame:
     """A frame of the protocol. ``type`` is its wire name."""
 
     type: ClassVar[str] = ""
@@ -218,7 +218,7 @@ class Event:
         return {"type": self.type, "v": PROTOCOL_VERSION}
 
     @classmethod
-    def from_fields(cls, fields: _Fields) -> Event:
+    def from_fields(cls, fields: _Fields) -> Frame:
         """Build the event from a frame's checked fields (each subclass reads its own)."""
         return cls()
 
@@ -267,7 +267,7 @@ def _read_member(fields: _Fields) -> Member:
 
 
 @dataclass(frozen=True, slots=True)
-class Join(Event):
+class JoinFrame(Frame):
     """Enter ``room`` as ``alias`` with a public identity (and certificate) for the other members.
 
     ``suite`` and ``kex`` are what the client asks for if the room is new; an existing room keeps
@@ -278,8 +278,8 @@ class Join(Event):
     alias: str
     room: str
     identity: StrMap = field(default_factory=dict)
-    suite: Suite | None = None
-    kex: Kex | None = None
+    suite: SuiteName | None = None
+    kex: KexName | None = None
     certificate: str | None = None
     client: str | None = None
 
@@ -298,28 +298,28 @@ class Join(Event):
         return out
 
     @classmethod
-    def from_fields(cls, fields: _Fields) -> Join:
+    def from_fields(cls, fields: _Fields) -> JoinFrame:
         member = _read_member(fields)
         return cls(
             alias=member.alias,
             room=fields.name("room", ErrorCode.BAD_ROOM, "room name"),
             identity=member.identity,
-            suite=fields.choice("suite", SUITES, optional=True),
-            kex=fields.choice("kex", KEXES, optional=True),
+            suite=fields.choice("suite", SUITE_NAMES, optional=True),
+            kex=fields.choice("kex", KEX_NAMES, optional=True),
             certificate=member.certificate,
             client=fields.text("client", fields.limits.max_short, optional=True),
         )
 
 
 @dataclass(frozen=True, slots=True)
-class Leave(Event):
+class LeaveFrame(Frame):
     """Leave the current room (the connection stays open; the server answers ``left``)."""
 
     type: ClassVar[str] = "leave"
 
 
 @dataclass(frozen=True, slots=True)
-class Ping(Event):
+class PingFrame(Frame):
     """Ask for a ``pong`` carrying the same ``data``; also keeps an idle connection alive."""
 
     type: ClassVar[str] = "ping"
@@ -329,12 +329,12 @@ class Ping(Event):
         return {"type": self.type, "v": PROTOCOL_VERSION, "data": self.data}
 
     @classmethod
-    def from_fields(cls, fields: _Fields) -> Ping:
+    def from_fields(cls, fields: _Fields) -> PingFrame:
         return cls(fields.text("data", fields.limits.max_short, optional=True) or "")
 
 
 @dataclass(frozen=True, slots=True)
-class Message(Event):
+class MessageFrame(Frame):
     """An opaque envelope for the room.
 
     Without ``payloads`` the server delivers ``body`` to every other member. With ``payloads``
@@ -353,7 +353,7 @@ class Message(Event):
         return out
 
     @classmethod
-    def from_fields(cls, fields: _Fields) -> Message:
+    def from_fields(cls, fields: _Fields) -> MessageFrame:
         body = fields.str_map("body")
         payloads = fields.payloads("payloads", optional=True)
         _check_body(fields, body, payloads)
@@ -361,7 +361,7 @@ class Message(Event):
 
 
 @dataclass(frozen=True, slots=True)
-class KeyBundle(Event):
+class KeyBundleFrame(Frame):
     """Session key ``key_id`` wrapped for each recipient: ``payloads`` maps alias -> opaque map.
 
     Each recipient receives only its own entry (and the common ``body``).
@@ -382,7 +382,7 @@ class KeyBundle(Event):
         }
 
     @classmethod
-    def from_fields(cls, fields: _Fields) -> KeyBundle:
+    def from_fields(cls, fields: _Fields) -> KeyBundleFrame:
         key_id = _key_id(fields)
         body = fields.str_map("body")
         payloads = fields.payloads("payloads", optional=False)
@@ -394,13 +394,13 @@ class KeyBundle(Event):
 
 
 @dataclass(frozen=True, slots=True)
-class Welcome(Event):
+class WelcomeFrame(Frame):
     """You are in ``room`` as ``you``; the room's suite and key exchange; the other members."""
 
     type: ClassVar[str] = "welcome"
     room: str
-    suite: Suite
-    kex: Kex
+    suite: SuiteName
+    kex: KexName
     you: str
     members: tuple[Member, ...] = ()
 
@@ -416,10 +416,10 @@ class Welcome(Event):
         }
 
     @classmethod
-    def from_fields(cls, fields: _Fields) -> Welcome:
+    def from_fields(cls, fields: _Fields) -> WelcomeFrame:
         room = fields.name("room", ErrorCode.BAD_ROOM, "room name")
-        suite = fields.choice("suite", SUITES)
-        kex = fields.choice("kex", KEXES)
+        suite = fields.choice("suite", SUITE_NAMES)
+        kex = fields.choice("kex", KEX_NAMES)
         you = fields.name("you", ErrorCode.BAD_ALIAS, "alias")
         raw = fields.get("members", False)
         if not isinstance(raw, list):
@@ -434,7 +434,7 @@ class Welcome(Event):
 
 
 @dataclass(frozen=True, slots=True)
-class MemberJoined(Event):
+class MemberJoinedFrame(Frame):
     """Someone joined your room, with the public identity they gave."""
 
     type: ClassVar[str] = "member_joined"
@@ -444,12 +444,12 @@ class MemberJoined(Event):
         return {"type": self.type, "v": PROTOCOL_VERSION, "member": self.member.to_dict()}
 
     @classmethod
-    def from_fields(cls, fields: _Fields) -> MemberJoined:
+    def from_fields(cls, fields: _Fields) -> MemberJoinedFrame:
         return cls(Member.from_dict(cls.type, fields.get("member", False), fields.limits))
 
 
 @dataclass(frozen=True, slots=True)
-class MemberLeft(Event):
+class MemberLeftFrame(Frame):
     """Someone left your room: ``left``, ``disconnected``, or an error code such as ``slow_reader``."""
 
     type: ClassVar[str] = "member_left"
@@ -460,13 +460,13 @@ class MemberLeft(Event):
         return {"type": self.type, "v": PROTOCOL_VERSION, "alias": self.alias, "reason": self.reason}
 
     @classmethod
-    def from_fields(cls, fields: _Fields) -> MemberLeft:
+    def from_fields(cls, fields: _Fields) -> MemberLeftFrame:
         alias = fields.name("alias", ErrorCode.BAD_ALIAS, "alias")
         return cls(alias, fields.text("reason", fields.limits.max_short))
 
 
 @dataclass(frozen=True, slots=True)
-class Left(Event):
+class LeftFrame(Frame):
     """You have left ``room``; you may join another."""
 
     type: ClassVar[str] = "left"
@@ -476,12 +476,12 @@ class Left(Event):
         return {"type": self.type, "v": PROTOCOL_VERSION, "room": self.room}
 
     @classmethod
-    def from_fields(cls, fields: _Fields) -> Left:
+    def from_fields(cls, fields: _Fields) -> LeftFrame:
         return cls(fields.name("room", ErrorCode.BAD_ROOM, "room name"))
 
 
 @dataclass(frozen=True, slots=True)
-class RelayedMessage(Event):
+class RelayedMessageFrame(Frame):
     """A member's ``message`` as delivered: ``sender`` (``from`` on the wire) is stamped by the server."""
 
     type: ClassVar[str] = "message"
@@ -496,7 +496,7 @@ class RelayedMessage(Event):
         return out
 
     @classmethod
-    def from_fields(cls, fields: _Fields) -> RelayedMessage:
+    def from_fields(cls, fields: _Fields) -> RelayedMessageFrame:
         sender = fields.name("from", ErrorCode.BAD_ALIAS, "alias")
         body = fields.str_map("body")
         payload = fields.str_map("payload", optional=True)
@@ -505,7 +505,7 @@ class RelayedMessage(Event):
 
 
 @dataclass(frozen=True, slots=True)
-class RelayedKeyBundle(Event):
+class RelayedKeyBundleFrame(Frame):
     """A member's ``key_bundle`` as delivered: only this recipient's ``payload``, and ``from``."""
 
     type: ClassVar[str] = "key_bundle"
@@ -525,7 +525,7 @@ class RelayedKeyBundle(Event):
         }
 
     @classmethod
-    def from_fields(cls, fields: _Fields) -> RelayedKeyBundle:
+    def from_fields(cls, fields: _Fields) -> RelayedKeyBundleFrame:
         sender = fields.name("from", ErrorCode.BAD_ALIAS, "alias")
         key_id = _key_id(fields)
         body = fields.str_map("body")
@@ -535,7 +535,7 @@ class RelayedKeyBundle(Event):
 
 
 @dataclass(frozen=True, slots=True)
-class Error(Event):
+class ErrorFrame(Frame):
     """The server refused a frame. ``ref`` is the type of the frame refused, when known.
 
     ``fatal`` says the server closes the connection after this frame.
@@ -560,7 +560,7 @@ class Error(Event):
         return out
 
     @classmethod
-    def from_fields(cls, fields: _Fields) -> Error:
+    def from_fields(cls, fields: _Fields) -> ErrorFrame:
         code = fields.text("code", fields.limits.max_short)
         try:
             error_code = ErrorCode(code)
@@ -573,7 +573,7 @@ class Error(Event):
 
 
 @dataclass(frozen=True, slots=True)
-class Shutdown(Event):
+class ShutdownFrame(Frame):
     """The server is going away; it closes the connection after this frame."""
 
     type: ClassVar[str] = "shutdown"
@@ -583,12 +583,12 @@ class Shutdown(Event):
         return {"type": self.type, "v": PROTOCOL_VERSION, "reason": self.reason}
 
     @classmethod
-    def from_fields(cls, fields: _Fields) -> Shutdown:
+    def from_fields(cls, fields: _Fields) -> ShutdownFrame:
         return cls(fields.text("reason", fields.limits.max_short))
 
 
 @dataclass(frozen=True, slots=True)
-class Pong(Event):
+class PongFrame(Frame):
     """The answer to ``ping``, with its ``data``."""
 
     type: ClassVar[str] = "pong"
@@ -598,40 +598,50 @@ class Pong(Event):
         return {"type": self.type, "v": PROTOCOL_VERSION, "data": self.data}
 
     @classmethod
-    def from_fields(cls, fields: _Fields) -> Pong:
+    def from_fields(cls, fields: _Fields) -> PongFrame:
         return cls(fields.text("data", fields.limits.max_short, optional=True) or "")
 
 
 @dataclass(frozen=True, slots=True)
-class ConnectionClosed(Event):
+class ConnectionClosed(Frame):
     """Not a frame: the peer closed the connection cleanly (at a frame boundary)."""
 
     type: ClassVar[str] = "closed"
 
 
-ClientEvent: TypeAlias = Join | Leave | Message | KeyBundle | Ping
-ServerEvent: TypeAlias = (
-    Welcome | MemberJoined | MemberLeft | Left | RelayedMessage | RelayedKeyBundle | Error | Shutdown | Pong
+ClientFrame: TypeAlias = JoinFrame | LeaveFrame | MessageFrame | KeyBundleFrame | PingFrame
+ServerFrame: TypeAlias = (
+    WelcomeFrame
+    | MemberJoinedFrame
+    | MemberLeftFrame
+    | LeftFrame
+    | RelayedMessageFrame
+    | RelayedKeyBundleFrame
+    | ErrorFrame
+    | ShutdownFrame
+    | PongFrame
 )
 
-CLIENT_FRAMES: dict[str, type[Event]] = {cls.type: cls for cls in (Join, Leave, Message, KeyBundle, Ping)}
-SERVER_FRAMES: dict[str, type[Event]] = {
+CLIENT_FRAMES: dict[str, type[Frame]] = {
+    cls.type: cls for cls in (JoinFrame, LeaveFrame, MessageFrame, KeyBundleFrame, PingFrame)
+}
+SERVER_FRAMES: dict[str, type[Frame]] = {
     cls.type: cls
     for cls in (
-        Welcome,
-        MemberJoined,
-        MemberLeft,
-        Left,
-        RelayedMessage,
-        RelayedKeyBundle,
-        Error,
-        Shutdown,
-        Pong,
+        WelcomeFrame,
+        MemberJoinedFrame,
+        MemberLeftFrame,
+        LeftFrame,
+        RelayedMessageFrame,
+        RelayedKeyBundleFrame,
+        ErrorFrame,
+        ShutdownFrame,
+        PongFrame,
     )
 }
 
 
-def parse_frame(obj: Mapping[str, Any], frames: Mapping[str, type[Event]], limits: Limits) -> Event:
+def parse_frame(obj: Mapping[str, Any], frames: Mapping[str, type[Frame]], limits: Limits) -> Frame:
     """The event a decoded frame holds, among the types ``frames`` allows (one direction's set)."""
     version = obj.get("v")
     if type(version) is not int or version != PROTOCOL_VERSION:

@@ -1,0 +1,32 @@
+"""The command line of the chat: argument parsing only; each sub-command hands off to its layer.
+
+``server`` (:mod:`chat.cli.server`), ``client`` (:mod:`chat.cli.client`) and ``ca``
+(:mod:`chat.cli.ca`) each expose ``register(subparsers)`` adding the sub-command with a
+``handler``, as :mod:`ciphers.cli` does; failures are one line and exit status 2
+(:func:`ciphers.cli.common.run`).
+"""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Sequence
+
+from chat.cli import ca, client, server
+from ciphers.cli.common import OneLineParser, run
+
+
+def build_parser(prog: str = "python -m chat") -> argparse.ArgumentParser:
+    """The argument parser: ``server``, ``client`` and ``ca``."""
+    parser = OneLineParser(
+        prog=prog,
+        description="An end-to-end encrypted terminal chat over teaching ciphers (DES/3DES, RSA, ElGamal).",
+    )
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=OneLineParser)
+    for command in (server, client, ca):
+        command.register(sub)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Parse ``argv`` and run the chosen command; return the exit status."""
+    return run(build_parser(), argv)

@@ -1,0 +1,118 @@
+"""``python -m chat client``: the arguments of the chat client, checked, then handed to a user interface.
+
+When stdin is a terminal and neither ``--plain`` nor ``--json`` is given, the Textual client runs
+(:mod:`chat.ui.tui`); there ``--alias`` and ``--room`` may be left out, and a join screen asks for
+them. Otherwise the line client runs (:mod:`chat.ui.line`): one line in per message, one line out
+per event.
+
+Identity keys persist per alias under ``$XDG_CONFIG_HOME/cipherchat/identities/ALIAS``
+(:mod:`chat.client.store`; private keys 0600), so a fingerprint stays the same between runs;
+``--identity DIR`` keeps them elsewhere, ``--ephemeral`` uses fresh keys once.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+from typing import Any
+
+from chat.client.chat_client import DEFAULT_HOST, DEFAULT_PORT
+from chat.client.store import StoreError, alias_identity
+from chat.e2e.certificates import read_certificate
+from chat.e2e.identity import Identity
+from chat.e2e.suites import KEX_NAMES, SUITE_NAMES
+from chat.protocol.names import name_problem
+from chat.ui.line import DEFAULT_ROOM, LineOptions, run_line_client, stdin_lines
+from ciphers.cli.common import UsageError
+from ciphers.errors import CryptoError
+
+
+def register(sub: Any) -> None:
+    """Add the ``client`` sub-command to ``python -m chat``."""
+    parser = sub.add_parser(
+        "client",
+        help="chat client, end-to-end encrypted (Textual on a terminal, line mode otherwise)",
+        description="Chat through a relay that sees only ciphertext. On a terminal this is the Textual "
+        "client (/help inside); with --plain or --json, or stdin not a terminal, lines from stdin are "
+        "messages and /who, /leave, /join ROOM and /quit are commands.",
+    )
+    parser.add_argument(
+        "--alias",
+        help="your name in the room (1-32 of A-Z a-z 0-9 _ - .); the Textual client asks when it is missing",
+    )
+    parser.add_argument("--room", help="room to join (default lobby; the Textual client asks when missing)")
+    parser.add_argument("--host", default=DEFAULT_HOST, help=f"relay address (default {DEFAULT_HOST})")
+    parser.add_argument("--port", type=int, default=DEFAULT_PORT, help=f"relay port (default {DEFAULT_PORT})")
+    parser.add_argument("--cipher", choices=SUITE_NAMES, help="suite to ask for if the room is new")
+    parser.add_argument("--kex", choices=KEX_NAMES, help="key exchange to ask for if the room is new")
+    parser.add_argument(
+        "--identity",
+        metavar="DIR",
+        help="load (or create) identity keys in DIR (default: per alias under $XDG_CONFIG_HOME/cipherchat)",
+    )
+    parser.add_argument(
+        "--ephemeral", action="store_true", help="fresh identity keys for this run only (not saved)"
+    )
+    parser.add_argument("--cert", metavar="FILE", help="certificate to present on join (python -m chat ca)")
+    parser.add_argument(
+        "--ca", metavar="CA.pub.pem", help="Textual client: check every member's certificate against this CA"
+    )
+    parser.add_argument("--downloads", metavar="DIR", help="Textual client: where received files are saved")
+    parser.add_argument("--plain", action="store_true", help="line mode even on a terminal")
+    parser.add_argument("--json", action="store_true", help="print events as JSON lines")
+    parser.add_argument("--hold-timeout", type=float, default=3.0, help=argparse.SUPPRESS)
+    parser.set_defaults(handler=handle)
+
+
+def handle(args: argparse.Namespace) -> int:
+    """Check the arguments, then run the Textual client or the line client."""
+    for value, what in ((args.alias, "alias"), (args.room, "room name")):
+        problem = None if value is None else name_problem(value, what)
+        if problem is not None:
+            raise UsageError(problem)
+    if not 0 < args.port <= 65535:
+        raise UsageError(f"--port must be 1 to 65535, got {args.port}")
+    if args.identity is not None and args.ephemeral:
+        raise UsageError("--identity and --ephemeral exclude each other")
+    if sys.stdin.isatty() and not (args.plain or args.json):
+        # Imported here: Textual is not loaded for line mode, and chat.ui.tui uses this module.
+        from chat.ui.tui import run as run_tui
+
+        return run_tui(args)
+    if args.alias is None:
+        raise UsageError("--alias is required in line mode")
+    certificate = read_certificate_text(args.cert)
+    identity = stored_identity(args.alias, args.identity, ephemeral=args.ephemeral)
+    options = LineOptions(
+        alias=args.alias,
+        room=args.room or DEFAULT_ROOM,
+        certificate=certificate,
+        host=args.host,
+        port=args.port,
+        cipher=args.cipher,
+        kex=args.kex,
+        json=args.json,
+        hold_timeout=args.hold_timeout,
+    )
+    return asyncio.run(run_line_client(options, identity, stdin_lines, sys.stdout, sys.stderr))
+
+
+def stored_identity(alias: str, directory: str | None, *, ephemeral: bool) -> Identity | None:
+    """:func:`chat.client.store.alias_identity`, its failure as one usage line."""
+    try:
+        return alias_identity(alias, directory, ephemeral=ephemeral)
+    except StoreError as exc:
+        raise UsageError(str(exc)) from None
+
+
+def read_certificate_text(path: str | None) -> str | None:
+    """The certificate in ``path`` (``--cert``) as sent on join; UsageError in one line if unreadable."""
+    if path is None:
+        return None
+    try:
+        return read_certificate(path).encode()
+    except CryptoError as exc:
+        raise UsageError(str(exc)) from None
+    except OSError as exc:
+        raise UsageError(f"cannot read certificate {path}: {exc.strerror or exc}") from None

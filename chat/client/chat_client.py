@@ -1,0 +1,714 @@
+"""The chat client core: asyncio over the sans-IO protocol and the pure end-to-end session.
+
+Used by the line-mode client, the Textual client, the notebooks and the tests::
+
+    client = ChatClient("alice")                  # or ChatClient("alice", Identity.load(dir))
+    await client.connect("127.0.0.1", 5050)
+    joined = await client.join("lobby", suite="3des", kex="rsa")
+    await client.send("hello")
+    async for event in client.events():           # MessageReceived, MemberJoined, WarningEvent, ...
+        ...
+    await client.close()                          # leaves the room first, then disconnects
+
+Everything cryptographic happens in :class:`~chat.e2e.session.RoomSession`; this module moves frames.
+Three outputs, all bounded:
+
+* :meth:`ChatClient.events` — the chat's events (:mod:`chat.client.events`) through a queue of
+  ``events_size``. When it is full the client stops reading the socket (back-pressure) rather
+  than drop anything; a client that never reads its events is eventually cut off by the server.
+* :attr:`ChatClient.trace` — a :class:`~chat.client.feed.Feed` of :class:`~chat.e2e.session.TraceRecord`:
+  each seal/open/wrap/unwrap/reject step with key id, IV, ciphertext, MAC, signature and checks.
+* :attr:`ChatClient.wire` — a Feed of :class:`~chat.client.events.WireFrame`: every frame sent and
+  received, bytes as on the socket, i.e. what the relay sees.
+
+Messages sealed under a key whose bundle has not arrived (the race when we join) are held by the
+session; after ``hold_timeout`` seconds whatever is still held becomes an ``unknown_key`` warning.
+After a :class:`~chat.client.events.Disconnected` event, :meth:`connect` and :meth:`join` may be
+called again (reconnection policy belongs to the caller); the identity, and so the fingerprint,
+stays the same.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import dataclasses
+import os
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Any, ClassVar
+
+from chat.client import events as ev
+from chat.client.event_queue import EventQueue, QueueEnded
+from chat.client.events import MemberView, WireFrame
+from chat.client.feed import Feed
+from chat.e2e.identity import Fingerprint, Identity, IdentityError, PublicIdentity, safety_number
+from chat.e2e.session import (
+    Delivered,
+    Held,
+    KeyDrawn,
+    KeyReceived,
+    Outgoing,
+    Rejected,
+    Result,
+    RoomSession,
+    Sent,
+    SessionEvent,
+    TraceRecord,
+)
+from chat.e2e.suites import suite as suite_info
+from chat.e2e.trust import KnownPeers, TrustState
+from chat.protocol.connection import Connection
+from chat.protocol.errors import LocalProtocolError, RemoteProtocolError
+from chat.protocol.events import (
+    KEX_NAMES,
+    SUITE_NAMES,
+    ConnectionClosed,
+    ErrorFrame,
+    Frame,
+    JoinFrame,
+    KeyBundleFrame,
+    LeaveFrame,
+    LeftFrame,
+    MemberJoinedFrame,
+    MemberLeftFrame,
+    MessageFrame,
+    PingFrame,
+    PongFrame,
+    RelayedKeyBundleFrame,
+    RelayedMessageFrame,
+    ShutdownFrame,
+    WelcomeFrame,
+)
+from chat.protocol.framing import frame_payload
+from chat.protocol.limits import DEFAULT_LIMITS, Limits
+from chat.protocol.names import name_key, name_problem
+from chat.protocol.state import Role, State
+from ciphers.rng import RNG, SYSTEM
+
+DEFAULT_HOST = "127.0.0.1"
+DEFAULT_PORT = 5050
+READ_SIZE = 64 * 1024
+CLIENT_NAME = "cipherchat"
+
+
+class ClientError(Exception):
+    """A client operation failed; ``code`` is the server's error code when there is one."""
+
+    def __init__(self, message: str, code: str = "client_error") -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+
+
+class ConnectError(ClientError):
+    """The server could not be reached."""
+
+
+class JoinError(ClientError):
+    """The server refused the join (alias taken, room full, bad name, unauthorised, ...)."""
+
+
+class ConnectionLost(ClientError):
+    """The connection ended while an operation waited."""
+
+
+class ChatClient:
+    """One user's connection to a relay, in at most one room at a time (see the module notes)."""
+
+    def __init__(
+        self,
+        alias: str,
+        identity: Identity | None = None,
+        *,
+        rng: RNG = SYSTEM,
+        known_peers: KnownPeers | None = None,
+        limits: Limits = DEFAULT_LIMITS,
+        events_size: int = 1024,
+        trace_size: int = 1024,
+        wire_size: int = 1024,
+        hold_timeout: float = 3.0,
+        ping_interval: float | None = 60.0,
+        rekey_on_join: bool = False,
+        client_name: str = CLIENT_NAME,
+        certificate: str | None = None,
+    ) -> None:
+        problem = name_problem(alias, "alias")
+        if problem is not None:
+            raise ValueError(problem)
+        self.alias = alias
+        self.identity = identity if identity is not None else Identity.generate(rng=rng)
+        self.rng = rng
+        self.known_peers = known_peers
+        self.limits = limits
+        self.hold_timeout = hold_timeout
+        self.ping_interval = ping_interval
+        self.rekey_on_join = rekey_on_join
+        self.client_name = client_name
+        self.certificate = certificate  # sent with each join, for servers and members that check it
+        self.trace: Feed[TraceRecord] = Feed(trace_size)
+        self.wire: Feed[WireFrame] = Feed(wire_size)
+        self.host: str | None = None
+        self.port: int | None = None
+        self.session: RoomSession | None = None
+        self._events: EventQueue[ev.ClientEvent] = EventQueue(events_size)
+        self._conn: Connection | None = None
+        self._writer: asyncio.StreamWriter | None = None
+        self._tasks: set[asyncio.Task[Any]] = set()
+        self._reader_task: asyncio.Task[None] | None = None
+        self._ping_task: asyncio.Task[None] | None = None
+        self._join_waiter: asyncio.Future[ev.Joined] | None = None
+        self._leave_waiter: asyncio.Future[None] | None = None
+        self._trust: dict[str, str] = {}
+        self._certificates: dict[str, str] = {}
+        self._closing = False
+        self._closed = False
+        self._connected = False
+        self._hanging_up = False  # we are closing the connection: its end is ours, not the server's
+
+    # --- state ----------------------------------------------------------------------------------
+
+    @property
+    def fingerprint(self) -> str:
+        """Our identity's fingerprint, as digit groups."""
+        return self.identity.fingerprint.digits
+
+    @property
+    def connected(self) -> bool:
+        """Whether a connection is open."""
+        return self._connected
+
+    @property
+    def room(self) -> str | None:
+        """The room we are in (None when in none)."""
+        return None if self.session is None else self.session.room
+
+    @property
+    def in_room(self) -> bool:
+        """Whether we are in a room and may send."""
+        return self._conn is not None and self._conn.state is State.IN_ROOM and self.session is not None
+
+    @property
+    def members(self) -> tuple[MemberView, ...]:
+        """The other members of our room with their fingerprints and trust, in the order they came."""
+        if self.session is None:
+            return ()
+        return tuple(self._view(info.alias) for info in self.session.members)
+
+    def _view(self, alias: str) -> MemberView:
+        assert self.session is not None
+        info = self.session.member(alias)
+        if info is None:
+            return MemberView(alias, None)
+        key = name_key(alias)
+        return MemberView(
+            info.alias,
+            info.fingerprint,
+            self._trust.get(key),
+            info.key_id,
+            info.problem,
+            self._certificates.get(key),
+        )
+
+    def member_identity(self, alias: str) -> PublicIdentity | None:
+        """The public identity ``alias`` joined with, if usable."""
+        info = None if self.session is None else self.session.member(alias)
+        return None if info is None else info.identity
+
+    def safety_number(self, alias: str) -> str:
+        """The 60-digit number to compare with ``alias`` out of band (``/verify``)."""
+        identity = self.member_identity(alias)
+        if identity is None:
+            raise ClientError(f"no member {alias!r} with a usable identity in this room", "unknown_member")
+        return safety_number(self.alias, self.identity.public, alias, identity)
+
+    def trust(self, alias: str) -> None:
+        """Accept ``alias``'s current key as verified (``/trust``), in the known-peers store if any."""
+        identity = self.member_identity(alias)
+        if identity is None:
+            raise ClientError(f"no member {alias!r} with a usable identity in this room", "unknown_member")
+        if self.known_peers is not None:
+            self.known_peers.trust(alias, identity.fingerprint)
+        self._trust[name_key(alias)] = TrustState.VERIFIED.value
+
+    # --- connecting -----------------------------------------------------------------------------
+
+    async def connect(
+        self, host: str = DEFAULT_HOST, port: int = DEFAULT_PORT, *, timeout: float = 10.0
+    ) -> None:
+        """Open a connection to the relay; :class:`ConnectError` in one line if it cannot."""
+        if self._connected:
+            raise ClientError("already connected")
+        if self._closed:
+            raise ClientError("this client is closed")
+        try:
+            async with asyncio.timeout(timeout):
+                reader, writer = await asyncio.open_connection(host, port)
+        except TimeoutError:
+            raise ConnectError(f"cannot connect to {host}:{port}: no answer within {timeout:g} s") from None
+        except OSError as exc:
+            reason = os.strerror(exc.errno) if exc.errno else str(exc) or type(exc).__name__
+            raise ConnectError(f"cannot connect to {host}:{port}: {reason.lower()}") from None
+        self.host, self.port = host, port
+        self._conn = Connection(Role.CLIENT, self.limits, on_payload=self._record_received)
+        self._writer = writer
+        self._connected = True
+        self._hanging_up = False
+        self._trust = {}
+        self._certificates = {}
+        self._reader_task = self._spawn(self._read_loop(reader))
+        if self.ping_interval is not None:
+            self._ping_task = self._spawn(self._ping_loop(self.ping_interval))
+        await self._emit(ev.Connected(host, port))
+
+    async def join(
+        self, room: str, suite: str | None = None, kex: str | None = None, *, timeout: float = 10.0
+    ) -> ev.Joined:
+        """Join ``room`` (asking for ``suite``/``kex`` if it is new); :class:`JoinError` if refused."""
+        if suite is not None and suite not in SUITE_NAMES:
+            raise ValueError(f"unknown cipher suite {suite!r}; choose from {', '.join(SUITE_NAMES)}")
+        if kex is not None and kex not in KEX_NAMES:
+            raise ValueError(f"unknown key exchange {kex!r}; choose from {', '.join(KEX_NAMES)}")
+        conn = self._require_connection()
+        if conn.state is not State.IDLE:
+            raise ClientError(f"cannot join while {conn.state.value}; leave the room first", "bad_state")
+        join = JoinFrame(
+            alias=self.alias,
+            room=room,
+            identity=self.identity.public.to_wire(),
+            suite=suite,
+            kex=kex,
+            client=self.client_name,
+            certificate=self.certificate,
+        )
+        waiter: asyncio.Future[ev.Joined] = asyncio.get_running_loop().create_future()
+        self._join_waiter = waiter
+        try:
+            await self._send_frame(join)
+            async with asyncio.timeout(timeout):
+                return await waiter
+        except TimeoutError:
+            raise ClientError(f"no answer to join within {timeout:g} s", "timeout") from None
+        finally:
+            self._join_waiter = None
+
+    async def leave(self, *, timeout: float = 10.0) -> None:
+        """Leave the room (the connection stays open); returns once the server confirmed."""
+        conn = self._require_connection()
+        if conn.state is not State.IN_ROOM:
+            raise ClientError("not in a room", "not_in_room")
+        waiter: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._leave_waiter = waiter
+        try:
+            await self._send_frame(LeaveFrame())
+            async with asyncio.timeout(timeout):
+                await waiter
+        except TimeoutError:
+            raise ClientError(f"no answer to leave within {timeout:g} s", "timeout") from None
+        finally:
+            self._leave_waiter = None
+
+    async def close(self, *, timeout: float = 5.0) -> None:
+        """Leave the room if in one, disconnect, and end :meth:`events`. Safe to call twice."""
+        if self._closed:
+            return
+        self._closing = True
+        if self.in_room:
+            with contextlib.suppress(ClientError):
+                await self.leave(timeout=timeout)
+        await self._hang_up(timeout)
+        await self._disconnected("closed by the client", by_us=True)
+        self._closed = True
+        for task in list(self._tasks):
+            task.cancel()
+        for task in list(self._tasks):
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
+        self.trace.close()
+        self.wire.close()
+        self._end_events()
+
+    async def disconnect(self, *, timeout: float = 5.0) -> None:
+        """Drop the connection without leaving first (as a crash would); :meth:`connect` may follow."""
+        await self._hang_up(timeout)
+        await self._disconnected("closed by the client", by_us=True)
+
+    async def _hang_up(self, timeout: float) -> None:
+        writer = self._writer
+        if writer is None:
+            return
+        self._hanging_up = True
+        writer.close()
+        with contextlib.suppress(OSError, TimeoutError, asyncio.CancelledError):
+            async with asyncio.timeout(timeout):
+                await writer.wait_closed()
+        task = self._reader_task
+        if task is not None and task is not asyncio.current_task() and not task.done():
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
+
+    # --- sending --------------------------------------------------------------------------------
+
+    async def send(self, text: str) -> ev.MessageSent:
+        """Seal ``text`` for the room and send it. ValueError if too long; ClientError if not in a room."""
+        session = self._require_room()
+        return await self._send_sealed(session.seal(text))
+
+    async def send_data(self, data: bytes, content_type: str) -> ev.MessageSent:
+        """Seal ``data`` of ``content_type`` (e.g. a file chunk) for the room and send it."""
+        session = self._require_room()
+        return await self._send_sealed(session.seal_data(data, content_type))
+
+    async def _send_sealed(self, result: Result) -> ev.MessageSent:
+        sent = next(e for e in result.events if isinstance(e, Sent))
+        await self._apply(result)
+        return self._sent_event(sent)
+
+    def _require_connection(self) -> Connection:
+        if not self._connected or self._conn is None:
+            raise ClientError("not connected", "not_connected")
+        return self._conn
+
+    def _require_room(self) -> RoomSession:
+        conn = self._require_connection()
+        if conn.state is not State.IN_ROOM or self.session is None:
+            raise ClientError("not in a room", "not_in_room")
+        return self.session
+
+    async def _send_frame(self, event: Frame) -> None:
+        """Encode, record on the wire view and write ``event``; then wait for the socket to drain."""
+        conn, writer = self._conn, self._writer
+        if conn is None or writer is None or not self._connected:
+            raise ClientError("not connected", "not_connected")
+        try:
+            data = conn.send(event)
+        except LocalProtocolError as exc:
+            raise ClientError(exc.message, exc.code.value) from None
+        self.wire.publish(WireFrame("sent", data, event.to_dict()))
+        writer.write(data)
+        try:
+            await writer.drain()
+        except (ConnectionError, OSError) as exc:
+            raise ConnectionLost(
+                f"connection lost: {exc.strerror or type(exc).__name__}", "disconnected"
+            ) from None
+
+    async def _send_outgoing(self, out: Outgoing) -> None:
+        frame: Frame
+        if out.kind == "message":
+            frame = MessageFrame(out.body, out.payloads)
+        else:
+            assert out.key_id is not None and out.payloads is not None
+            frame = KeyBundleFrame(out.key_id, out.payloads, out.body)
+        await self._send_frame(frame)
+
+    async def _ping_loop(self, interval: float) -> None:
+        while self._connected:
+            await asyncio.sleep(interval)
+            with contextlib.suppress(ClientError):
+                await self._send_frame(PingFrame())
+
+    # --- events ---------------------------------------------------------------------------------
+
+    async def events(self) -> AsyncIterator[ev.ClientEvent]:
+        """The client's events in order, until :meth:`close` (a Disconnected event does not end it)."""
+        async for event in self._events:
+            yield event
+
+    async def next_event(self, timeout: float | None = None) -> ev.ClientEvent:
+        """The next event; TimeoutError after ``timeout`` seconds, ClientError once closed."""
+        try:
+            return await self._events.get(timeout)
+        except QueueEnded:
+            raise ClientError("the client is closed", "closed") from None
+
+    async def _emit(self, event: ev.ClientEvent) -> None:
+        if self._closed:
+            return
+        await self._events.put(event)
+
+    def _end_events(self) -> None:
+        self._events.end()
+
+    def _spawn(self, coroutine: Awaitable[Any]) -> asyncio.Task[Any]:
+        task = asyncio.ensure_future(coroutine)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+        return task
+
+    # --- receiving ------------------------------------------------------------------------------
+
+    async def _read_loop(self, reader: asyncio.StreamReader) -> None:
+        conn = self._conn
+        assert conn is not None
+        reason = "the server closed the connection"
+        try:
+            while True:
+                try:
+                    data = await reader.read(READ_SIZE)
+                except (ConnectionError, OSError) as exc:
+                    reason = f"connection lost: {exc.strerror or type(exc).__name__}"
+                    break
+                conn.receive_data(data)
+                stop = await self._drain_events(conn)
+                if stop is not None:
+                    reason = stop
+                    break
+                if not data:
+                    break
+        except ConnectionLost as exc:
+            reason = exc.message
+        except Exception as exc:  # a bug of ours: report it as the end of the connection, not a hang
+            reason = f"internal error: {type(exc).__name__}: {exc}"
+        if self._hanging_up:
+            await self._disconnected("closed by the client", by_us=True)
+        else:
+            await self._disconnected(reason)
+
+    async def _drain_events(self, conn: Connection) -> str | None:
+        """Handle every whole event received; a reason string when the connection is over."""
+        while True:
+            try:
+                event = conn.next_event()
+            except RemoteProtocolError as exc:
+                await self._emit(
+                    ev.ErrorEvent(
+                        exc.code.value, f"the server sent an invalid frame: {exc.message}", exc.fatal
+                    )
+                )
+                if exc.fatal:
+                    return f"the server broke the protocol: {exc.message}"
+                continue
+            if event is None:
+                return None
+            if isinstance(event, ConnectionClosed):
+                return "the server closed the connection"
+            if isinstance(event, ShutdownFrame):
+                return f"server shutting down: {event.reason}"
+            await self._handle(event)
+
+    def _record_received(self, payload: bytes, obj: dict[str, Any] | None) -> None:
+        """The wire view of a received frame, exactly as it crossed the network."""
+        self.wire.publish(WireFrame("received", frame_payload(payload), obj))
+
+    async def _handle(self, event: Frame) -> None:
+        handler = self._handlers.get(type(event))
+        if handler is not None:
+            await handler(self, event)
+
+    async def _on_welcome(self, welcome: WelcomeFrame) -> None:
+        session = RoomSession(
+            self.identity,
+            welcome.you,
+            welcome.room,
+            welcome.suite,
+            welcome.kex,
+            rng=self.rng,
+            rekey_on_join=self.rekey_on_join,
+            max_text=self.limits.max_text,
+        )
+        self.session = session
+        self._certificates = {name_key(m.alias): m.certificate for m in welcome.members if m.certificate}
+        result = session.start([(m.alias, m.identity) for m in welcome.members])
+        warnings = [self._check_trust(m.alias) for m in welcome.members]
+        info = suite_info(welcome.suite)
+        joined = ev.Joined(
+            welcome.room,
+            welcome.you,
+            welcome.suite,
+            welcome.kex,
+            self.identity.fingerprint,
+            self.members,
+            info.insecure,
+            info.describe(welcome.kex),
+        )
+        waiter = self._join_waiter
+        if waiter is not None and not waiter.done():
+            waiter.set_result(joined)
+        await self._emit(joined)
+        for warning in warnings:
+            if warning is not None:
+                await self._emit(warning)
+        await self._apply(result)
+
+    async def _on_error(self, error: ErrorFrame) -> None:
+        waiter = self._join_waiter
+        if error.ref == "join" and waiter is not None and not waiter.done():
+            waiter.set_exception(JoinError(error.message, error.code.value))
+            return
+        await self._emit(ev.ErrorEvent(error.code.value, error.message, error.fatal))
+
+    async def _on_member_joined(self, frame: MemberJoinedFrame) -> None:
+        if self.session is None:
+            return
+        member = frame.member
+        if member.certificate:
+            self._certificates[name_key(member.alias)] = member.certificate
+        result = self.session.add_member(member.alias, member.identity)
+        warning = self._check_trust(member.alias)
+        view = self._view(member.alias)
+        await self._emit(ev.MemberJoined(member.alias, view.fingerprint, view.trust))
+        if warning is not None:
+            await self._emit(warning)
+        await self._apply(result)
+
+    async def _on_member_left(self, frame: MemberLeftFrame) -> None:
+        if self.session is None:
+            return
+        result = self.session.remove_member(frame.alias)
+        self._trust.pop(name_key(frame.alias), None)
+        self._certificates.pop(name_key(frame.alias), None)
+        await self._emit(ev.MemberLeft(frame.alias, frame.reason))
+        await self._apply(result)
+
+    async def _on_message(self, frame: RelayedMessageFrame) -> None:
+        if self.session is not None:
+            await self._apply(self.session.open_message(frame.sender, frame.body, frame.payload))
+
+    async def _on_key_bundle(self, frame: RelayedKeyBundleFrame) -> None:
+        if self.session is not None:
+            await self._apply(self.session.open_bundle(frame.sender, frame.key_id, frame.body, frame.payload))
+
+    async def _on_left(self, frame: LeftFrame) -> None:
+        self.session = None
+        self._trust = {}
+        self._certificates = {}
+        waiter = self._leave_waiter
+        if waiter is not None and not waiter.done():
+            waiter.set_result(None)
+        await self._emit(ev.Left(frame.room))
+
+    async def _on_pong(self, _frame: PongFrame) -> None:
+        return
+
+    _handlers: ClassVar[dict[type[Frame], Callable[[ChatClient, Any], Awaitable[None]]]] = {
+        WelcomeFrame: _on_welcome,
+        ErrorFrame: _on_error,
+        MemberJoinedFrame: _on_member_joined,
+        MemberLeftFrame: _on_member_left,
+        RelayedMessageFrame: _on_message,
+        RelayedKeyBundleFrame: _on_key_bundle,
+        LeftFrame: _on_left,
+        PongFrame: _on_pong,
+    }
+
+    def _check_trust(self, alias: str) -> ev.WarningEvent | None:
+        """Compare ``alias``'s key with the known-peers store; a warning if it changed."""
+        info = None if self.session is None else self.session.member(alias)
+        if info is None or info.fingerprint is None or self.known_peers is None:
+            return None
+        remembered = self.known_peers.remembered(alias)
+        state = self.known_peers.check(alias, info.fingerprint)
+        self._trust[name_key(alias)] = state.value
+        if state is not TrustState.CHANGED:
+            return None
+        return ev.WarningEvent(
+            "identity_changed",
+            f"{alias}'s identity key changed: fingerprint now {info.fingerprint.digits}, "
+            f"remembered {Fingerprint(bytes.fromhex(remembered)).digits if remembered else 'none'}; "
+            "treat their messages as unverified until you trust the new key",
+            alias,
+        )
+
+    async def _disconnected(self, reason: str, *, by_us: bool = False) -> None:
+        if not self._connected:
+            return
+        self._connected = False
+        self.session = None
+        if self._ping_task is not None:
+            self._ping_task.cancel()
+            self._ping_task = None
+        lost = ConnectionLost(reason, "disconnected")
+        for waiter in (self._join_waiter, self._leave_waiter):
+            if waiter is not None and not waiter.done():
+                waiter.set_exception(lost)
+        if self._writer is not None:
+            self._writer.close()
+        self._writer = None
+        await self._emit(ev.Disconnected(reason, by_us))
+
+    # --- results of the session -----------------------------------------------------------------
+
+    async def _apply(self, result: Result) -> None:
+        """Send the session's frames, publish its trace, and report its events."""
+        for record in result.trace:
+            self.trace.publish(_stamped(record))
+        for out in result.outgoing:
+            await self._send_outgoing(out)
+        for event in result.events:
+            reported = self._report(event)
+            if reported is not None:
+                await self._emit(reported)
+
+    def _report(self, event: SessionEvent) -> ev.ClientEvent | None:
+        room = self.room or ""
+        if isinstance(event, Delivered):
+            trust = self._trust.get(name_key(event.sender))
+            if event.content_type == "text":
+                return ev.MessageReceived(
+                    room, event.sender, event.text, True, event.key_id, event.counter, trust
+                )
+            return ev.DataReceived(
+                room, event.sender, event.content_type, event.data, True, event.key_id, event.counter, trust
+            )
+        if isinstance(event, Sent):
+            return self._sent_event(event)
+        if isinstance(event, Rejected):
+            if event.frame == "member":
+                return ev.WarningEvent(
+                    event.reason.value,
+                    f"{event.sender}'s identity keys are unusable: {event.detail}",
+                    event.sender,
+                )
+            what = "key bundle" if event.frame == "key_bundle" else event.frame
+            return ev.WarningEvent(
+                event.reason.value, f"{what} from {event.sender} rejected: {event.detail}", event.sender
+            )
+        if isinstance(event, KeyReceived):
+            reason = "received" if event.replaced is None else "replaced"
+            return ev.Rekeyed(event.sender, event.key_id, reason, event.replaced)
+        if isinstance(event, KeyDrawn):
+            return ev.Rekeyed(self.alias, event.key_id, event.why, None, event.recipients)
+        if isinstance(event, Held):
+            self._schedule_expiry(event.sender, event.key_id)
+        return None
+
+    def _sent_event(self, sent: Sent) -> ev.MessageSent:
+        text = sent.text if sent.content_type == "text" else None
+        return ev.MessageSent(
+            self.room or "",
+            sent.content_type,
+            text,
+            len(sent.data),
+            sent.key_id,
+            sent.counter,
+            sent.recipients,
+        )
+
+    def _schedule_expiry(self, sender: str, key_id: str) -> None:
+        session = self.session
+
+        async def expire() -> None:
+            await asyncio.sleep(self.hold_timeout)
+            if self.session is session and session is not None and self._connected:
+                with contextlib.suppress(ClientError):
+                    await self._apply(session.expire_held(sender, key_id))
+
+        self._spawn(expire())
+
+
+def _stamped(record: TraceRecord) -> TraceRecord:
+    return dataclasses.replace(record, time=time.time())
+
+
+__all__ = [
+    "DEFAULT_HOST",
+    "DEFAULT_PORT",
+    "ChatClient",
+    "ClientError",
+    "ConnectError",
+    "ConnectionLost",
+    "IdentityError",
+    "JoinError",
+]

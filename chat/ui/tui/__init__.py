@@ -1,0 +1,48 @@
+"""The Textual chat client: ``python -m chat client`` on a terminal (``make chat-client``).
+
+:func:`run` is what :mod:`chat.cli.client` calls when stdin is a terminal and neither ``--plain``
+nor ``--json`` was given. Files given on the command line (``--ca``, ``--cert``) are read before
+the screen opens, so a bad one is one line on stderr, as in every other command.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from chat.e2e.certificates import Certificate, read_ca_public_key, read_certificate
+from chat.ui.text import printable
+from chat.ui.tui.settings import TuiOptions
+from ciphers.cli.common import UsageError
+from ciphers.errors import CryptoError
+from ciphers.rsa.keys import RSAPublicKey
+
+
+def load_files(options: TuiOptions) -> tuple[RSAPublicKey | None, Certificate | None]:
+    """The CA key (``--ca``) and our certificate (``--cert``); UsageError in one line if unreadable."""
+    ca = certificate = None
+    try:
+        if options.ca is not None:
+            ca = read_ca_public_key(options.ca)
+        if options.cert is not None:
+            certificate = read_certificate(options.cert)
+    except CryptoError as exc:
+        raise UsageError(str(exc)) from None
+    except OSError as exc:
+        raise UsageError(f"cannot read {exc.filename}: {exc.strerror or exc}") from None
+    return ca, certificate
+
+
+def run(args: argparse.Namespace) -> int:
+    """Run the Textual client until the user quits; the exit status."""
+    from chat.ui.tui.app import ChatApp  # Textual is imported only when the client starts
+
+    options = TuiOptions.from_args(args)
+    ca, certificate = load_files(options)
+    app = ChatApp(options, ca=ca, certificate=certificate)
+    result = app.run()
+    for text in app.unsent_on_exit:  # nothing typed is lost silently, even on the way out
+        sys.stderr.write(f"! not sent: {printable(text)}\n")
+    for line in app.internal_errors[:1] if app.return_code else ():
+        sys.stderr.write(f"error: {line}\n")
+    return app.return_code or (result or 0)
