@@ -93,8 +93,6 @@ def imports(path: Path, *, typing: bool = True) -> Iterator[str]:
                 yield name if name in MODULES else node.module
 
 
-
-
 @pytest.mark.parametrize("module", sorted(MODULES))
 def test_imports_point_down(module: str) -> None:
     layer = layer_of(module)
@@ -111,7 +109,8 @@ def test_no_import_cycles() -> None:
     graph: dict[str, set[str]] = {}
     for module, path in MODULES.items():
         # A module's own parent packages are imported before it anyway: not an edge.
-        graph[module] = {t for t in imports(path, typing=False) if t in MODULES and not module.startswith(t + ".")}
+        targets = imports(path, typing=False)
+        graph[module] = {t for t in targets if t in MODULES and not module.startswith(t + ".")}
     state: dict[str, int] = {}
     stack: list[str] = []
 
@@ -120,7 +119,7 @@ def test_no_import_cycles() -> None:
         stack.append(node)
         for nxt in sorted(graph[node]):
             if state.get(nxt) == 1:
-                cycle = stack[stack.index(nxt) :] + [nxt]
+                cycle = [*stack[stack.index(nxt) :], nxt]
                 raise AssertionError("import cycle: " + " -> ".join(cycle))
             if nxt not in state:
                 visit(nxt)
