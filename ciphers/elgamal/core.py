@@ -20,7 +20,7 @@ import warnings
 from dataclasses import dataclass, field
 
 from ciphers.elgamal import encoding
-from ciphers.elgamal.groups import Group
+from ciphers.elgamal.groups import Group, check_identity_group
 from ciphers.errors import DecryptionError, InsecureWarning, InvalidKeyError
 from ciphers.numtheory import invert, powmod
 from ciphers.rng import RNG, SYSTEM
@@ -79,6 +79,19 @@ class PrivateKey:
     def from_exponent(cls, group: Group, x: int) -> PrivateKey:
         """The key with private exponent x (y = g^x computed)."""
         return cls(group, x, group.power(x))
+
+
+def check_identity_key(public: PublicKey) -> None:
+    """Raise :class:`InvalidKeyError` unless ``public`` is within an identity key's bounds.
+
+    Its group must pass :func:`~ciphers.elgamal.groups.check_identity_group` (built-in and at least
+    2048 bits, or custom of 2048 to 4096 bits) and y be a subgroup element other than 1. Cheap enough
+    for every key received from the network: a comparison with the built-in primes and one Legendre
+    symbol (the group's primality was checked once, when it was built).
+    """
+    check_identity_group(public.group)
+    if not public.group.contains(public.y) or public.y == 1:
+        raise InvalidKeyError("public key y must be an element of the subgroup other than 1")
 
 
 def generate_private_key(group: Group, rng: RNG = SYSTEM) -> PrivateKey:

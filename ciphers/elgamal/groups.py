@@ -31,6 +31,11 @@ GROUP_NAMES: tuple[str, ...] = tuple(RFC_PRIMES)
 DEFAULT_GROUP = "ffdhe2048"
 MIN_SECURE_BITS = 2048
 MIN_GROUP_BITS = 32
+MAX_GROUP_BITS = 8192
+"""The largest p any group may have: the largest RFC group (modp8192, ffdhe8192). Checked before any
+exponentiation, so a loaded group costs at most 25 Miller-Rabin rounds on an 8191-bit q."""
+IDENTITY_CUSTOM_BITS = (2048, 4096)
+"""The sizes a custom (unnamed) group may have in an identity key: :func:`check_identity_group`."""
 CHECK_ROUNDS = 25
 """Miller-Rabin rounds for q when a group is checked: a composite q passes with probability at most
 4^-25 = 2^-50, even one chosen by an adversary. p is then proved prime by Pocklington."""
@@ -87,12 +92,17 @@ class Group:
 def check_group(p: int, q: int, g: int) -> None:
     """Raise :class:`InvalidKeyError` unless p = 2q + 1 with p, q prime and g of order q.
 
+    The size bounds (:data:`MIN_GROUP_BITS` <= |p| <= :data:`MAX_GROUP_BITS`) come first, so an
+    oversized group is refused before any exponentiation.
+
     q is tested with Miller-Rabin (:func:`ciphers.primes.is_probable_prime`); given q prime, p is
     then *proved* prime by Pocklington's criterion (q > sqrt(p), 2^(p-1) ≡ 1 and gcd(2^2 - 1, p) = 1),
     which costs one exponentiation instead of a second Miller-Rabin run.
     """
     if p.bit_length() < MIN_GROUP_BITS:
         raise InvalidKeyError(f"group prime p must have at least {MIN_GROUP_BITS} bits")
+    if p.bit_length() > MAX_GROUP_BITS:
+        raise InvalidKeyError(f"group prime p has {p.bit_length()} bits, above the maximum {MAX_GROUP_BITS}")
     if p != 2 * q + 1:
         raise InvalidKeyError("group parameters must satisfy p = 2q + 1")
     if not primes.is_probable_prime(q, CHECK_ROUNDS):
@@ -101,6 +111,25 @@ def check_group(p: int, q: int, g: int) -> None:
         raise InvalidKeyError("group modulus p is not prime")
     if not 1 < g < p - 1 or powmod(g, q, p) != 1:
         raise InvalidKeyError("generator g does not have order q")
+
+
+def check_identity_group(group: Group) -> None:
+    """Raise :class:`InvalidKeyError` unless ``group`` may carry an identity key.
+
+    A built-in group of at least :data:`MIN_SECURE_BITS` bits (trusted by name), or a custom group
+    of :data:`IDENTITY_CUSTOM_BITS` bits; either way it was checked once, when it was built. Cost:
+    a comparison of p with the 13 built-in primes, no exponentiation.
+    """
+    name = find_named(group)
+    if name is not None:
+        if group.bits < MIN_SECURE_BITS:
+            raise InvalidKeyError(
+                f"{name} is a {group.bits}-bit group, below the {MIN_SECURE_BITS} bits of an identity"
+            )
+        return
+    low, high = IDENTITY_CUSTOM_BITS
+    if not low <= group.bits <= high:
+        raise InvalidKeyError(f"a custom identity group must have {low} to {high} bits, not {group.bits}")
 
 
 def subgroup_generator(p: int) -> int:
@@ -149,6 +178,8 @@ def generate_group(bits: int, rng: RNG = SYSTEM, progress: Progress | None = Non
     """
     if bits < MIN_GROUP_BITS:
         raise ValueError(f"a group needs at least {MIN_GROUP_BITS} bits")
+    if bits > MAX_GROUP_BITS:
+        raise ValueError(f"a group may have at most {MAX_GROUP_BITS} bits")
     if bits < MIN_SECURE_BITS:
         warnings.warn(
             f"a {bits}-bit ElGamal group is too small to be secure (use at least {MIN_SECURE_BITS})",

@@ -19,8 +19,17 @@ from ciphers.rng import RNG, SYSTEM
 DEFAULT_BITS = 2048
 DEFAULT_E = 65537
 MIN_BITS = 256
+MAX_BITS = 16384
+"""The largest modulus any key may have (OpenSSL's OPENSSL_RSA_MAX_MODULUS_BITS). Checked before any
+prime or consistency test, so that loading a key costs at most the check of two 8192-bit primes."""
 CHECK_ROUNDS = 8
 """Miller-Rabin rounds for each prime when a loaded private key is checked (error <= 4**-8 each)."""
+FACTORING_TRIES = 100
+"""Bases tried when p and q are recovered from (n, e, d): each succeeds with probability at least 1/2
+for a genuine two-prime key (NIST SP 800-56B Rev. 2 Appendix C.2), so 100 failures mean a bad key."""
+IDENTITY_BITS = (2048, 4096)
+IDENTITY_EXPONENTS = frozenset({DEFAULT_E})
+"""The modulus sizes and public exponents an identity key may have: :func:`check_identity_public_key`."""
 
 
 @dataclass(frozen=True)
@@ -91,14 +100,22 @@ class RSAPrivateKey:
 
     @classmethod
     def from_components(cls, n: int, e: int, d: int) -> RSAPrivateKey:
-        """Recover p and q from (n, e, d) (RFC 8017 does not say how; NIST SP 800-56B Rev. 2 App. C)."""
+        """Recover p and q from (n, e, d) (RFC 8017 does not say how; NIST SP 800-56B Rev. 2 App. C.2)
+        and return the key only if it passes :func:`check_private_key`.
+
+        The size bound comes first; then at most :data:`FACTORING_TRIES` bases. A modulus with three
+        or more primes splits too, but its cofactor is not prime, so it is refused.
+        """
+        check_public_key(RSAPublicKey(n, e))
+        if not 0 < d < n:
+            raise InvalidKeyError("RSA private exponent d is out of range")
         k = d * e - 1
-        if k <= 0 or k % 2:
+        if k % 2:
             raise InvalidKeyError("(n, e, d) is not a consistent RSA key")
         t = 0
         while k % (2 << t) == 0:
             t += 1
-        for g in range(2, 1000):
+        for g in range(2, 2 + FACTORING_TRIES):
             y = int(gmpy2.powmod(g, k >> t, n))
             for _ in range(t):
                 if y in (1, n - 1):
@@ -107,8 +124,9 @@ class RSAPrivateKey:
                 if x == 1:
                     p = int(gmpy2.gcd(y - 1, n))
                     q = n // p
-                    p, q = max(p, q), min(p, q)
-                    return cls.from_primes(p, q, e, d)
+                    key = cls.from_primes(max(p, q), min(p, q), e, d)
+                    check_private_key(key)
+                    return key
                 y = x
         raise InvalidKeyError("could not factor n from (n, e, d)")
 
@@ -117,12 +135,35 @@ def check_public_key(key: RSAPublicKey | RSAPrivateKey) -> None:
     """Raise :class:`InvalidKeyError` unless n is odd and composite-sized and 3 <= e < n is odd.
 
     The partial public-key validation of NIST SP 800-89 §5.3.3 without the primality and
-    factor checks (a public key gives nothing to check them with).
+    factor checks (a public key gives nothing to check them with), after the size bound
+    n < 2^:data:`MAX_BITS`, which comes first so that no later check works on a huge number.
     """
+    if key.n.bit_length() > MAX_BITS:
+        raise InvalidKeyError(f"RSA modulus has {key.n.bit_length()} bits, above the maximum {MAX_BITS}")
     if key.n < 15 or key.n % 2 == 0:
         raise InvalidKeyError("RSA modulus n must be an odd integer of at least 4 bits")
     if not 3 <= key.e < key.n or key.e % 2 == 0:
         raise InvalidKeyError("RSA public exponent e must be odd with 3 <= e < n")
+
+
+def check_identity_public_key(key: RSAPublicKey | RSAPrivateKey) -> None:
+    """Raise :class:`InvalidKeyError` unless the key may serve as an identity: a modulus of
+    :data:`IDENTITY_BITS` (2048 to 4096) bits and e in :data:`IDENTITY_EXPONENTS` (65537).
+
+    Cost: two comparisons and a parity test, whatever the key's size, so it can run on every key
+    received from the network before the key is used; it bounds each later public operation to one
+    4096-bit exponentiation by 65537 (17 multiplications).
+    """
+    low, high = IDENTITY_BITS
+    if not low <= key.n.bit_length() <= high:
+        raise InvalidKeyError(
+            f"an identity RSA modulus must have {low} to {high} bits, not {key.n.bit_length()}"
+        )
+    if key.e not in IDENTITY_EXPONENTS:
+        allowed = ", ".join(str(e) for e in sorted(IDENTITY_EXPONENTS))
+        raise InvalidKeyError(f"an identity RSA public exponent must be {allowed}")
+    if key.n % 2 == 0:
+        raise InvalidKeyError("RSA modulus n must be odd")
 
 
 def check_private_key(key: RSAPrivateKey, rounds: int = CHECK_ROUNDS) -> None:
@@ -165,6 +206,8 @@ def generate(
     """
     if bits < MIN_BITS:
         raise InvalidKeyError(f"RSA keys must have at least {MIN_BITS} bits")
+    if bits > MAX_BITS:
+        raise InvalidKeyError(f"RSA keys may have at most {MAX_BITS} bits")
     if bits % 2:
         raise InvalidKeyError("RSA key size must be even")
     if e < 3 or e % 2 == 0:
