@@ -6,8 +6,11 @@
 * :mod:`~ciphers.elgamal.core` — keys and textbook encryption (**malleable, insecure**).
 * :mod:`~ciphers.elgamal.kem` and :mod:`~ciphers.elgamal.hybrid` — the KEM and KEM + encrypt-then-MAC:
   what to use for real data.
-* :mod:`~ciphers.elgamal.signatures` — hashed signatures, and the **forgeable** textbook variant.
-* :mod:`~ciphers.elgamal.formats` — keys as JSON.
+* :mod:`~ciphers.elgamal.dsa` and :mod:`~ciphers.elgamal.rfc6979` — DSA-form signatures in the
+  prime-order subgroup with deterministic nonces: the default.
+* :mod:`~ciphers.elgamal.signatures` — classic ElGamal signatures, hashed or on a bare integer:
+  **forgeable** (Bleichenbacher 1996), kept as textbook.
+* :mod:`~ciphers.elgamal.formats` — keys and labelled signatures as JSON.
 """
 
 from ciphers.elgamal.core import PrivateKey, PublicKey, generate_private_key
