@@ -1,8 +1,9 @@
 """The ElGamal attacks recover what the tests planted, and fail where the toolkit's defaults hold.
 
 Keys, nonces and messages are drawn here; the victims are the toolkit's own textbook functions
-(``ciphers.elgamal.core``, ``ciphers.elgamal.signatures``). sympy supplies independent Legendre
-symbols and primitive-root checks.
+(``ciphers.elgamal.core``, ``ciphers.elgamal.signatures``), and each signature attack is also
+run against the DSA-form default (``ciphers.elgamal.dsa``), where it must fail. sympy supplies
+independent Legendre symbols and primitive-root checks.
 """
 
 from __future__ import annotations
@@ -12,11 +13,12 @@ import warnings
 
 import pytest
 import sympy
-from hypothesis import given, settings
+from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 from ciphers.attacks import elgamal as attacks
 from ciphers.attacks.dlog import primitive_root, smooth_prime
+from ciphers.elgamal import dsa
 from ciphers.elgamal.core import (
     Ciphertext,
     decrypt_element,
@@ -25,8 +27,16 @@ from ciphers.elgamal.core import (
     encrypt_int,
     generate_private_key,
 )
-from ciphers.elgamal.groups import generate_group
-from ciphers.elgamal.signatures import Signature, sign, sign_int, verify, verify_int, verify_textbook
+from ciphers.elgamal.groups import Group, generate_group, named_group
+from ciphers.elgamal.signatures import (
+    Signature,
+    hash_message,
+    sign,
+    sign_int,
+    verify,
+    verify_int,
+    verify_textbook,
+)
 from ciphers.errors import InsecureWarning, VerificationError
 from ciphers.numtheory import gcd, powmod
 from ciphers.rng import DeterministicRNG, randrange
@@ -244,3 +254,106 @@ def test_bleichenbacher_1996_fails_in_the_toolkit_groups() -> None:
         attacks.bleichenbacher_1996_forgery(P, G, Y, 1)  # p ≡ 3 (mod 4), g a residue of order q
     signature = sign(KEY, b"genuine", DeterministicRNG(1))
     verify(KEY.public_key, b"genuine", signature)  # and honest signatures still verify
+
+
+# --- Bleichenbacher 1996 in the toolkit's own groups: r = q = (p - 1)/2 ---------------------------
+
+with warnings.catch_warnings():
+    warnings.simplefilter("ignore", InsecureWarning)
+    G4_GROUP = generate_group(256, DeterministicRNG("g4-0"))  # p ≡ 3 (mod 8): g = 4
+FFDHE2048 = named_group("ffdhe2048")
+FORGED = b"I owe Mallory everything"
+
+
+def test_the_groups_have_g_2_and_g_4() -> None:
+    assert FFDHE2048.g == 2 and G4_GROUP.g == 4 and G4_GROUP.p % 8 == 3
+
+
+@pytest.mark.parametrize(
+    "group", [FFDHE2048, G4_GROUP, GROUP], ids=["ffdhe2048 (g=2)", "custom (g=4)", "custom"]
+)
+def test_half_order_forgery_signs_any_message_under_any_key_of_the_classic_scheme(group: Group) -> None:
+    key = generate_private_key(group, DeterministicRNG(f"any key {group.p}"))
+    h = hash_message(group, FORGED)
+    r, s = attacks.bleichenbacher_1996_half_order_forgery(group.p, group.g, h)
+    assert r == group.q and s % 2 == 0 and 0 < s < group.p - 1
+    assert verify_int(group.p, group.g, key.y, h, r, s)  # the classic equation, by the bare function
+    verify(key.public_key, FORGED, Signature(r, s))  # and the hashed classic verifier: accepted
+    with pytest.raises(VerificationError):  # the DSA-form default: 0 < r < q refuses r = q
+        dsa.verify(key.public_key, FORGED, dsa.Signature(r, s))
+
+
+@settings(max_examples=20)
+@given(st.integers(1, Q - 1))
+def test_half_order_forgery_works_for_every_hash(h: int) -> None:
+    r, s = attacks.bleichenbacher_1996_half_order_forgery(P, G, h)
+    assert pow(Y, r, P) * pow(r, s, P) % P == pow(G, h, P)  # g^h ≡ y^r r^s, computed here
+
+
+def test_half_order_forgery_needs_a_power_of_2_generator() -> None:
+    g9 = pow(3, 2, P)  # a residue of order q, but 4 is no small power of it
+    with pytest.raises(ValueError, match="g = 2 or g = 4"):
+        attacks.bleichenbacher_1996_half_order_forgery(P, g9, 5)
+
+
+# --- the existential forgeries fail against the DSA-form default -------------------------------
+
+
+@settings(max_examples=25)
+@given(st.integers(1, P - 2))
+def test_one_parameter_forgery_fails_against_dsa(e: int) -> None:
+    h, (r, s) = attacks.one_parameter_forgery(P, G, Y, e)
+    verify_textbook(KEY.public_key, h, Signature(r, s))  # accepted by textbook ElGamal
+    for message in (h.to_bytes(32, "big"), b"anything"):
+        with pytest.raises(VerificationError):
+            dsa.verify(KEY.public_key, message, dsa.Signature(r, s))
+
+
+@settings(max_examples=25)
+@given(st.integers(1, P - 2), st.integers(1, P - 2))
+def test_two_parameter_forgery_fails_against_dsa(u: int, v: int) -> None:
+    v |= 1
+    assume(gcd(v, P - 1) == 1)
+    h, (r, s) = attacks.two_parameter_forgery(P, G, Y, u, v)
+    assert verify_int(P, G, Y, h, r, s)
+    with pytest.raises(VerificationError):
+        dsa.verify(KEY.public_key, h.to_bytes(32, "big"), dsa.Signature(r, s))
+
+
+@settings(max_examples=25)
+@given(st.integers(1, Q - 1), st.integers(1, Q - 1), st.binary(max_size=32))
+def test_dsa_equations_on_a_bare_z_are_forgeable_but_the_hash_stops_it(
+    a: int, b: int, message: bytes
+) -> None:
+    try:
+        z, (r, s) = attacks.dsa_existential_forgery(P, Q, G, Y, a, b)
+    except ValueError:
+        return  # r = 0: no forgery from these a, b
+    assert dsa.verify_int(P, Q, G, Y, z, r, s)  # a valid (z, r, s) without x
+    with pytest.raises(VerificationError):  # but z is no SHA-256 of a message anyone knows
+        dsa.verify(KEY.public_key, message, dsa.Signature(r, s))
+
+
+# --- nonce reuse: classic ElGamal and DSA give away the key; RFC 6979 never reuses -----------------
+
+
+@settings(max_examples=20)
+@given(seeds)
+def test_two_dsa_signatures_with_one_nonce_give_away_the_private_key(seed: int) -> None:
+    rng = DeterministicRNG(seed)
+    k, z1, z2 = (randrange(1, Q, rng) for _ in range(3))
+    assume(z1 != z2)
+    (r, s1), (_, s2) = dsa.sign_int(P, Q, G, X, z1, k), dsa.sign_int(P, Q, G, X, z2, k)
+    assert attacks.dsa_nonce_reuse_private_key(Q, (z1, (r, s1)), (z2, (r, s2))) == X
+
+
+def test_deterministic_nonces_never_repeat_so_the_attack_has_nothing_to_work_on() -> None:
+    first, second = dsa.sign(KEY, b"pay Alice 10", None), dsa.sign(KEY, b"pay Alice 1000", None)
+    assert first.r != second.r  # a new message, a new k
+    z1, z2 = (dsa.hash_to_z(hashlib.sha256(m).digest(), Q) for m in (b"pay Alice 10", b"pay Alice 1000"))
+    with pytest.raises(ValueError, match="do not share a nonce"):
+        attacks.dsa_nonce_reuse_private_key(Q, (z1, (first.r, first.s)), (z2, (second.r, second.s)))
+    again = dsa.sign(KEY, b"pay Alice 10", None)
+    assert again == first  # the same message twice: the same signature, one equation
+    with pytest.raises(ValueError, match="one equation"):
+        attacks.dsa_nonce_reuse_private_key(Q, (z1, (first.r, first.s)), (z1, (again.r, again.s)))

@@ -9,9 +9,10 @@ Every attack here is the reason for a default elsewhere in the toolkit:
 * :mod:`~ciphers.attacks.des` — a 56-bit key falls to search, double DES to meet-in-the-middle, and
   CBC with a padding oracle to Vaudenay: hence Triple DES with three keys, and encrypt-then-MAC.
 * :mod:`~ciphers.attacks.elgamal` and :mod:`~ciphers.attacks.dlog` — reused nonces give away the
-  plaintext or the key, unhashed signatures are forgeable, Z_p* leaks the Legendre symbol and a
-  smooth p - 1 gives away every discrete log: hence fresh nonces, hashed signatures and the
-  prime-order subgroup of a safe-prime group.
+  plaintext or the key, classic signatures are forgeable (unhashed, and with r = (p - 1)/2 even
+  hashed), Z_p* leaks the Legendre symbol and a smooth p - 1 gives away every discrete log: hence
+  fresh nonces, DSA-form signatures with RFC 6979 nonces, and the prime-order subgroup of a
+  safe-prime group.
 
 Functions are pure: they take the public values (and an oracle, a closure standing for the victim
 that answers one yes/no question) and return what they recovered, with the count of trials or

@@ -8,12 +8,15 @@ Each one is why a default of ``ciphers.elgamal`` exists:
 * when g generates all of Z_p*, (c1, c2) reveals the Legendre symbol of m, enough to tell two
   candidate messages apart: hence the subgroup of quadratic residues of a safe-prime group;
 * a signature nonce used twice gives away the private key; unhashed (textbook) signatures can be
-  forged from the public key alone; and a generator that is smooth and divides p - 1 lets anyone
-  sign any hash (Bleichenbacher 1996): hence fresh nonces, hashed messages and a generator of
-  large prime order.
+  forged from the public key alone; a generator that is smooth and divides p - 1 lets anyone sign
+  any hash, and so does r = (p - 1)/2 in every safe-prime group, even with g of prime order
+  (Bleichenbacher 1996): hence the DSA-form default (:mod:`ciphers.elgamal.dsa`), whose exponents
+  live modulo the prime q, whose r and s must lie in [1, q - 1], and whose nonces are
+  deterministic (RFC 6979) so that none is ever used for two messages.
 
-Signatures follow ElGamal 1985 §III as ``ciphers.elgamal.signatures`` does: r = g^k mod p,
+Classic signatures follow ElGamal 1985 §III as ``ciphers.elgamal.signatures`` does: r = g^k mod p,
 s = (h - x r) k^-1 mod (p - 1), valid when 0 < r < p, 0 < s < p - 1 and g^h ≡ y^r r^s (mod p).
+DSA-form ones follow FIPS 186-4 §4.6: r = (g^k mod p) mod q, s = k^-1 (z + x r) mod q.
 HAC is Menezes, van Oorschot and Vanstone, Handbook of Applied Cryptography, 1996.
 """
 
@@ -203,3 +206,59 @@ def weak_generator_group(bits: int, rng: RNG = SYSTEM) -> tuple[int, int]:
         q = random_prime(bits - 2, rng)
         if is_probable_prime(4 * q + 1, rng=rng):
             return 4 * q + 1, 2
+
+
+def bleichenbacher_1996_half_order_forgery(p: int, g: int, h: int) -> Signature:
+    """A classic signature on any h under *any* key of a safe-prime group p = 2q + 1, with no secret.
+
+    r = q: every key y lies in the order-q subgroup, so y^r = 1; and 2q ≡ -1 gives q ≡ -2^-1, so
+    for an even s = 2t, r^s = 4^-t. With 4 = g^c (c = 2 for the RFC groups' g = 2, c = 1 for the
+    g = 4 of custom groups), t ≡ -h c^-1 (mod q) makes y^r r^s = g^h (Bleichenbacher, "Generating
+    ElGamal signatures without knowing the secret key", EUROCRYPT 1996, the case g | p - 1 with
+    w = (p - 1)/2). The range checks 0 < r < p, 0 < s < p - 1 hold, and hashing h does not help.
+    DSA-form verification refuses r = q outright (0 < r < q). ``ValueError`` if 4 is not a small
+    power of g or h ≡ 0 (mod q).
+    """
+    q = (p - 1) // 2
+    c = next((c for c in range(1, 65) if powmod(g, c, p) == 4), None)
+    if c is None or gcd(c, q) != 1:
+        raise ValueError("the attack as written needs 4 = g^c for a small c (g = 2 or g = 4)")
+    t = -h * invert(c, q) % q
+    if t == 0:
+        raise ValueError("h ≡ 0 (mod q): no even s in range")
+    return q, 2 * t
+
+
+# --- DSA-form signatures: the same lessons, and where they stop ---------------------------------
+
+
+def dsa_existential_forgery(p: int, q: int, g: int, y: int, a: int, b: int) -> tuple[int, Signature]:
+    """A valid (z, (r, s)) for the DSA equations on a *bare* z, from the public key and any a, b.
+
+    r = (g^a y^b mod p) mod q, s = r b^-1, z = a s (mod q): then u1 = z s^-1 = a and u2 = r s^-1 = b,
+    so the verifier recomputes r (the DSA analogue of the two-parameter forgery, HAC §11.5.2). The
+    forger picks z; a real signature is on z = H(m), and finding an m with that hash is a preimage
+    search: the hash is what stops it. ``ValueError`` if r = 0 or b is not invertible mod q.
+    """
+    r = powmod(g, a, p) * powmod(y, b, p) % p % q
+    if r == 0:
+        raise ValueError("r = 0: choose another a or b")
+    s = r * invert(b, q) % q
+    return a * s % q, (r, s)
+
+
+def dsa_nonce_reuse_private_key(q: int, first: tuple[int, Signature], second: tuple[int, Signature]) -> int:
+    """The private key x from two DSA signatures (z1, (r, s1)) and (z2, (r, s2)) sharing a nonce k.
+
+    s1 - s2 ≡ k^-1 (z1 - z2) gives k, then x = (s1 k - z1) r^-1 (mod q); q is prime, so exactly
+    one candidate each (the PlayStation 3 key, 2010, was recovered so from ECDSA). RFC 6979's
+    deterministic k differs for every message, and one message always gets the same signature, so
+    no two equations share a k. ``ValueError`` if the r differ or s1 = s2.
+    """
+    (z1, (r, s1)), (z2, (r2, s2)) = first, second
+    if r != r2:
+        raise ValueError("different r: the signatures do not share a nonce")
+    if (s1 - s2) % q == 0:
+        raise ValueError("s1 = s2: the same signature twice gives one equation, not two")
+    k = (z1 - z2) * invert(s1 - s2, q) % q
+    return (s1 * k - z1) * invert(r, q) % q

@@ -1,18 +1,25 @@
-"""ElGamal signatures (ElGamal 1985, §III; Handbook of Applied Cryptography §11.5.2).
+"""Classic ElGamal signatures (ElGamal 1985, §III; Handbook of Applied Cryptography §11.5.2).
+
+**Textbook, forgeable, kept to be studied**: the default is :mod:`ciphers.elgamal.dsa`.
 
 Sign h with a fresh k, gcd(k, p - 1) = 1: r = g^k mod p, s = (h - x r) k^-1 mod (p - 1); retry if
 s = 0. Verify: 0 < r < p, 0 < s < p - 1 and g^h ≡ y^r r^s (mod p). The range checks matter: without
-0 < r < p a new signature can be forged from any valid one (Bleichenbacher's observation, HAC §11.5.2).
+0 < r < p a new signature can be forged from any valid one (HAC §11.5.2). They are not enough:
+in every group of this toolkit, r = q = (p - 1)/2 with an even s ≡ -h (mod q) verifies for any h
+under any key, with no secret (Bleichenbacher, "Generating ElGamal signatures without knowing the
+secret key", EUROCRYPT 1996; :func:`ciphers.attacks.elgamal.bleichenbacher_1996_half_order_forgery`),
+because y^q = 1 and q ≡ -2^-1 (mod p). Hashing the message does not help against that.
 
-Two variants:
+Two variants, both insecure:
 
 * **hashed** (:func:`sign`, :func:`verify`): h = SHA-256(message) as an integer, reduced mod p - 1.
+  Stops the existential forgeries below, not Bleichenbacher's.
 * **textbook** (:func:`sign_textbook`, :func:`verify_textbook`): h is a bare integer given by the
-  caller. **Insecure**: anyone can forge a valid (h, r, s) from the public key alone, for an h they
-  do not control (r = g^a y^b, s = -r b^-1, h = s a mod p - 1); the forgery notebooks do exactly that.
+  caller. Anyone can also forge a valid (h, r, s) from the public key alone, for an h they do not
+  control (r = g^a y^b, s = -r b^-1, h = s a mod p - 1); the forgery notebooks do exactly that.
 
 ``sign_int``/``verify_int`` are the bare equations over Z_p* for any p and g (known-answer vectors).
-ElGamal signatures are here to be studied; DSA and Schnorr are their standardised descendants.
+DSA and Schnorr are the standardised descendants that work modulo the prime q instead.
 """
 
 from __future__ import annotations
@@ -28,6 +35,10 @@ from ciphers.numtheory import gcd, invert, powmod
 from ciphers.rng import RNG, SYSTEM, randrange
 
 TEXTBOOK_WARNING = "textbook ElGamal signatures on a bare integer are forgeable; sign hashed messages"
+CLASSIC_WARNING = (
+    "classic ElGamal signatures are forgeable (Bleichenbacher 1996: r = (p - 1)/2 signs any message "
+    "under any key); the default DSA-form scheme is not"
+)
 
 
 # --- the bare equations, on integers, for any p and g (known-answer vectors) ---
