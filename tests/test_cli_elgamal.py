@@ -12,8 +12,11 @@ from pathlib import Path
 
 import pytest
 
+from ciphers.attacks.elgamal import bleichenbacher_1996_half_order_forgery
 from ciphers.cli import main
-from ciphers.elgamal.formats import load_private_key, load_public_key
+from ciphers.elgamal import dsa
+from ciphers.elgamal.formats import dump_signature, load_private_key, load_public_key
+from ciphers.elgamal.signatures import hash_message
 from ciphers.errors import InsecureWarning
 from tests.cli_support import exit_status, one_line
 
@@ -78,10 +81,20 @@ def test_keygen_in_a_small_rfc_group_warns_in_one_line(
         ["elgamal", "keygen", "--group", "ffdhe1234", "--out", "x"],
         ["elgamal", "keygen", "--group", "ffdhe2048", "--bits", "512", "--out", "x"],
         ["elgamal", "keygen", "--bits", "8", "--out", "x"],
+        ["elgamal", "keygen", "--bits", "8200", "--out", "x"],
+        ["elgamal", "sign", "--key", "k.json", "--scheme", "schnorr"],
         ["elgamal", "encrypt", "--key", "k.json", "--scheme", "rot13"],
         ["elgamal", "frobnicate"],
     ],
-    ids=["unknown group", "group and bits", "bits too small", "unknown scheme", "unknown verb"],
+    ids=[
+        "unknown group",
+        "group and bits",
+        "bits too small",
+        "bits too big",
+        "unknown signature scheme",
+        "unknown scheme",
+        "unknown verb",
+    ],
 )
 def test_bad_usage_is_one_line_and_status_2(
     argv: list[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
@@ -162,33 +175,122 @@ def test_tampered_ciphertext_is_one_line_and_status_2(
     assert one_line(capsys.readouterr().err) == "error: decryption error"
 
 
-def test_sign_and_verify(keys: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def _sign(keys: Path, message: Path, signature: Path, *scheme: str) -> int:
+    return run(
+        ["elgamal", "sign", "--key", f"{keys}.json", "--in", str(message), "--sig", str(signature), *scheme]
+    )
+
+
+def _verify(keys: Path, message: Path, signature: Path, *scheme: str) -> int:
+    return run(
+        [
+            "elgamal",
+            "verify",
+            "--key",
+            f"{keys}.pub.json",
+            "--in",
+            str(message),
+            "--sig",
+            str(signature),
+            *scheme,
+        ]
+    )
+
+
+def test_sign_and_verify_default_to_dsa(
+    keys: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     message, signature = tmp_path / "message", tmp_path / "message.sig"
     message.write_bytes(ALL_BYTES)
-    assert (
-        run(["elgamal", "sign", "--key", f"{keys}.json", "--in", str(message), "--sig", str(signature)]) == 0
+    assert _sign(keys, message, signature) == 0
+    assert capsys.readouterr().err == ""  # no warning: the default is not textbook
+    document = json.loads(signature.read_text())
+    assert (document["kind"], document["version"], document["scheme"]) == (
+        "cipherchat-elgamal-signature",
+        1,
+        "dsa",
     )
-    assert len(signature.read_bytes()) == 2 * 256
-    capsys.readouterr()
-    verify = ["elgamal", "verify", "--key", f"{keys}.pub.json", "--in", str(message), "--sig", str(signature)]
-    assert run(verify) == 0
+    key = load_private_key(Path(f"{keys}.json").read_text())
+    dsa.verify(key.public_key, ALL_BYTES, dsa.Signature(int(document["r"], 16), int(document["s"], 16)))
+    assert _verify(keys, message, signature) == 0
     assert capsys.readouterr().out == "signature valid\n"
     message.write_bytes(ALL_BYTES + b"!")
-    assert run(verify) == 1
+    assert _verify(keys, message, signature) == 1
     assert one_line(capsys.readouterr().err) == "error: invalid signature"
 
 
-def test_verify_with_a_malformed_signature_file(
+def test_textbook_signatures_warn_and_verify_only_as_textbook(
+    keys: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    message, signature = tmp_path / "message", tmp_path / "message.sig"
+    message.write_bytes(b"attack at dawn")
+    assert _sign(keys, message, signature, "--scheme", "textbook") == 0
+    assert one_line(capsys.readouterr().err).startswith("warning: classic ElGamal signatures are forgeable")
+    assert json.loads(signature.read_text())["scheme"] == "textbook"
+    assert _verify(keys, message, signature, "--scheme", "textbook") == 0
+    assert "forgeable" in capsys.readouterr().err
+    assert _verify(keys, message, signature) == 1
+    assert "labelled 'textbook', not the 'dsa' asked for" in one_line(capsys.readouterr().err)
+
+
+def test_a_dsa_signature_is_not_checked_as_textbook(
     keys: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     message, signature = tmp_path / "message", tmp_path / "message.sig"
     message.write_bytes(b"m")
-    signature.write_bytes(b"short")
-    assert (
-        run(["elgamal", "verify", "--key", f"{keys}.pub.json", "--in", str(message), "--sig", str(signature)])
-        == 2
-    )
-    assert "512 bytes" in one_line(capsys.readouterr().err)
+    assert _sign(keys, message, signature) == 0
+    assert _verify(keys, message, signature, "--scheme", "textbook") == 1
+    assert "labelled 'dsa', not the 'textbook' asked for" in one_line(capsys.readouterr().err)
+
+
+def test_bleichenbacher_forgery_passes_textbook_verify_and_fails_the_default(
+    keys: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The issue's forgery, end to end: r = q, an even s ≡ -h (mod q), no private key used."""
+    group = load_public_key(Path(f"{keys}.pub.json").read_text()).group
+    message, forged = tmp_path / "message", tmp_path / "forged.sig"
+    message.write_bytes(b"I owe Mallory everything")
+    r, s = bleichenbacher_1996_half_order_forgery(group.p, group.g, hash_message(group, message.read_bytes()))
+    for scheme in ("textbook", "dsa"):
+        forged.write_text(dump_signature(scheme, r, s))
+        assert _verify(keys, message, forged, "--scheme", scheme) == (0 if scheme == "textbook" else 1)
+    assert capsys.readouterr().err.endswith("error: invalid signature\n")
+
+
+@pytest.mark.parametrize(
+    ("content", "expected"),
+    [
+        (b"short", "not valid JSON"),
+        (b'{"kind": "cipherchat-elgamal-public-key"}', "not an ElGamal signature"),
+        (
+            b'{"kind": "cipherchat-elgamal-signature", "version": 2}',
+            "unsupported ElGamal signature version 2",
+        ),
+        (
+            b'{"kind": "cipherchat-elgamal-signature", "version": 1, "scheme": "rsa"}',
+            "unknown ElGamal signature",
+        ),
+        (
+            b'{"kind": "cipherchat-elgamal-signature", "version": 1, "scheme": "dsa", "r": "1"}',
+            "missing the 's'",
+        ),
+        (
+            b'{"kind": "cipherchat-elgamal-signature", "version": 1, "scheme": "dsa", "r": "1", "s": "'
+            + b"f" * 3000
+            + b'"}',
+            "above 8192 bits",
+        ),
+    ],
+    ids=["not JSON", "wrong kind", "wrong version", "unknown scheme", "missing s", "huge s"],
+)
+def test_verify_with_a_malformed_signature_file(
+    keys: Path, tmp_path: Path, content: bytes, expected: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    message, signature = tmp_path / "message", tmp_path / "message.sig"
+    message.write_bytes(b"m")
+    signature.write_bytes(content)
+    assert _verify(keys, message, signature) == 2
+    assert expected in one_line(capsys.readouterr().err)
 
 
 @pytest.mark.parametrize(

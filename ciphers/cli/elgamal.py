@@ -8,14 +8,24 @@ Keys are JSON files (:mod:`ciphers.elgamal.formats`): ``keygen --out NAME`` writ
 * ``--scheme textbook``: one ElGamal ciphertext per chunk of the message. **Insecure** (malleable,
   chunks can be reordered); for study only, and said so on stderr.
 
-Signatures (hashed, SHA-256) are r || s, each |p| bytes, written to ``--sig`` or stdout. ``verify``
-exits 0 and prints one line if the signature is valid, and exits 1 with one line on stderr if not.
+Signature schemes:
+
+* ``--scheme dsa`` (default): DSA-form signatures in the group's prime-order subgroup, SHA-256,
+  RFC 6979 nonces (:mod:`ciphers.elgamal.dsa`).
+* ``--scheme textbook``: classic ElGamal signatures of SHA-256(message). **Insecure**: anyone can
+  sign any message under any key (Bleichenbacher 1996); for study only, and said so on stderr.
+
+A signature is a small JSON document naming its scheme (:func:`ciphers.elgamal.formats.dump_signature`),
+written to ``--sig`` or stdout; ``verify`` checks it only under the scheme it is asked for, so a
+textbook signature never passes a default (DSA-form) verification. ``verify`` exits 0 and prints
+one line if the signature is valid, and exits 1 with one line on stderr if not.
 """
 
 from __future__ import annotations
 
 import argparse
 import sys
+import warnings
 from pathlib import Path
 
 from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
@@ -30,17 +40,27 @@ from ciphers.cli.common import (
     write_new_file,
     write_output,
 )
-from ciphers.elgamal import core, hybrid, signatures
+from ciphers.elgamal import core, dsa, hybrid, signatures
 from ciphers.elgamal.core import PrivateKey, PublicKey, generate_private_key
-from ciphers.elgamal.formats import dump_private_key, dump_public_key, load_private_key, load_public_key
+from ciphers.elgamal.formats import (
+    SIGNATURE_SCHEMES,
+    dump_private_key,
+    dump_public_key,
+    dump_signature,
+    load_private_key,
+    load_public_key,
+    load_signature,
+)
 from ciphers.elgamal.groups import (
     DEFAULT_GROUP,
     GROUP_NAMES,
+    MAX_GROUP_BITS,
     MIN_GROUP_BITS,
     Group,
     generate_group,
     named_group,
 )
+from ciphers.errors import InsecureWarning, VerificationError
 
 SCHEMES = ("hybrid", "textbook")
 
@@ -63,8 +83,8 @@ def _keygen(args: argparse.Namespace) -> int:
     private_path, public_path = Path(f"{args.out}.json"), Path(f"{args.out}.pub.json")
     refuse_existing(private_path, public_path)
     if args.bits is not None:
-        if args.bits < MIN_GROUP_BITS:
-            raise UsageError(f"--bits must be at least {MIN_GROUP_BITS}")
+        if not MIN_GROUP_BITS <= args.bits <= MAX_GROUP_BITS:
+            raise UsageError(f"--bits must be from {MIN_GROUP_BITS} to {MAX_GROUP_BITS}")
         group = _generate_with_progress(args.bits)
     else:
         group = named_group(args.group or DEFAULT_GROUP)
@@ -103,15 +123,31 @@ def _decrypt(args: argparse.Namespace) -> int:
 
 def _sign(args: argparse.Namespace) -> int:
     key = _private_key(args.key)
-    signature = signatures.sign(key, read_input(args.infile))
-    write_output(args.sig, signature.to_bytes(key.group))
+    message = read_input(args.infile)
+    if args.scheme == "textbook":
+        warnings.warn(signatures.CLASSIC_WARNING, InsecureWarning, stacklevel=1)
+        classic = signatures.sign(key, message)
+        r, s = classic.r, classic.s
+    else:
+        signature = dsa.sign(key, message)
+        r, s = signature.r, signature.s
+    write_output(args.sig, dump_signature(args.scheme, r, s).encode("ascii"))
     return 0
 
 
 def _verify(args: argparse.Namespace) -> int:
     key = _public_key(args.key)
-    signature = signatures.Signature.from_bytes(key.group, Path(args.sig).read_bytes())
-    signatures.verify(key, read_input(args.infile), signature)
+    scheme, r, s = load_signature(Path(args.sig).read_bytes())
+    if scheme != args.scheme:
+        raise VerificationError(
+            f"invalid signature: it is labelled {scheme!r}, not the {args.scheme!r} asked for"
+        )
+    message = read_input(args.infile)
+    if scheme == "textbook":
+        warnings.warn(signatures.CLASSIC_WARNING, InsecureWarning, stacklevel=1)
+        signatures.verify(key, message, signatures.Signature(r, s))
+    else:
+        dsa.verify(key, message, dsa.Signature(r, s))
     sys.stdout.write("signature valid\n")
     return 0
 
@@ -121,14 +157,21 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     parser = subparsers.add_parser(
         "elgamal",
         help="ElGamal keys, hybrid/textbook encryption and signatures",
-        description="ElGamal in a safe-prime subgroup. Textbook encryption is malleable and insecure.",
+        description=(
+            "ElGamal in a safe-prime subgroup. Textbook encryption is malleable and textbook signatures "
+            "are forgeable: both insecure. The defaults (hybrid, dsa) are not."
+        ),
     )
     verbs = parser.add_subparsers(dest="verb", required=True, parser_class=OneLineParser)
 
     keygen = verbs.add_parser("keygen", help="make a key pair: NAME.json (private) and NAME.pub.json")
     source = keygen.add_mutually_exclusive_group()
     source.add_argument("--group", choices=GROUP_NAMES, help=f"built-in RFC group (default {DEFAULT_GROUP})")
-    source.add_argument("--bits", type=int, help="generate a custom safe-prime group of N bits (slow)")
+    source.add_argument(
+        "--bits",
+        type=int,
+        help=f"generate a custom safe-prime group of N bits, at most {MAX_GROUP_BITS} (slow)",
+    )
     keygen.add_argument("--out", required=True, metavar="NAME", help="output file name stem")
     keygen.set_defaults(handler=_keygen)
 
@@ -144,14 +187,19 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         add_io_arguments(command)
         command.set_defaults(handler=handler)
 
+    scheme_help = (
+        "dsa (DSA-form, RFC 6979 nonces; default) or textbook (classic ElGamal: forgeable, insecure)"
+    )
     sign = verbs.add_parser("sign", help="sign data (SHA-256) with a private key")
     sign.add_argument("--key", required=True, metavar="FILE", help="private key (JSON)")
     sign.add_argument("--in", dest="infile", metavar="FILE", help="message file (default stdin)")
     sign.add_argument("--sig", metavar="FILE", help="signature output file (default stdout)")
+    sign.add_argument("--scheme", choices=SIGNATURE_SCHEMES, default="dsa", help=scheme_help)
     sign.set_defaults(handler=_sign)
 
     verify = verbs.add_parser("verify", help="verify a signature; exit status 1 if it is invalid")
     verify.add_argument("--key", required=True, metavar="FILE", help="public (or private) key (JSON)")
     verify.add_argument("--in", dest="infile", metavar="FILE", help="message file (default stdin)")
     verify.add_argument("--sig", required=True, metavar="FILE", help="signature file")
+    verify.add_argument("--scheme", choices=SIGNATURE_SCHEMES, default="dsa", help=scheme_help)
     verify.set_defaults(handler=_verify)

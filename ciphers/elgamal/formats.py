@@ -16,6 +16,16 @@ hexadecimal strings without a prefix or sign (either case; written in lowercase)
 are ignored. A group below 2048 bits loads with an :class:`~ciphers.errors.InsecureWarning`.
 Loading checks everything: the group (p, q prime, p = 2q + 1, g of order q), y in the
 subgroup, x in [1, q - 1] and y = g^x; any failure is one line of :class:`~ciphers.errors.FormatError`.
+A custom group above :data:`~ciphers.elgamal.groups.MAX_GROUP_BITS` (8192) bits is refused before
+any primality test, so no key file costs more than the check of an 8192-bit group.
+
+A signature (what ``python -m ciphers elgamal sign`` writes) names its scheme, so that a signature
+made one way is never checked the other way::
+
+    {"kind": "cipherchat-elgamal-signature", "version": 1, "scheme": "dsa", "r": "<hex>", "s": "<hex>"}
+
+``scheme`` is ``dsa`` (:mod:`ciphers.elgamal.dsa`, the default) or ``textbook``
+(:mod:`ciphers.elgamal.signatures`, forgeable).
 """
 
 from __future__ import annotations
@@ -26,12 +36,21 @@ import warnings
 from typing import Any
 
 from ciphers.elgamal.core import PrivateKey, PublicKey
-from ciphers.elgamal.groups import GROUP_NAMES, MIN_SECURE_BITS, Group, find_named, named_group
+from ciphers.elgamal.groups import (
+    GROUP_NAMES,
+    MAX_GROUP_BITS,
+    MIN_SECURE_BITS,
+    Group,
+    find_named,
+    named_group,
+)
 from ciphers.errors import FormatError, InsecureWarning, InvalidKeyError
 
 KIND_PUBLIC = "cipherchat-elgamal-public-key"
 KIND_PRIVATE = "cipherchat-elgamal-private-key"
+KIND_SIGNATURE = "cipherchat-elgamal-signature"
 VERSION = 1
+SIGNATURE_SCHEMES = ("dsa", "textbook")
 
 _HEX = re.compile(r"[0-9a-fA-F]+")
 
@@ -66,20 +85,31 @@ def dump_private_key(key: PrivateKey) -> str:
     return json.dumps(document, indent=2) + "\n"
 
 
-def _parse_document(text: str | bytes) -> dict[str, Any]:
+def _parse_json(text: str | bytes, what: str) -> dict[str, Any]:
     try:
         if isinstance(text, bytes):
             text = text.decode("utf-8")
         document = json.loads(text)
     except (UnicodeDecodeError, json.JSONDecodeError):
-        raise FormatError("ElGamal key is not valid JSON") from None
+        raise FormatError(f"ElGamal {what} is not valid JSON") from None
     if not isinstance(document, dict):
-        raise FormatError("ElGamal key must be a JSON object")
+        raise FormatError(f"ElGamal {what} must be a JSON object")
+    return document
+
+
+def _check_version(document: dict[str, Any], what: str) -> None:
+    if document.get("version") != VERSION:
+        raise FormatError(
+            f"unsupported ElGamal {what} version {document.get('version')!r} (expected {VERSION})"
+        )
+
+
+def _parse_document(text: str | bytes) -> dict[str, Any]:
+    document = _parse_json(text, "key")
     kind = document.get("kind")
     if kind not in (KIND_PUBLIC, KIND_PRIVATE):
         raise FormatError(f"not an ElGamal key: kind must be {KIND_PUBLIC!r} or {KIND_PRIVATE!r}")
-    if document.get("version") != VERSION:
-        raise FormatError(f"unsupported ElGamal key version {document.get('version')!r} (expected {VERSION})")
+    _check_version(document, "key")
     return document
 
 
@@ -148,3 +178,32 @@ def load_private_key(text: str | bytes) -> PrivateKey:
     if not isinstance(key, PrivateKey):
         raise FormatError("this is an ElGamal public key; a private key is needed")
     return key
+
+
+def dump_signature(scheme: str, r: int, s: int) -> str:
+    """A signature document (ends with a newline) labelled with its scheme, ``dsa`` or ``textbook``."""
+    if scheme not in SIGNATURE_SCHEMES:
+        raise ValueError(f"unknown signature scheme {scheme!r}")
+    document = {"kind": KIND_SIGNATURE, "version": VERSION, "scheme": scheme, "r": f"{r:x}", "s": f"{s:x}"}
+    return json.dumps(document, indent=2) + "\n"
+
+
+def load_signature(text: str | bytes) -> tuple[str, int, int]:
+    """(scheme, r, s) from a signature document; ``FormatError`` if it is malformed.
+
+    r and s longer than :data:`~ciphers.elgamal.groups.MAX_GROUP_BITS` are refused: no valid
+    signature in any group has them.
+    """
+    document = _parse_json(text, "signature")
+    if document.get("kind") != KIND_SIGNATURE:
+        raise FormatError(f"not an ElGamal signature: kind must be {KIND_SIGNATURE!r}")
+    _check_version(document, "signature")
+    scheme = document.get("scheme")
+    if scheme not in SIGNATURE_SCHEMES:
+        raise FormatError(
+            f"unknown ElGamal signature scheme {scheme!r}; known: {', '.join(SIGNATURE_SCHEMES)}"
+        )
+    r, s = (_hex_field(document, name, "signature") for name in ("r", "s"))
+    if max(r, s).bit_length() > MAX_GROUP_BITS:
+        raise FormatError(f"ElGamal signature values above {MAX_GROUP_BITS} bits cannot be valid")
+    return scheme, r, s
