@@ -209,3 +209,10 @@ def test_an_oversized_custom_group_is_refused_before_any_primality_test() -> Non
 def test_a_custom_group_within_the_bound_gets_its_primality_checked() -> None:
     with pytest.raises(FormatError, match="not prime"):
         elgamal_formats.load_public_key(_custom_group_document(2048))
+
+
+def test_a_huge_y_in_a_named_group_is_refused_by_its_range_first() -> None:
+    """y is compared with p before any Legendre symbol: a million hex digits cost one comparison."""
+    document = {"kind": elgamal_formats.KIND_PUBLIC, "version": 1, "group": "ffdhe2048", "y": "f" * 1_000_000}
+    with pytest.raises(FormatError, match="element of the subgroup"):
+        elgamal_formats.load_public_key(json.dumps(document))
