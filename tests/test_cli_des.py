@@ -22,11 +22,12 @@ from Crypto.Util.Padding import pad as ref_pad
 
 from ciphers import modes
 from ciphers.cli import main
-from tests.kat import load_json
+from ciphers.vectors.loader import load_json
+from tests import kat
 
-MISC: list[dict[str, Any]] = load_json("des", "des_misc_kat.json")["vectors"]
+MISC: list[dict[str, Any]] = load_json(kat.vector_path("des", "des_misc_kat.json"))["vectors"]
 SP800_17: list[dict[str, str]] = [
-    v for g in load_json("des", "des_sp800_17_kat.json")["groups"] for v in g["vectors"]
+    v for g in load_json(kat.vector_path("des", "des_sp800_17_kat.json"))["groups"] for v in g["vectors"]
 ]
 TEXTBOOK = next(v for v in MISC if v["name"] == "textbook_stinson_grabbe")
 DES_KEY = "0123456789abcdef"

@@ -16,9 +16,10 @@ from ciphers.errors import InsecureWarning, InvalidKeyError
 from ciphers.rng import DeterministicRNG
 from ciphers.rsa import keys
 from ciphers.rsa.keys import RSAPrivateKey, RSAPublicKey
-from tests.kat import LabsKey, load_rsa_labs
+from ciphers.vectors.loader import LabsKey, load_rsa_labs
+from tests import kat
 
-LABS_KEYS = load_rsa_labs("rsa", "pkcs1_rsa_labs", "oaep-vect.txt")
+LABS_KEYS = load_rsa_labs(kat.vector_path("rsa", "pkcs1_rsa_labs", "oaep-vect.txt"))
 
 
 def _small_key(label: str, bits: int = 512, e: int = keys.DEFAULT_E) -> RSAPrivateKey:
