@@ -21,9 +21,9 @@ from Crypto.Cipher import DES3 as RefDES3
 from Crypto.Util.Padding import pad as ref_pad
 
 from ciphers import modes
-from ciphers.cli import main
 from ciphers.vectors.loader import load_json
 from tests import kat
+from tests.cli_support import run
 
 MISC: list[dict[str, Any]] = load_json(kat.vector_path("des", "des_misc_kat.json"))["vectors"]
 SP800_17: list[dict[str, str]] = [
@@ -43,10 +43,7 @@ def invoke(
 ) -> tuple[int, bytes, str]:
     """Run the CLI in-process: (exit status, stdout bytes, stderr text)."""
     monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(stdin)))
-    try:
-        status = main(argv)
-    except SystemExit as exc:  # argparse errors
-        status = int(exc.code or 0)
+    status = run(argv)
     out, err = capsysbinary.readouterr()
     return status, out, err.decode()
 

@@ -12,17 +12,11 @@ from pathlib import Path
 
 import pytest
 
-from ciphers.cli import main
 from ciphers.elgamal.formats import load_private_key, load_public_key
 from ciphers.errors import InsecureWarning
-from tests.cli_support import exit_status, one_line
+from tests.cli_support import one_line, run
 
 ALL_BYTES = bytes(range(256)) * 3
-
-
-def run(argv: list[str]) -> int:
-    """The exit status of ``python -m ciphers`` with ``argv`` (argparse errors included)."""
-    return exit_status(main, argv)
 
 
 @pytest.fixture(scope="module")

@@ -18,16 +18,11 @@ from ciphers.rsa.mgf import mgf1
 from ciphers.vectors import vector_file
 from ciphers.vectors.loader import LabsExample, LabsKey, load_hex_blocks, load_rsa_labs
 from tests import kat
+from tests.rsa_vectors import labs_key
 
 LABS = load_rsa_labs(kat.vector_path("rsa", "pkcs1_rsa_labs", "oaep-vect.txt"))
 CASES = [(key, example) for key in LABS for example in key.examples]
 IDS = [example.label for _, example in CASES]
-
-
-def labs_key(key: LabsKey) -> RSAPrivateKey:
-    """The vector file's own key, CRT parameters included (nothing recomputed)."""
-    f = key.fields
-    return RSAPrivateKey(f["n"], f["e"], f["d"], f["p"], f["q"], f["dP"], f["dQ"], f["qInv"])
 
 
 def test_oaep_vect_keys_cover_every_size_mod_8() -> None:

@@ -16,9 +16,9 @@ from ciphers.errors import DecryptionError, InvalidKeyError, MessageTooLongError
 from ciphers.rng import DeterministicRNG, FixedRNG
 from ciphers.rsa import pkcs1_v15
 from ciphers.rsa.hashes import HASHES, hash_algorithm
-from ciphers.rsa.keys import RSAPrivateKey
 from ciphers.vectors.loader import LabsExample, LabsKey, Record, load_records_sticky, load_rsa_labs
 from tests import kat
+from tests.rsa_vectors import labs_key, nist_key
 
 CRYPT = load_rsa_labs(kat.vector_path("rsa", "pkcs1_rsa_labs", "pkcs1v15crypt-vectors.txt"))
 CRYPT_CASES = [(key, example) for key in CRYPT for example in key.examples]
@@ -29,21 +29,6 @@ SIGN_CASES = [(key, example) for key in SIGN for example in key.examples]
 SIGN_IDS = [example.label for _, example in SIGN_CASES]
 
 NIST = kat.from_files(kat.each(load_records_sticky), "rsa/nist_cavp", ["SigGen15_186-3.txt"])
-NIST_KEYS: dict[int, RSAPrivateKey] = {}
-
-
-def labs_key(key: LabsKey) -> RSAPrivateKey:
-    """The vector file's own key, CRT parameters included (nothing recomputed)."""
-    f = key.fields
-    return RSAPrivateKey(f["n"], f["e"], f["d"], f["p"], f["q"], f["dP"], f["dQ"], f["qInv"])
-
-
-def nist_key(record: Record) -> RSAPrivateKey:
-    """The record's (n, e, d), factored once per modulus."""
-    n = int(record["n"], 16)
-    if n not in NIST_KEYS:
-        NIST_KEYS[n] = RSAPrivateKey.from_components(n, int(record["e"], 16), int(record["d"], 16))
-    return NIST_KEYS[n]
 
 
 test_every_vector_file_yields_vectors = kat.every_file_yields_vectors(NIST)

@@ -25,13 +25,13 @@ from ciphers.vectors.loader import (
     load_rsa_labs,
 )
 from tests import kat
+from tests.rsa_vectors import labs_key, nist_key
 
 LABS = load_rsa_labs(kat.vector_path("rsa", "pkcs1_rsa_labs", "pss-vect.txt"))
 CASES = [(key, example) for key in LABS for example in key.examples]
 IDS = [example.label for _, example in CASES]
 
 NIST = kat.from_files(kat.each(load_records_sticky), "rsa/nist_cavp", ["SigGenPSS_186-3.txt"])
-NIST_KEYS: dict[int, RSAPrivateKey] = {}
 
 
 class SaltThenStream:
@@ -50,20 +50,6 @@ class SaltThenStream:
             self._left -= n
             return self._salt.bytes(n)
         return self._rest.bytes(n)
-
-
-def labs_key(key: LabsKey) -> RSAPrivateKey:
-    """The vector file's own key, CRT parameters included (nothing recomputed)."""
-    f = key.fields
-    return RSAPrivateKey(f["n"], f["e"], f["d"], f["p"], f["q"], f["dP"], f["dQ"], f["qInv"])
-
-
-def nist_key(record: Record) -> RSAPrivateKey:
-    """The record's (n, e, d), factored once per modulus."""
-    n = int(record["n"], 16)
-    if n not in NIST_KEYS:
-        NIST_KEYS[n] = RSAPrivateKey.from_components(n, int(record["e"], 16), int(record["d"], 16))
-    return NIST_KEYS[n]
 
 
 test_every_vector_file_yields_vectors = kat.every_file_yields_vectors(NIST)
