@@ -36,7 +36,7 @@ def vector_path(*parts: str) -> Path:
 
 @dataclass(frozen=True)
 class Vectors(Collection[Any]):
-    """Test parameters read from a list of sources (files, or the families of one file), by source.
+    """Test parameters read from a list of vector files, file by file (``directory/name`` as the key).
 
     It is the ``argvalues`` of ``pytest.mark.parametrize``, alone or spread into a list with others.
     """
@@ -70,8 +70,8 @@ def each(load: Callable[[Path], Iterable[Any]]) -> Read:
     return read
 
 
-def every_file_yields_vectors(*sets: Vectors) -> Callable[[str], None]:
-    """A test, one case per source of ``sets``, that each gave at least one vector.
+def every_file_yields_vectors(*sets: Vectors) -> Callable[[str, int], None]:
+    """A test, one case per file of ``sets``, that each gave at least one vector.
 
     Assign it to a ``test_`` name in the module: a file that is empty, misnamed in its section or
     filtered away entirely then fails rather than testing nothing.
