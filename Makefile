@@ -3,6 +3,8 @@ PYTHON ?= python3
 VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed-stamp
+# The console scripts pyproject.toml declares, as pip installs them into the venv
+CIPHERCHAT := $(VENV)/bin/cipherchat
 
 NB_STAMP := $(VENV)/.notebooks-stamp
 
@@ -41,12 +43,12 @@ pytest: $(STAMP)
 
 ## chat-server: the relay (asks for the default suite when CIPHER is not given)
 chat-server: $(STAMP)
-	$(PY) -m chat server --host $(HOST) --port $(PORT) $(if $(CIPHER),--cipher $(CIPHER)) $(if $(KEX),--kex $(KEX)) $(if $(CA),--ca $(CA))
+	$(CIPHERCHAT) server --host $(HOST) --port $(PORT) $(if $(CIPHER),--cipher $(CIPHER)) $(if $(KEX),--kex $(KEX)) $(if $(CA),--ca $(CA))
 
 ## chat-client: the Textual client (a join screen asks what ALIAS= and ROOM= do not say;
-## CIPHER and KEX apply when the room is new; CA=, CERT=, DOWNLOADS= as in python -m chat client --help)
+## CIPHER and KEX apply when the room is new; CA=, CERT=, DOWNLOADS= as in cipherchat client --help)
 chat-client: $(STAMP)
-	$(PY) -m chat client --host $(HOST) --port $(PORT) --room $(ROOM) $(if $(ALIAS),--alias $(ALIAS)) $(if $(CIPHER),--cipher $(CIPHER)) $(if $(KEX),--kex $(KEX)) \
+	$(CIPHERCHAT) client --host $(HOST) --port $(PORT) --room $(ROOM) $(if $(ALIAS),--alias $(ALIAS)) $(if $(CIPHER),--cipher $(CIPHER)) $(if $(KEX),--kex $(KEX)) \
 		$(if $(CA),--ca $(CA)) $(if $(CERT),--cert $(CERT)) $(if $(DOWNLOADS),--downloads $(DOWNLOADS))
 
 ## bench: the performance tables (ours against the peers, same run)

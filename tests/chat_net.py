@@ -100,6 +100,26 @@ class ServerProcess:
         return self.process.returncode
 
 
+async def server_child(*args: str) -> tuple[asyncio.subprocess.Process, int]:
+    """``python -m chat server --port 0 --quiet ARGS`` as an asyncio child with piped output, and the
+    port its first line announces (what the operator's console shows follows on stdout)."""
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        *("-m", "chat", "server", "--port", "0", "--quiet", *args),
+        stdin=asyncio.subprocess.DEVNULL,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    assert process.stdout is not None
+    first = await asyncio.wait_for(process.stdout.readline(), TIMEOUT)
+    match = LISTENING.fullmatch(first)
+    if match is None:
+        process.kill()
+        await process.wait()
+        raise AssertionError(f"the server did not announce its port: {first!r}")
+    return process, int(match.group(1))
+
+
 # --- the proxy ----------------------------------------------------------------------------------
 
 # (connection number, alias seen in its join or None, frame object) -> frames to forward instead

@@ -40,9 +40,9 @@ from ciphers.errors import FormatError, InsecureWarning, InvalidKeyError, Verifi
 from ciphers.rng import DeterministicRNG, FixedRNG
 from ciphers.rsa import formats
 from ciphers.rsa.keys import RSAPrivateKey, generate
+from tests.chat_net import run as run_async
 from tests.chat_support import identity, wire
 from tests.test_server import WireClient, running
-from tests.test_server import run as run_async
 
 NOW = 1_750_000_000  # 2025-06-15T15:06:40Z
 DAY = 86400

@@ -12,19 +12,13 @@ from pathlib import Path
 import pytest
 from cryptography.hazmat.primitives import serialization
 
-from chat.cli import main
 from chat.e2e.certificates import ca_fingerprint, issue, load_certificate, save_certificate
 from ciphers.errors import InsecureWarning
 from ciphers.rng import DeterministicRNG
 from ciphers.rsa import formats
 from ciphers.rsa.keys import RSAPublicKey, generate
 from tests.chat_support import identity
-from tests.cli_support import exit_status, one_line
-
-
-def run(argv: list[str]) -> int:
-    """The exit status of ``python -m chat`` with ``argv`` (argparse errors included)."""
-    return exit_status(main, argv)
+from tests.cli_support import one_line, run
 
 
 @pytest.fixture(scope="module")
@@ -286,7 +280,7 @@ def _small_key() -> RSAPublicKey:
             ["ca", "verify", "--ca", "{tmp}/junk", "{tmp}/junk"],
             "error: {tmp}/junk: CA key: not an RSA key file",
         ),
-        (["ca"], "python -m chat ca: error: the following arguments are required: COMMAND"),
+        (["ca"], "cipherchat ca: error: the following arguments are required: COMMAND"),
         (["ca", "issue", "--alias", "a"], "error: the following arguments are required: --ca, --key"),
     ],
     ids=[

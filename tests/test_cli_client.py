@@ -6,10 +6,9 @@ import asyncio
 import itertools
 import json
 import re
-import socket
 import stat
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -21,13 +20,6 @@ from tests.chat_net import TIMEOUT, ServerProcess, run
 
 ROOMS = itertools.count()
 FINGERPRINT = r"\d{5}( \d{5}){5}"
-
-
-@pytest.fixture(scope="module")
-def server() -> Iterator[ServerProcess]:
-    process = ServerProcess()
-    yield process
-    assert process.stop() == 0
 
 
 class LineClient:
@@ -235,15 +227,9 @@ def test_identity_directory_keeps_the_fingerprint(server: ServerProcess, tmp_pat
     run(scenario, timeout=60)
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def test_connection_refused_is_one_line_and_status_1() -> None:
+def test_connection_refused_is_one_line_and_status_1(free_port: int) -> None:
     async def scenario() -> None:
-        port = free_port()
+        port = free_port
         client = await LineClient.start(port, "alice")
         await client.end_input()
         status, err = await client.finish()

@@ -21,12 +21,13 @@ from Crypto.Cipher import DES3 as RefDES3
 from Crypto.Util.Padding import pad as ref_pad
 
 from ciphers import modes
-from ciphers.cli import main
-from tests.kat import load_json
+from ciphers.vectors.loader import load_json
+from tests import kat
+from tests.cli_support import run
 
-MISC: list[dict[str, Any]] = load_json("des", "des_misc_kat.json")["vectors"]
+MISC: list[dict[str, Any]] = load_json(kat.vector_path("des", "des_misc_kat.json"))["vectors"]
 SP800_17: list[dict[str, str]] = [
-    v for g in load_json("des", "des_sp800_17_kat.json")["groups"] for v in g["vectors"]
+    v for g in load_json(kat.vector_path("des", "des_sp800_17_kat.json"))["groups"] for v in g["vectors"]
 ]
 TEXTBOOK = next(v for v in MISC if v["name"] == "textbook_stinson_grabbe")
 DES_KEY = "0123456789abcdef"
@@ -42,10 +43,7 @@ def invoke(
 ) -> tuple[int, bytes, str]:
     """Run the CLI in-process: (exit status, stdout bytes, stderr text)."""
     monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(stdin)))
-    try:
-        status = main(argv)
-    except SystemExit as exc:  # argparse errors
-        status = int(exc.code or 0)
+    status = run(argv)
     out, err = capsysbinary.readouterr()
     return status, out, err.decode()
 

@@ -13,19 +13,13 @@ from pathlib import Path
 import pytest
 
 from ciphers.attacks.elgamal import bleichenbacher_1996_half_order_forgery
-from ciphers.cli import main
 from ciphers.elgamal import dsa
 from ciphers.elgamal.formats import dump_signature, load_private_key, load_public_key
 from ciphers.elgamal.signatures import hash_message
 from ciphers.errors import InsecureWarning
-from tests.cli_support import exit_status, one_line
+from tests.cli_support import one_line, run
 
 ALL_BYTES = bytes(range(256)) * 3
-
-
-def run(argv: list[str]) -> int:
-    """The exit status of ``python -m ciphers`` with ``argv`` (argparse errors included)."""
-    return exit_status(main, argv)
 
 
 @pytest.fixture(scope="module")

@@ -12,19 +12,13 @@ from pathlib import Path
 import pytest
 from cryptography.hazmat.primitives import serialization
 
-from ciphers.cli import main
 from ciphers.rsa import formats
 from ciphers.rsa.keys import RSAPrivateKey
-from tests.cli_support import exit_status, one_line
+from tests.cli_support import one_line, run
 
 OPENSSL = shutil.which("openssl")
 needs_openssl = pytest.mark.skipif(OPENSSL is None, reason="the openssl binary is not installed")
 BINARY = bytes([0, 255, 10, 13, 0, 26, 128]) + bytes(range(1, 50))  # 56 bytes: fits OAEP-SHA256 at 1024 bits
-
-
-def run(argv: list[str]) -> int:
-    """The exit status of ``python -m ciphers`` with ``argv`` (argparse errors included)."""
-    return exit_status(main, argv)
 
 
 @pytest.fixture(scope="module")

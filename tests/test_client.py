@@ -5,8 +5,6 @@ from __future__ import annotations
 import asyncio
 import itertools
 import json
-import socket
-from collections.abc import Iterator
 
 import pytest
 
@@ -18,13 +16,6 @@ from tests.chat_net import Recorder, ServerProcess, eventually, run
 from tests.chat_support import identity
 
 ROOMS = itertools.count()
-
-
-@pytest.fixture(scope="module")
-def server() -> Iterator[ServerProcess]:
-    process = ServerProcess()
-    yield process
-    assert process.stop() == 0
 
 
 def client(name: str, *, as_: str | None = None, **options: object) -> ChatClient:
@@ -40,15 +31,9 @@ async def joined(name: str, port: int, room: str, *, suite: str | None = None, *
     return recorder
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def test_connection_refused_is_one_clear_error() -> None:
+def test_connection_refused_is_one_clear_error(free_port: int) -> None:
     async def scenario() -> None:
-        port = free_port()
+        port = free_port
         c = client("alice")
         with pytest.raises(
             ConnectError, match=rf"^cannot connect to 127\.0\.0\.1:{port}: connection refused$"

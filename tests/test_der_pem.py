@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 
 from ciphers import der, pem
 from ciphers.errors import FormatError
-from tests.kat import vector_path
+from tests import kat
 
 # --- encoding: published examples ----------------------------------------------------------
 
@@ -244,7 +244,7 @@ def test_pem_matches_the_ssl_module(data: bytes) -> None:
 def _wycheproof_pems() -> list[Any]:
     cases = []
     for name in ("rsa_oaep_2048_sha256_mgf1sha256_test.json", "rsa_signature_2048_sha256_test.json"):
-        data = json.loads(vector_path("rsa", "wycheproof", name).read_text())
+        data = json.loads(kat.vector_path("rsa", "wycheproof", name).read_text())
         group = data["testGroups"][0]
         for pem_field, der_field in (("privateKeyPem", "privateKeyPkcs8"), ("publicKeyPem", "publicKeyDer")):
             if pem_field in group:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -18,9 +19,8 @@ from ciphers.blockcipher import BlockCipher
 from ciphers.des import DES
 from ciphers.des_fast import FastDES
 from ciphers.errors import InsecureWarning
-from tests.kat import load_json, load_records
-
-CAVP_SINGLE = ("TECBvartext.rsp", "TECBinvperm.rsp", "TECBvarkey.rsp", "TECBpermop.rsp", "TECBsubtab.rsp")
+from ciphers.vectors.loader import load_json, load_records
+from tests import kat
 
 Factory = Callable[[bytes], BlockCipher]
 IMPLEMENTATIONS: dict[str, Factory] = {"readable": DES, "fast": FastDES}
@@ -38,42 +38,35 @@ def blocks(data: bytes) -> list[bytes]:
     return [data[i : i + 8] for i in range(0, len(data), 8)]
 
 
-def sp800_17() -> Iterator[Any]:
-    for group in load_json("des", "des_sp800_17_kat.json")["groups"]:
+def sp800_17(path: Path) -> Iterator[Any]:
+    for group in load_json(path)["groups"]:
         for i, v in enumerate(group["vectors"]):
             yield pytest.param(v["key"], v["plaintext"], v["ciphertext"], id=f"SP800-17:{group['name']}#{i}")
 
 
-def botan() -> Iterator[Any]:
-    for r in load_records("des", "botan_des.vec"):
+def botan(path: Path) -> Iterator[Any]:
+    for r in load_records(path):
         if r.section == "DES":
             yield pytest.param(r["Key"], r["In"], r["Out"], id=r.label)
 
 
-def cavp() -> Iterator[Any]:
-    for name in CAVP_SINGLE:
-        for r in load_records("tdes_cavp", name):
-            yield pytest.param(r["KEYs"], r["PLAINTEXT"], r["CIPHERTEXT"], id=r.label)
+def cavp(path: Path) -> Iterator[Any]:
+    for r in load_records(path):
+        yield pytest.param(r["KEYs"], r["PLAINTEXT"], r["CIPHERTEXT"], id=r.label)
 
 
-def misc_ecb() -> Iterator[Any]:
-    for v in load_json("des", "des_misc_kat.json")["vectors"]:
+def misc_ecb(path: Path) -> Iterator[Any]:
+    for v in load_json(path)["vectors"]:
         if v["mode"] == "ECB" and len(v["key"]) == 16:
             yield pytest.param(v["key"], v["plaintext"], v["ciphertext"], id=f"misc:{v['name']}")
 
 
-SP800_17 = list(sp800_17())
-BOTAN = list(botan())
-CAVP = list(cavp())
-MISC = list(misc_ecb())
+SP800_17 = kat.from_files(sp800_17, "des", ["des_sp800_17_kat.json"])
+BOTAN = kat.from_files(botan, "des", ["botan_des.vec"])
+CAVP = kat.from_files(cavp, "tdes_cavp", kat.CAVP_TECB_KEYS)
+MISC = kat.from_files(misc_ecb, "des", ["des_misc_kat.json"])
 
-
-def test_vector_counts() -> None:
-    """Every vector of each file is exercised (counts from tests/vectors/README.md)."""
-    assert len(SP800_17) == 236
-    assert len(BOTAN) == 258
-    assert len(CAVP) == 128 + 128 + 112 + 64 + 38
-    assert len(MISC) == 3
+test_every_vector_file_yields_vectors = kat.every_file_yields_vectors(SP800_17, BOTAN, CAVP, MISC)
 
 
 @pytest.fixture(params=sorted(IMPLEMENTATIONS))
@@ -81,7 +74,7 @@ def factory(request: pytest.FixtureRequest) -> Factory:
     return IMPLEMENTATIONS[request.param]
 
 
-@pytest.mark.parametrize(("key", "plaintext", "ciphertext"), SP800_17 + BOTAN + CAVP + MISC)
+@pytest.mark.parametrize(("key", "plaintext", "ciphertext"), [*SP800_17, *BOTAN, *CAVP, *MISC])
 def test_ecb_vector(factory: Factory, key: str, plaintext: str, ciphertext: str) -> None:
     cipher = make(factory, bytes.fromhex(key))
     for p, c in zip(blocks(bytes.fromhex(plaintext)), blocks(bytes.fromhex(ciphertext)), strict=True):
@@ -93,7 +86,7 @@ def test_ecb_vector(factory: Factory, key: str, plaintext: str, ciphertext: str)
 
 def test_rivest_iterative(factory: Factory) -> None:
     """Rivest's test: X(i+1) = E_Xi(Xi) for even i, D_Xi(Xi) for odd i; X16 is published."""
-    data = load_json("des", "des_misc_kat.json")["rivest_iterative_test"]
+    data = load_json(kat.vector_path("des", "des_misc_kat.json"))["rivest_iterative_test"]
     x = bytes.fromhex(data["x0"])
     seen = [x.hex()]
     for i in range(16):

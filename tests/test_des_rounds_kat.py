@@ -9,9 +9,10 @@ from typing import Any
 import pytest
 
 from ciphers.des import key_schedule, trace_block
-from tests.kat import load_json
+from ciphers.vectors import vector_file
+from ciphers.vectors.loader import load_json
 
-GRABBE = load_json("des", "grabbe_des_illustrated.json")
+GRABBE = load_json(vector_file("grabbe_des_illustrated.json"))
 
 
 def bits(text: str) -> int:

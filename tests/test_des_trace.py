@@ -14,13 +14,15 @@ from ciphers.bits import permute
 from ciphers.des import DESTrace, avalanche, feistel, key_schedule, trace_block
 from ciphers.des_tables import IP, IP_INV, S_BOXES, E, P
 from ciphers.rng import DeterministicRNG, randbelow
-from tests.kat import load_json
+from ciphers.vectors.loader import load_json
+from tests import kat
 
 MASK32 = (1 << 32) - 1
+SP800_17_GROUPS: list[dict[str, Any]] = load_json(kat.vector_path("des", "des_sp800_17_kat.json"))["groups"]
 
 
 def sp800_17() -> Iterator[Any]:
-    for group in load_json("des", "des_sp800_17_kat.json")["groups"]:
+    for group in SP800_17_GROUPS:
         for i, v in enumerate(group["vectors"]):
             yield pytest.param(v["key"], v["plaintext"], v["ciphertext"], id=f"SP800-17:{group['name']}#{i}")
 
@@ -71,9 +73,7 @@ def test_trace_gives_the_vector_and_obeys_the_equations(key: str, plaintext: str
 
 def test_sp800_17_appendix_a_example() -> None:
     """SP 800-17 Appendix A walks through key 10316E028C8F3B4A on the zero block."""
-    (group,) = [
-        g for g in load_json("des", "des_sp800_17_kat.json")["groups"] if g["name"] == "sample_round_outputs"
-    ]
+    (group,) = [g for g in SP800_17_GROUPS if g["name"] == "sample_round_outputs"]
     (vector,) = group["vectors"]
     trace = trace_block(bytes.fromhex(vector["key"]), bytes.fromhex(vector["plaintext"]))
     assert trace.to_dict()["ciphertext"] == vector["ciphertext"]
@@ -82,7 +82,7 @@ def test_sp800_17_appendix_a_example() -> None:
 
 def textbook() -> dict[str, str]:
     """The Stinson/Grabbe worked example from des_misc_kat.json."""
-    vectors = load_json("des", "des_misc_kat.json")["vectors"]
+    vectors = load_json(kat.vector_path("des", "des_misc_kat.json"))["vectors"]
     (vector,) = [v for v in vectors if v["name"] == "textbook_stinson_grabbe"]
     return {name: vector[name] for name in ("key", "plaintext", "ciphertext")}
 

@@ -24,7 +24,8 @@ from ciphers.elgamal.core import PrivateKey, generate_private_key
 from ciphers.elgamal.groups import MAX_GROUP_BITS, generate_group, named_group
 from ciphers.errors import InsecureWarning, InvalidKeyError, VerificationError
 from ciphers.rng import DeterministicRNG, FixedRNG
-from tests.kat import load_json
+from ciphers.vectors.loader import load_json
+from tests.kat import vector_path
 
 with warnings.catch_warnings():
     warnings.simplefilter("ignore", InsecureWarning)
@@ -214,7 +215,7 @@ def test_pycryptodome_agrees_in_ffdhe2048() -> None:
         assert dsa.sign(key, message, None).to_bytes(key.group) == signer.sign(SHA256.new(message))
 
 
-RFC6979_2048 = load_json("dsa", "rfc6979_dsa.json")["keys"][1]
+RFC6979_2048 = load_json(vector_path("dsa", "rfc6979_dsa.json"))["keys"][1]
 P2, Q2, G2 = (int(RFC6979_2048[name], 16) for name in "pqg")
 
 

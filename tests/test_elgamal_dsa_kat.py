@@ -18,9 +18,10 @@ import pytest
 
 from ciphers.elgamal import dsa, rfc6979
 from ciphers.rsa.hashes import hash_algorithm
-from tests.kat import Record, load_json, load_records_sticky
+from ciphers.vectors.loader import Record, load_json, load_records_sticky
+from tests.kat import vector_path
 
-RFC6979 = load_json("dsa", "rfc6979_dsa.json")
+RFC6979 = load_json(vector_path("dsa", "rfc6979_dsa.json"))
 SIGGEN_FILES = [("dsa", "nist_cavp", "SigGen.txt")]
 SIGVER_FILES = [("dsa", "nist_cavp", "SigVer.rsp")]
 WYCHEPROOF_FILES = [
@@ -80,7 +81,11 @@ def test_rfc6979_covers_both_keys_every_hash_and_both_messages() -> None:
 
 
 def _records(files: list[tuple[str, ...]]) -> list[Record]:
-    return [record for parts in files for record in load_records_sticky(*parts, sticky=("P", "Q", "G"))]
+    return [
+        record
+        for parts in files
+        for record in load_records_sticky(vector_path(*parts), sticky=("P", "Q", "G"))
+    ]
 
 
 def _digest(record: Record) -> tuple[int, int, int, bytes]:
@@ -124,7 +129,7 @@ def _wycheproof_cases() -> list[Any]:
     """(group, test) for every test of every file, each checked against the file's ``numberOfTests``."""
     cases = []
     for name in WYCHEPROOF_FILES:
-        document = load_json("dsa", "wycheproof", name)
+        document = load_json(vector_path("dsa", "wycheproof", name))
         stem = name.removesuffix("_test.json")
         found = [
             pytest.param(group, test, id=f"{stem}:tc{test['tcId']}")

@@ -1,4 +1,4 @@
-"""ElGamal known-answer vectors: the 27 of elgamal/elgamal_kat.json (PyCryptodome/libgcrypt and
+"""ElGamal known-answer vectors: every vector of elgamal/elgamal_kat.json (PyCryptodome/libgcrypt and
 Botan numbers) and the original Botan .vec files, through the bare equations and the strict API."""
 
 from __future__ import annotations
@@ -17,9 +17,10 @@ from ciphers.elgamal.groups import named_group
 from ciphers.elgamal.signatures import sign_int, verify_int
 from ciphers.errors import DecryptionError
 from ciphers.rng import FixedRNG
-from tests.kat import Record, load_json, load_records
+from ciphers.vectors.loader import Record, load_json, load_records
+from tests import kat
 
-KAT = load_json("elgamal", "elgamal_kat.json")
+KAT = load_json(kat.vector_path("elgamal", "elgamal_kat.json"))
 pytestmark = pytest.mark.filterwarnings("ignore::ciphers.errors.InsecureWarning")
 
 
@@ -48,15 +49,14 @@ def _fixed_rng_for(value: int, low: int, high: int) -> FixedRNG:
     return FixedRNG(((value - low) << (8 * nbytes - bits)).to_bytes(nbytes, "big"))
 
 
-def test_vector_counts() -> None:
-    counts = {f: len(KAT[f]["vectors"]) for f in KAT if isinstance(KAT[f], dict)}
-    assert counts == {
-        "pycryptodome_encryption": 2,
-        "pycryptodome_signature": 2,
-        "botan_encryption": 6,
-        "botan_decryption": 17,
-    }
-    assert sum(counts.values()) == 27
+#: The families of elgamal_kat.json, each with its test below.
+FAMILIES = ["pycryptodome_encryption", "pycryptodome_signature", "botan_encryption", "botan_decryption"]
+
+
+def test_every_family_is_tested_and_has_vectors() -> None:
+    families = {f: len(KAT[f]["vectors"]) for f in KAT if isinstance(KAT[f], dict)}
+    assert sorted(families) == sorted(FAMILIES)
+    assert all(families.values()), families
 
 
 @pytest.mark.parametrize("v", _vectors("pycryptodome_encryption"), ids=_ids("pycryptodome_encryption"))
@@ -127,13 +127,23 @@ def _num(text: str) -> int:
     return int(text[2:], 16) if text.lower().startswith("0x") else int(text)
 
 
-ENCRYPT_RECORDS = load_records("elgamal", "botan_elgamal_encrypt.vec")
-DECRYPT_RECORDS = load_records("elgamal", "botan_elgamal_decrypt.vec")
+ENCRYPT_RECORDS = load_records(kat.vector_path("elgamal", "botan_elgamal_encrypt.vec"))
+DECRYPT_RECORDS = load_records(kat.vector_path("elgamal", "botan_elgamal_decrypt.vec"))
 
 
-def test_botan_file_counts() -> None:
-    assert len(ENCRYPT_RECORDS) == 6
-    assert len(DECRYPT_RECORDS) == 17
+def _c1_c2(vector: dict[str, str], p: int) -> bytes:
+    size = (p.bit_length() + 7) // 8
+    return int(vector["c1"], 16).to_bytes(size, "big") + int(vector["c2"], 16).to_bytes(size, "big")
+
+
+def test_botan_families_are_the_botan_files_record_for_record() -> None:
+    """The converted Botan families of elgamal_kat.json are the Botan files, record for record."""
+    encryption, decryption = KAT["botan_encryption"]["vectors"], KAT["botan_decryption"]["vectors"]
+    assert len(encryption) == len(ENCRYPT_RECORDS) and len(decryption) == len(DECRYPT_RECORDS)
+    for v, r in zip(encryption, ENCRYPT_RECORDS, strict=True):
+        assert _c1_c2(v, named_group(v["group"]).p) == r.hex("Ciphertext"), r.label
+    for v, r in zip(decryption, DECRYPT_RECORDS, strict=True):
+        assert _c1_c2(v, int(v["p"], 16)) == r.hex("Ciphertext"), r.label
 
 
 @pytest.mark.parametrize("record", ENCRYPT_RECORDS, ids=[r.label for r in ENCRYPT_RECORDS])

@@ -11,7 +11,6 @@ from __future__ import annotations
 import base64
 import copy
 import itertools
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -30,13 +29,6 @@ GENUINE = "the genuine words of alice"
 ROOMS = itertools.count()
 
 Frame = dict[str, Any]
-
-
-@pytest.fixture(scope="module")
-def server() -> Iterator[ServerProcess]:
-    process = ServerProcess()
-    yield process
-    assert process.stop() == 0
 
 
 def flip_b64(text: str, bit: int = 13) -> str:

@@ -1,10 +1,11 @@
 """The teaching notebooks run from top to bottom without an error, and are committed stripped.
 
 Each notebook is executed headless by nbclient in a fresh ``python3`` kernel of this environment,
-with ``notebooks/`` as its working directory (notebooks read vector files through ``tests/kat.py``
-from there). Matplotlib uses the inline backend, which needs no display but still renders every
-figure to PNG, so a plot that cannot be drawn fails the run like any other error. Every notebook
-checks its own claims with ``assert``: a notebook that runs is a notebook that is right.
+in an empty working directory outside the checkout: a notebook imports the installed package only
+(the vectors it reads ship in :mod:`ciphers.vectors`), so it runs from an installed copy.
+Matplotlib uses the inline backend, which needs no display but still renders every figure to PNG,
+so a plot that cannot be drawn fails the run like any other error. Every notebook checks its own
+claims with ``assert``: a notebook that runs is a notebook that is right.
 """
 
 from __future__ import annotations
@@ -53,7 +54,7 @@ def test_notebook_ends_with_exercises_and_their_hidden_solutions(path: Path) -> 
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda path: path.stem)
-def test_notebook_runs_without_error(path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_notebook_runs_without_error(path: Path, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     monkeypatch.setenv("MPLBACKEND", INLINE_BACKEND)
     monkeypatch.setenv("JUPYTER_PREFER_ENV_PATH", "1")  # this environment's python3 kernel
     notebook = nbformat.read(path, as_version=4)
@@ -61,7 +62,7 @@ def test_notebook_runs_without_error(path: Path, monkeypatch: pytest.MonkeyPatch
         notebook,
         timeout=TIMEOUT,
         kernel_name="python3",
-        resources={"metadata": {"path": str(NOTEBOOKS_DIR)}},
+        resources={"metadata": {"path": str(tmp_path)}},  # nothing of the checkout to lean on
         shutdown_kernel="immediate",  # each notebook closes what it opened; no need to wait
     )
     asyncio.run(asyncio.wait_for(client.async_execute(), TIMEOUT))  # a CellExecutionError fails the test

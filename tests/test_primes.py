@@ -13,12 +13,14 @@ from hypothesis import strategies as st
 
 from ciphers import primes
 from ciphers.rng import DeterministicRNG
-from tests.kat import load_json, load_lines
+from ciphers.vectors.loader import load_json, load_lines
+from tests import kat
 
-KAT = load_json("primality", "primality_kat.json")
-BOTAN = load_lines("primality", "botan_isprime.vec")
+KAT = load_json(kat.vector_path("primality", "primality_kat.json"))
+BOTAN = load_lines(kat.vector_path("primality", "botan_isprime.vec"))
 A014233 = KAT["strong_pseudoprimes_first_k_prime_bases"]["vectors"]
 PRIME_BASES_50 = tuple(sympy.primerange(2, 230))  # the first 50 primes
+FAMILIES = [("primes", "botan"), ("primes", "well_known"), ("not_prime", "botan"), ("not_prime", "classic")]
 
 
 def _botan_value(text: str) -> int:
@@ -38,8 +40,11 @@ def test_botan_isprime_vectors(n: int, expected: bool) -> None:
 
 
 def test_botan_vector_count() -> None:
-    assert sum(r.section == "Prime" for r in BOTAN) == 25
-    assert sum(r.section == "NonPrime" for r in BOTAN) == 107
+    """Both sections have entries, and primality_kat.json's Botan parts are exactly those entries."""
+    for section, converted in (("Prime", KAT["primes"]["botan"]), ("NonPrime", KAT["not_prime"]["botan"])):
+        values = sorted(_botan_value(r["X"]) for r in BOTAN if r.section == section)
+        assert values, section
+        assert sorted(int(e["n"]) for e in converted) == values, section
 
 
 @pytest.mark.parametrize("n", _entries(KAT["primes"], "botan", "well_known"))
@@ -92,8 +97,8 @@ def test_carmichael_numbers_fool_fermat_but_not_miller_rabin(n: int) -> None:
 
 
 def test_kat_counts() -> None:
-    assert len(KAT["primes"]["botan"]) + len(KAT["primes"]["well_known"]) == 32
-    assert len(KAT["not_prime"]["botan"]) + len(KAT["not_prime"]["classic"]) == 113
+    """Every family has entries; below 10^6 there are 43 Carmichael numbers (OEIS A055553, n = 6)."""
+    assert all(KAT[family][part] for family, part in FAMILIES)
     assert len(KAT["carmichael_numbers_below_1e6"]["values"]) == 43
 
 

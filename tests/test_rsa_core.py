@@ -15,11 +15,12 @@ from ciphers.errors import CryptoError, InsecureWarning
 from ciphers.rng import DeterministicRNG, FixedRNG
 from ciphers.rsa import core
 from ciphers.rsa.keys import RSAPrivateKey, generate
-from tests.kat import load_hex_blocks
+from ciphers.vectors import vector_file
+from ciphers.vectors.loader import load_hex_blocks
 
 # RSA Labs oaep-int.txt: a 1024-bit key and every intermediate value of one CRT decryption.
 INT = {}
-for _block in load_hex_blocks("rsa", "pkcs1_rsa_labs", "oaep-int.txt"):
+for _block in load_hex_blocks(vector_file("oaep-int.txt")):
     INT.setdefault(_block.label, _block.value)
 
 

@@ -3,10 +3,10 @@ the openssl binary) both ways, and malformed keys that must fail with one clear 
 
 from __future__ import annotations
 
-import json
 import shutil
 import subprocess
 import warnings
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -22,7 +22,9 @@ from ciphers.errors import CryptoError, FormatError, InsecureWarning, InvalidKey
 from ciphers.rng import DeterministicRNG
 from ciphers.rsa import formats
 from ciphers.rsa.keys import RSAPrivateKey, RSAPublicKey, generate
-from tests.kat import load_hex_blocks, vector_path
+from ciphers.vectors import vector_file
+from ciphers.vectors.loader import load_hex_blocks, load_json
+from tests import kat
 
 OPENSSL = shutil.which("openssl")
 needs_openssl = pytest.mark.skipif(OPENSSL is None, reason="the openssl binary is not installed")
@@ -34,7 +36,7 @@ KEY = KEYS[1]
 
 # --- RSA Labs oaep-int.txt: the key and its BER encodings (all in DER form) ------------------
 
-_BLOCKS = load_hex_blocks("rsa", "pkcs1_rsa_labs", "oaep-int.txt")
+_BLOCKS = load_hex_blocks(vector_file("oaep-int.txt"))
 
 
 def _section(first: str, stop: str) -> bytes:
@@ -82,18 +84,13 @@ def test_rsa_labs_encodings_load() -> None:
 # --- Wycheproof: keys given as numbers and as DER/PEM ---------------------------------------
 
 
-def _wycheproof_groups() -> list[Any]:
-    cases = []
-    for path in sorted(
-        vector_path("rsa", "wycheproof", "rsa_oaep_2048_sha1_mgf1sha1_test.json").parent.glob("*.json")
-    ):
-        data = json.loads(path.read_text())
-        for index, group in enumerate(data["testGroups"]):
-            cases.append(pytest.param(group, id=f"{path.name}:group{index}"))
-    return cases
+def _wycheproof_groups(path: Path) -> Iterator[Any]:
+    for index, group in enumerate(load_json(path)["testGroups"]):
+        yield pytest.param(group, id=f"{path.name}:group{index}")
 
 
-WYCHEPROOF_GROUPS = _wycheproof_groups()
+WYCHEPROOF_FILES = sorted(path.name for path in (kat.VECTORS / "rsa" / "wycheproof").glob("*.json"))
+WYCHEPROOF_GROUPS = kat.from_files(_wycheproof_groups, "rsa/wycheproof", WYCHEPROOF_FILES)
 
 
 def _int(hex_text: str) -> int:
@@ -134,8 +131,7 @@ def test_wycheproof_keys_load_and_re_encode_identically(group: dict[str, Any]) -
         assert formats.dump_private_key(key, format=form).decode() == expected_pem
 
 
-def test_wycheproof_group_count() -> None:
-    assert len(WYCHEPROOF_GROUPS) == 47
+test_every_wycheproof_file_yields_key_groups = kat.every_file_yields_vectors(WYCHEPROOF_GROUPS)
 
 
 # --- OpenSSL through cryptography, both ways ------------------------------------------------

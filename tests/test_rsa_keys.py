@@ -16,9 +16,11 @@ from ciphers.errors import InsecureWarning, InvalidKeyError
 from ciphers.rng import DeterministicRNG
 from ciphers.rsa import keys
 from ciphers.rsa.keys import RSAPrivateKey, RSAPublicKey
-from tests.kat import LabsKey, load_rsa_labs
+from ciphers.vectors.loader import LabsKey, load_rsa_labs
+from tests import kat
+from tests.rsa_vectors import labs_key
 
-LABS_KEYS = load_rsa_labs("rsa", "pkcs1_rsa_labs", "oaep-vect.txt")
+LABS_KEYS = load_rsa_labs(kat.vector_path("rsa", "pkcs1_rsa_labs", "oaep-vect.txt"))
 
 
 def _small_key(label: str, bits: int = 512, e: int = keys.DEFAULT_E) -> RSAPrivateKey:
@@ -127,16 +129,7 @@ def test_keys_generated_by_openssl_pass_our_check() -> None:
 @pytest.mark.parametrize("labs", LABS_KEYS, ids=[k.name for k in LABS_KEYS])
 def test_rsa_labs_keys_rebuild_from_primes_and_from_components(labs: LabsKey) -> None:
     fields = labs.fields
-    expected = RSAPrivateKey(
-        fields["n"],
-        fields["e"],
-        fields["d"],
-        fields["p"],
-        fields["q"],
-        fields["dP"],
-        fields["dQ"],
-        fields["qInv"],
-    )
+    expected = labs_key(labs)
     keys.check_private_key(expected)
     rebuilt = RSAPrivateKey.from_primes(fields["p"], fields["q"], fields["e"], fields["d"])
     assert rebuilt == expected

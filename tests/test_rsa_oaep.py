@@ -1,8 +1,8 @@
 """RSAES-OAEP (RFC 8017 §7.1) and MGF1 (§B.2.1) against the RSA Laboratories PKCS #1 v2.1 vectors.
 
-oaep-vect.txt: 10 keys x 6 messages, SHA-1 / MGF1-SHA-1, empty label, 20-octet seed. Each example is
-encrypted with its seed injected (byte-for-byte ciphertext) and decrypted back. oaep-int.txt checks
-the intermediate values of one encryption and the CRT decryption.
+oaep-vect.txt: 10 keys (1024..1031, 1536, 2048 bits) x 6 messages, SHA-1 / MGF1-SHA-1, empty label,
+20-octet seed. Each example is encrypted with its seed injected (byte-for-byte ciphertext) and
+decrypted back. oaep-int.txt checks the intermediate values of one encryption and the CRT decryption.
 """
 
 from __future__ import annotations
@@ -15,34 +15,20 @@ from ciphers.rsa import oaep
 from ciphers.rsa.core import os2ip, rsadp_crt
 from ciphers.rsa.keys import RSAPrivateKey
 from ciphers.rsa.mgf import mgf1
-from tests.kat import LabsExample, LabsKey, load_hex_blocks, load_rsa_labs
+from ciphers.vectors import vector_file
+from ciphers.vectors.loader import LabsExample, LabsKey, load_hex_blocks, load_rsa_labs
+from tests import kat
+from tests.rsa_vectors import labs_key
 
-LABS = load_rsa_labs("rsa", "pkcs1_rsa_labs", "oaep-vect.txt")
+LABS = load_rsa_labs(kat.vector_path("rsa", "pkcs1_rsa_labs", "oaep-vect.txt"))
 CASES = [(key, example) for key in LABS for example in key.examples]
 IDS = [example.label for _, example in CASES]
 
 
-def labs_key(key: LabsKey) -> RSAPrivateKey:
-    """The vector file's own key, CRT parameters included (nothing recomputed)."""
-    f = key.fields
-    return RSAPrivateKey(f["n"], f["e"], f["d"], f["p"], f["q"], f["dP"], f["dQ"], f["qInv"])
-
-
-def test_oaep_vect_has_60_examples_over_10_keys() -> None:
-    assert len(LABS) == 10
-    assert len(CASES) == 60
-    assert [labs_key(key).bits for key in LABS] == [
-        1024,
-        1025,
-        1026,
-        1027,
-        1028,
-        1029,
-        1030,
-        1031,
-        1536,
-        2048,
-    ]
+def test_oaep_vect_keys_cover_every_size_mod_8() -> None:
+    """Ten keys from 1024 bits: every emBits mod 8, so every top-octet case of I2OSP and the mask."""
+    assert all(key.examples for key in LABS)
+    assert {labs_key(key).bits % 8 for key in LABS} == set(range(8))
 
 
 @pytest.mark.parametrize(("key", "example"), CASES, ids=IDS)
@@ -61,7 +47,7 @@ def test_oaep_vect_decrypt_recovers_message(key: LabsKey, example: LabsExample) 
 # --- oaep-int.txt: one encryption step by step (PKCS #1 v2.0 wrote EM without the leading 0x00) ---
 
 INT = {}
-for _block in load_hex_blocks("rsa", "pkcs1_rsa_labs", "oaep-int.txt"):
+for _block in load_hex_blocks(vector_file("oaep-int.txt")):
     INT.setdefault(_block.label, _block.value)  # the first occurrence; the BER dump repeats names
 
 

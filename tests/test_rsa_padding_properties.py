@@ -14,7 +14,9 @@ from ciphers.errors import DecryptionError, VerificationError
 from ciphers.rng import DeterministicRNG
 from ciphers.rsa import oaep, pkcs1_v15, pss
 from ciphers.rsa.keys import RSAPrivateKey, generate
-from tests.kat import load_rsa_labs
+from ciphers.vectors.loader import load_rsa_labs
+from tests import kat
+from tests.rsa_vectors import labs_key
 
 HASH_NAMES = ["sha1", "sha224", "sha256", "sha384", "sha512"]
 
@@ -23,8 +25,7 @@ HASH_NAMES = ["sha1", "sha224", "sha256", "sha384", "sha512"]
 def key(request: pytest.FixtureRequest) -> RSAPrivateKey:
     if request.param == "generated-2048":
         return generate(2048, rng=DeterministicRNG("padding properties"))
-    f = load_rsa_labs("rsa", "pkcs1_rsa_labs", "oaep-vect.txt")[1].fields
-    labs = RSAPrivateKey(f["n"], f["e"], f["d"], f["p"], f["q"], f["dP"], f["dQ"], f["qInv"])
+    labs = labs_key(load_rsa_labs(kat.vector_path("rsa", "pkcs1_rsa_labs", "oaep-vect.txt"))[1])
     assert labs.bits == 1025
     return labs
 

@@ -16,40 +16,29 @@ from ciphers.errors import DecryptionError, InvalidKeyError, MessageTooLongError
 from ciphers.rng import DeterministicRNG, FixedRNG
 from ciphers.rsa import pkcs1_v15
 from ciphers.rsa.hashes import HASHES, hash_algorithm
-from ciphers.rsa.keys import RSAPrivateKey
-from tests.kat import LabsExample, LabsKey, Record, load_records_sticky, load_rsa_labs
+from ciphers.vectors.loader import LabsExample, LabsKey, Record, load_records_sticky, load_rsa_labs
+from tests import kat
+from tests.rsa_vectors import labs_key, nist_key
 
-CRYPT = load_rsa_labs("rsa", "pkcs1_rsa_labs", "pkcs1v15crypt-vectors.txt")
+CRYPT = load_rsa_labs(kat.vector_path("rsa", "pkcs1_rsa_labs", "pkcs1v15crypt-vectors.txt"))
 CRYPT_CASES = [(key, example) for key in CRYPT for example in key.examples]
 CRYPT_IDS = [example.label for _, example in CRYPT_CASES]
 
-SIGN = load_rsa_labs("rsa", "pkcs1_rsa_labs", "pkcs1v15sign-vectors.txt")
+SIGN = load_rsa_labs(kat.vector_path("rsa", "pkcs1_rsa_labs", "pkcs1v15sign-vectors.txt"))
 SIGN_CASES = [(key, example) for key in SIGN for example in key.examples]
 SIGN_IDS = [example.label for _, example in SIGN_CASES]
 
-NIST = load_records_sticky("rsa", "nist_cavp", "SigGen15_186-3.txt")
-NIST_KEYS: dict[int, RSAPrivateKey] = {}
+NIST = kat.from_files(kat.each(load_records_sticky), "rsa/nist_cavp", ["SigGen15_186-3.txt"])
 
 
-def labs_key(key: LabsKey) -> RSAPrivateKey:
-    """The vector file's own key, CRT parameters included (nothing recomputed)."""
-    f = key.fields
-    return RSAPrivateKey(f["n"], f["e"], f["d"], f["p"], f["q"], f["dP"], f["dQ"], f["qInv"])
+test_every_vector_file_yields_vectors = kat.every_file_yields_vectors(NIST)
 
 
-def nist_key(record: Record) -> RSAPrivateKey:
-    """The record's (n, e, d), factored once per modulus."""
-    n = int(record["n"], 16)
-    if n not in NIST_KEYS:
-        NIST_KEYS[n] = RSAPrivateKey.from_components(n, int(record["e"], 16), int(record["d"], 16))
-    return NIST_KEYS[n]
-
-
-def test_vector_counts() -> None:
-    assert (len(CRYPT), len(CRYPT_CASES)) == (15, 300)
-    assert (len(SIGN), len(SIGN_CASES)) == (15, 300)
-    assert len(NIST) == 80
-    assert {r["SHAAlg"] for r in NIST} == {"SHA224", "SHA256", "SHA384", "SHA512"}
+def test_vector_coverage() -> None:
+    """Both RSA Labs files give examples for every key; the NIST file covers SHA-224 to SHA-512."""
+    assert CRYPT_CASES and all(key.examples for key in CRYPT)
+    assert SIGN_CASES and all(key.examples for key in SIGN)
+    assert {param.values[0]["SHAAlg"] for param in NIST} == {"SHA224", "SHA256", "SHA384", "SHA512"}
 
 
 # --- RSAES-PKCS1-v1_5 (legacy) ---
@@ -156,7 +145,7 @@ def test_sign_vectors_verify(key: LabsKey, example: LabsExample) -> None:
     assert not pkcs1_v15.is_valid(public, message, signature, hash_name="sha256")
 
 
-@pytest.mark.parametrize("record", NIST, ids=[r.label for r in NIST])
+@pytest.mark.parametrize("record", NIST)
 def test_nist_siggen15_reproduces_and_verifies(record: Record) -> None:
     key = nist_key(record)
     message, expected = record.hex("Msg"), record.hex("S")

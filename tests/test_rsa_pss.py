@@ -16,14 +16,22 @@ from ciphers.rsa import pss
 from ciphers.rsa.core import os2ip, rsasp1
 from ciphers.rsa.keys import RSAPrivateKey
 from ciphers.rsa.mgf import mgf1
-from tests.kat import LabsExample, LabsKey, Record, load_hex_blocks, load_records_sticky, load_rsa_labs
+from ciphers.vectors.loader import (
+    LabsExample,
+    LabsKey,
+    Record,
+    load_hex_blocks,
+    load_records_sticky,
+    load_rsa_labs,
+)
+from tests import kat
+from tests.rsa_vectors import labs_key, nist_key
 
-LABS = load_rsa_labs("rsa", "pkcs1_rsa_labs", "pss-vect.txt")
+LABS = load_rsa_labs(kat.vector_path("rsa", "pkcs1_rsa_labs", "pss-vect.txt"))
 CASES = [(key, example) for key in LABS for example in key.examples]
 IDS = [example.label for _, example in CASES]
 
-NIST = load_records_sticky("rsa", "nist_cavp", "SigGenPSS_186-3.txt")
-NIST_KEYS: dict[int, RSAPrivateKey] = {}
+NIST = kat.from_files(kat.each(load_records_sticky), "rsa/nist_cavp", ["SigGenPSS_186-3.txt"])
 
 
 class SaltThenStream:
@@ -44,25 +52,14 @@ class SaltThenStream:
         return self._rest.bytes(n)
 
 
-def labs_key(key: LabsKey) -> RSAPrivateKey:
-    """The vector file's own key, CRT parameters included (nothing recomputed)."""
-    f = key.fields
-    return RSAPrivateKey(f["n"], f["e"], f["d"], f["p"], f["q"], f["dP"], f["dQ"], f["qInv"])
+test_every_vector_file_yields_vectors = kat.every_file_yields_vectors(NIST)
 
 
-def nist_key(record: Record) -> RSAPrivateKey:
-    """The record's (n, e, d), factored once per modulus."""
-    n = int(record["n"], 16)
-    if n not in NIST_KEYS:
-        NIST_KEYS[n] = RSAPrivateKey.from_components(n, int(record["e"], 16), int(record["d"], 16))
-    return NIST_KEYS[n]
-
-
-def test_vector_counts() -> None:
-    assert (len(LABS), len(CASES)) == (10, 60)
+def test_vector_coverage() -> None:
+    """pss-vect.txt has every emBits mod 8, each key with examples; NIST covers SHA-224 to SHA-512."""
+    assert CASES and all(key.examples for key in LABS)
     assert {labs_key(key).bits % 8 for key in LABS} == set(range(8))
-    assert len(NIST) == 80
-    assert {r["SHAAlg"] for r in NIST} == {"SHA224", "SHA256", "SHA384", "SHA512"}
+    assert {param.values[0]["SHAAlg"] for param in NIST} == {"SHA224", "SHA256", "SHA384", "SHA512"}
 
 
 @pytest.mark.parametrize(("key", "example"), CASES, ids=IDS)
@@ -82,7 +79,7 @@ def test_pss_vect_verify(key: LabsKey, example: LabsExample) -> None:
     assert not pss.is_valid(public, message[:-1], signature, hash_name="sha1")
 
 
-@pytest.mark.parametrize("record", NIST, ids=[r.label for r in NIST])
+@pytest.mark.parametrize("record", NIST)
 def test_nist_siggenpss_reproduces_and_verifies(record: Record) -> None:
     key = nist_key(record)
     message, salt, expected = record.hex("Msg"), record.hex("SaltVal"), record.hex("S")
@@ -95,7 +92,10 @@ def test_nist_siggenpss_reproduces_and_verifies(record: Record) -> None:
 
 # --- pss-int.txt: one signature step by step ---
 
-INT = {block.label: block.value for block in load_hex_blocks("rsa", "pkcs1_rsa_labs", "pss-int.txt")}
+INT = {
+    block.label: block.value
+    for block in load_hex_blocks(kat.vector_path("rsa", "pkcs1_rsa_labs", "pss-int.txt"))
+}
 
 
 def int_key() -> RSAPrivateKey:

@@ -18,7 +18,8 @@ from ciphers.errors import DecryptionError, VerificationError
 from ciphers.rng import DeterministicRNG
 from ciphers.rsa import oaep, pkcs1_v15, pss
 from ciphers.rsa.keys import RSAPrivateKey, RSAPublicKey
-from tests.kat import load_json
+from ciphers.vectors.loader import load_json
+from tests import kat
 
 OAEP_SHA1 = "rsa_oaep_2048_sha1_mgf1sha1_test.json"
 OAEP_SHA256 = "rsa_oaep_2048_sha256_mgf1sha256_test.json"
@@ -55,14 +56,6 @@ ACCEPTABLE: dict[tuple[str, int], tuple[str, str]] = {
 }
 
 FILES = (OAEP_SHA1, OAEP_SHA256, PKCS1_DECRYPT, PSS_VERIFY, PKCS1_VERIFY, PKCS1_SIGN)
-EXPECTED_COUNTS = {
-    OAEP_SHA1: 36,
-    OAEP_SHA256: 37,
-    PKCS1_DECRYPT: 67,
-    PSS_VERIFY: 108,
-    PKCS1_VERIFY: 259,
-    PKCS1_SIGN: 43,
-}
 
 
 @dataclass(frozen=True)
@@ -82,7 +75,7 @@ class Case:
 
 
 def cases(file: str) -> list[Case]:
-    data = load_json("rsa", "wycheproof", file)
+    data = load_json(kat.vector_path("rsa", "wycheproof", file))
     return [Case(file, group, test) for group in data["testGroups"] for test in group["tests"]]
 
 
@@ -118,7 +111,10 @@ def params(file: str) -> Any:
 
 
 def test_counts_and_acceptable_cases_are_all_documented() -> None:
-    assert {file: len(CASES[file]) for file in FILES} == EXPECTED_COUNTS
+    """Every test of each file is read (as many as its ``numberOfTests``), every acceptable one explained."""
+    for file in FILES:
+        declared = load_json(kat.vector_path("rsa", "wycheproof", file))["numberOfTests"]
+        assert 0 < len(CASES[file]) == declared, file
     acceptable = {
         (case.file, case.test["tcId"])
         for file in FILES

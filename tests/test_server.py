@@ -11,7 +11,7 @@ import contextlib
 import io
 import json
 import socket
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
@@ -21,6 +21,7 @@ from chat.protocol.events import JoinFrame
 from chat.protocol.limits import Limits
 from chat.relay.console import WireView
 from chat.relay.server import RelayServer, ServerConfig, serve
+from tests.chat_net import run
 
 TIMEOUT = 3.0
 CT = "3q2+7wABAgMEBQYHCAkKCw=="  # base64 of de ad be ef 00 01 ... 0b
@@ -118,13 +119,6 @@ async def running(**config: Any) -> AsyncIterator[RelayServer]:
     finally:
         await asyncio.wait_for(server.close(), 10)
     assert server.internal_errors == 0
-
-
-def run(test: Callable[[], Awaitable[None]], timeout: float = 20.0) -> None:
-    async def bounded() -> None:
-        await asyncio.wait_for(test(), timeout)
-
-    asyncio.run(bounded())
 
 
 async def room_of(server: RelayServer, *aliases: str) -> list[WireClient]:

@@ -3,16 +3,15 @@
 from __future__ import annotations
 
 import asyncio
-import re
-import sys
 import time
 from pathlib import Path
 
 from chat.e2e.certificates import issue
 from ciphers.rsa.formats import dump_public_key
+from tests.chat_net import run, server_child
 from tests.chat_support import identity, wire
 from tests.test_certificates import ca_key
-from tests.test_server import WireClient, run
+from tests.test_server import WireClient
 
 
 def test_a_server_with_a_ca_refuses_the_uncertified_and_admits_the_certified(tmp_path: Path) -> None:
@@ -21,20 +20,8 @@ def test_a_server_with_a_ca_refuses_the_uncertified_and_admits_the_certified(tmp
     certificate = issue(ca_key(), "alice", identity("alice").public, days=1, now=int(time.time())).encode()
 
     async def scenario() -> None:
-        process = await asyncio.create_subprocess_exec(
-            sys.executable,
-            *("-m", "chat", "server", "--port", "0", "--cipher", "3des", "--quiet", "--ca", str(ca_file)),
-            stdin=asyncio.subprocess.DEVNULL,
-            stdout=asyncio.subprocess.PIPE,
-            stderr=asyncio.subprocess.PIPE,
-        )
+        process, port = await server_child("--cipher", "3des", "--ca", str(ca_file))
         try:
-            assert process.stdout is not None
-            first = (await asyncio.wait_for(process.stdout.readline(), 15)).decode()
-            match = re.fullmatch(r"listening on 127\.0\.0\.1:(\d+)\n", first)
-            assert match, first
-            port = int(match.group(1))
-
             mallory = await WireClient.connect(port)
             join = {"type": "join", "v": 1, "alias": "mallory", "room": "lobby", "identity": wire("bob")}
             mallory.send(join)

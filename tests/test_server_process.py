@@ -4,33 +4,23 @@ from __future__ import annotations
 
 import asyncio
 import io
-import re
 import signal
-import sys
 
 import pytest
 from rich.console import Console
 
-from chat.cli import main
 from chat.cli.server import choose_suite
-from tests.test_server import TIMEOUT, WireClient, run
+from tests import cli_support
+from tests.chat_net import run, server_child
+from tests.test_server import TIMEOUT, WireClient
 
 
 def test_the_server_process_serves_and_shuts_down_on_ctrl_c() -> None:
     async def scenario() -> None:
-        process = await asyncio.create_subprocess_exec(
-            sys.executable,
-            *("-m", "chat", "server", "--port", "0", "--cipher", "elgamal", "--kex", "elgamal", "--quiet"),
-            stdin=asyncio.subprocess.DEVNULL,
-            stdout=asyncio.subprocess.PIPE,
-            stderr=asyncio.subprocess.PIPE,
-        )
+        process, port = await server_child("--cipher", "elgamal", "--kex", "elgamal")
         try:
             assert process.stdout is not None
-            first = (await asyncio.wait_for(process.stdout.readline(), 15)).decode()
-            match = re.fullmatch(r"listening on 127\.0\.0\.1:(\d+)\n", first)
-            assert match, first
-            alice = await WireClient.connect(int(match.group(1)))
+            alice = await WireClient.connect(port)
             welcome = await alice.join("alice")
             assert (welcome["suite"], welcome["kex"]) == ("elgamal", "elgamal")
             process.send_signal(signal.SIGINT)
@@ -61,10 +51,7 @@ def test_the_server_process_serves_and_shuts_down_on_ctrl_c() -> None:
 def test_bad_arguments_are_one_line_and_status_2(
     argv: list[str], message: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    with pytest.raises(SystemExit) as exit_info:
-        status = main(argv)
-        raise SystemExit(status)
-    assert exit_info.value.code == 2
+    assert cli_support.run(argv) == 2
     err = capsys.readouterr().err
     assert message in err
     assert err.count("\n") == 1

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -19,10 +20,10 @@ from hypothesis import strategies as st
 from ciphers.des import DES
 from ciphers.errors import InsecureWarning, InvalidKeyError
 from ciphers.tdes import TripleDES
-from tests.kat import load_json, load_records
+from ciphers.vectors.loader import load_json, load_records
+from tests import kat
 
-CAVP_KEYS_FILES = ("TECBvartext.rsp", "TECBinvperm.rsp", "TECBvarkey.rsp", "TECBpermop.rsp", "TECBsubtab.rsp")
-CAVP_MMT_FILES = ("TECBMMT1.rsp", "TECBMMT2.rsp", "TECBMMT3.rsp")
+CAVP_MMT_FILES = ["TECBMMT1.rsp", "TECBMMT2.rsp", "TECBMMT3.rsp"]
 
 keys8 = st.binary(min_size=8, max_size=8)
 blocks8 = st.binary(min_size=8, max_size=8)
@@ -49,42 +50,35 @@ def constructed_with_warnings(key: bytes, *, fast: bool = True) -> tuple[TripleD
     return cipher, [str(w.message) for w in caught]
 
 
-def botan() -> Iterator[Any]:
-    for r in load_records("des", "botan_des.vec"):
+def botan(path: Path) -> Iterator[Any]:
+    for r in load_records(path):
         if r.section == "TripleDES":
             yield pytest.param(r["Key"], r["In"], r["Out"], id=r.label)
 
 
-def cavp_mmt() -> Iterator[Any]:
-    for name in CAVP_MMT_FILES:
-        for r in load_records("tdes_cavp", name):
-            key = r["KEY1"] + r["KEY2"] + r["KEY3"]
-            yield pytest.param(key, r["PLAINTEXT"], r["CIPHERTEXT"], id=r.label)
+def cavp_mmt(path: Path) -> Iterator[Any]:
+    for r in load_records(path):
+        key = r["KEY1"] + r["KEY2"] + r["KEY3"]
+        yield pytest.param(key, r["PLAINTEXT"], r["CIPHERTEXT"], id=r.label)
 
 
-def cavp_keys() -> Iterator[Any]:
-    for name in CAVP_KEYS_FILES:
-        for r in load_records("tdes_cavp", name):
-            yield pytest.param(r["KEYs"] * 3, r["PLAINTEXT"], r["CIPHERTEXT"], id=r.label)
+def cavp_keys(path: Path) -> Iterator[Any]:
+    for r in load_records(path):
+        yield pytest.param(r["KEYs"] * 3, r["PLAINTEXT"], r["CIPHERTEXT"], id=r.label)
 
 
-def misc_ecb() -> Iterator[Any]:
-    for v in load_json("des", "des_misc_kat.json")["vectors"]:
+def misc_ecb(path: Path) -> Iterator[Any]:
+    for v in load_json(path)["vectors"]:
         if v["mode"] == "ECB" and len(v["key"]) == 48:
             yield pytest.param(v["key"], v["plaintext"], v["ciphertext"], id=f"misc:{v['name']}")
 
 
-BOTAN = list(botan())
-MMT = list(cavp_mmt())
-KEYS = list(cavp_keys())
-MISC = list(misc_ecb())
+BOTAN = kat.from_files(botan, "des", ["botan_des.vec"])
+MMT = kat.from_files(cavp_mmt, "tdes_cavp", CAVP_MMT_FILES)
+KEYS = kat.from_files(cavp_keys, "tdes_cavp", kat.CAVP_TECB_KEYS)
+MISC = kat.from_files(misc_ecb, "des", ["des_misc_kat.json"])
 
-
-def test_vector_counts() -> None:
-    assert len(BOTAN) == 57
-    assert len(MMT) == 60
-    assert len(KEYS) == 470
-    assert len(MISC) == 2
+test_every_vector_file_yields_vectors = kat.every_file_yields_vectors(BOTAN, MMT, KEYS, MISC)
 
 
 @pytest.fixture(params=[True, False], ids=["fast", "readable"])
@@ -103,7 +97,7 @@ def check(cipher: TripleDES, plaintext: str, ciphertext: str) -> None:
         assert cipher.decrypt_int(int.from_bytes(c, "big")) == int.from_bytes(p, "big")
 
 
-@pytest.mark.parametrize(("key", "plaintext", "ciphertext"), BOTAN + MMT + MISC)
+@pytest.mark.parametrize(("key", "plaintext", "ciphertext"), [*BOTAN, *MMT, *MISC])
 def test_ecb_vector(fast: bool, key: str, plaintext: str, ciphertext: str) -> None:
     check(make(bytes.fromhex(key), fast), plaintext, ciphertext)
 
@@ -121,7 +115,7 @@ def test_mmt_keying_options() -> None:
     """MMT1 has K1 = K2 = K3, MMT2 K1 = K3, MMT3 three keys (CAVP file headers)."""
     expected = {"TECBMMT1.rsp": 3, "TECBMMT2.rsp": 2, "TECBMMT3.rsp": 1}
     for name, option in expected.items():
-        for r in load_records("tdes_cavp", name):
+        for r in load_records(kat.vector_path("tdes_cavp", name)):
             key = bytes.fromhex(r["KEY1"] + r["KEY2"] + r["KEY3"])
             assert make(key, fast=True).keying_option == option, r.label
 

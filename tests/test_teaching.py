@@ -10,9 +10,10 @@ from ciphers import teaching
 from ciphers.des import trace_block
 from ciphers.des_tables import S_BOXES
 from ciphers.primes import miller_rabin
-from tests.kat import load_json
+from ciphers.vectors import vector_file
+from ciphers.vectors.loader import load_json
 
-GRABBE = load_json("des", "grabbe_des_illustrated.json")
+GRABBE = load_json(vector_file("grabbe_des_illustrated.json"))
 
 
 # --- tables -------------------------------------------------------------------------------------

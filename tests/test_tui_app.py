@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import base64
-import socket
 from pathlib import Path
 
 import pytest
@@ -30,18 +29,7 @@ from tests.tui_pilot import (
     until,
 )
 
-
-@pytest.fixture(autouse=True)
-def config_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """Known peers (and any identity) go to a temporary config directory."""
-    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path))
-    return tmp_path
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+pytestmark = pytest.mark.usefixtures("config_home")  # known peers (and any identity) stay in the test
 
 
 def fill(app: ChatApp, **fields: str) -> None:
@@ -89,11 +77,11 @@ def test_join_screen_checks_fields_inline_then_joins() -> None:
     run(scenario, timeout=60)
 
 
-def test_join_screen_shows_refused_connection_and_taken_alias_under_their_field() -> None:
+def test_join_screen_shows_refused_connection_and_taken_alias_under_their_field(free_port: int) -> None:
     async def scenario() -> None:
         server = await relay()
         bob = await library_client(server.port, "bob", "lobby")
-        app = chat_app(free_port())
+        app = chat_app(free_port)
         async with app.run_test(size=SIZE) as pilot:
             screen = app.screen
             assert isinstance(screen, JoinScreen)
@@ -493,9 +481,9 @@ def test_main_screen_fits_80x24_and_follows_resizes() -> None:
     run(scenario, timeout=60)
 
 
-def test_join_screen_fits_80x24() -> None:
+def test_join_screen_fits_80x24(free_port: int) -> None:
     async def scenario() -> None:
-        app = chat_app(free_port())
+        app = chat_app(free_port)
         async with app.run_test(size=(80, 24)) as pilot:
             await pilot.pause()
             fill(app, alias="bad alias", room="")

@@ -19,10 +19,7 @@ from tests.tui_pilot import SIZE, chat_app, joined, library_client, log_text, re
 SIZE_BYTES = 150_000  # a few dozen chunks: the bars move
 
 
-@pytest.fixture(autouse=True)
-def config_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
-    return tmp_path / "config"
+pytestmark = pytest.mark.usefixtures("config_home")
 
 
 def make_file(path: Path, size: int) -> Path:

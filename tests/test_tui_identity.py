@@ -35,11 +35,7 @@ from tests.tui_pilot import (
 FINGERPRINT = r"\d{5}( \d{5}){5}"
 
 
-@pytest.fixture(autouse=True)
-def config_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    home = tmp_path / "config"
-    monkeypatch.setenv("XDG_CONFIG_HOME", str(home))
-    return home
+pytestmark = pytest.mark.usefixtures("config_home")
 
 
 def certificate_file(tmp_path: Path, alias: str, who: str | None = None) -> Path:

@@ -15,8 +15,8 @@ from chat.cli import ca, client, server
 from ciphers.cli.common import OneLineParser, run
 
 
-def build_parser(prog: str = "python -m chat") -> argparse.ArgumentParser:
-    """The argument parser: ``server``, ``client`` and ``ca``."""
+def build_parser(prog: str = "cipherchat") -> argparse.ArgumentParser:
+    """The argument parser: ``server``, ``client`` and ``ca``; ``prog`` is the name it was run by."""
     parser = OneLineParser(
         prog=prog,
         description="An end-to-end encrypted terminal chat over teaching ciphers (DES/3DES, RSA, ElGamal).",
@@ -27,6 +27,9 @@ def build_parser(prog: str = "python -m chat") -> argparse.ArgumentParser:
     return parser
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    """Parse ``argv`` and run the chosen command; return the exit status."""
-    return run(build_parser(), argv)
+def main(argv: Sequence[str] | None = None, prog: str = "cipherchat") -> int:
+    """Parse ``argv`` and run the chosen command; return the exit status.
+
+    The ``cipherchat`` console script calls it as it is; ``python -m chat`` names itself in ``prog``.
+    """
+    return run(build_parser(prog), argv)
