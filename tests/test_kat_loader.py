@@ -19,7 +19,7 @@ from tests import kat
 #: Botan files that give one value per line with no blank line between entries (read by load_lines).
 ONE_VALUE_PER_LINE = {"botan_isprime.vec"}
 
-CAVP_FILES = sorted(kat.VECTORS.glob("**/*.rsp"))
+CAVP_FILES = sorted(kat.VECTORS.glob("tdes_cavp/*.rsp"))  # the DSA SigVer file is read as sticky records
 BOTAN_FILES = sorted(kat.VECTORS.glob("**/*.vec"))
 SIGGEN_FILES = sorted(kat.VECTORS.glob("rsa/nist_cavp/*.txt"))
 RSA_LABS_FILES = sorted(kat.VECTORS.glob("rsa/pkcs1_rsa_labs/*-vect*.txt"))
