@@ -29,7 +29,7 @@ from ciphers import strict_base64
 from ciphers.envelope import Mode
 from ciphers.errors import DecryptionError
 from ciphers.modes import ctr_decrypt, ctr_encrypt
-from ciphers.rng import RNG, SYSTEM
+from ciphers.rng import RNG, SYSTEM, DeterministicRNG, FixedRNG
 from ciphers.rsa import pkcs1_v15
 from tests.chat_support import Room, identity
 
@@ -201,6 +201,25 @@ def test_the_registry_describes_and_lists_what_was_registered() -> None:
     assert ("rsa-v15", "rsa") not in pairs  # the kex does not apply to a direct suite
     session = RoomSession(identity("alice"), "alice", "r", "rsa-v15", "elgamal")
     assert session.family is RSA_V15 and session.kex.name == "elgamal"
+
+
+WEAK_DES = bytes.fromhex("0101010101010101")  # FIPS 74: all 16 subkeys equal
+SEMI_WEAK_DES = bytes.fromhex("01fe01fe01fe01fe")
+KEYS = [bytes.fromhex(k) for k in ("133457799bbcdff1", "0123456789abcdef", "fedcba9876543210")]
+
+
+def test_a_suite_draws_again_while_its_cipher_calls_the_key_weak() -> None:
+    assert suites.suite("des").draw_key(FixedRNG(WEAK_DES + SEMI_WEAK_DES + KEYS[0])) == KEYS[0]
+    single = KEYS[0] * 3  # K1 = K2 = K3: single DES
+    reducible = KEYS[0] * 2 + KEYS[1]  # K1 = K2: reduces to single DES under K3
+    sound = b"".join(KEYS)
+    assert suites.suite("3des").draw_key(FixedRNG(single + reducible + sound)) == sound
+    assert THREE_DES_CTR.draw_key(FixedRNG(single + sound)) == sound  # the cipher's rule, whatever the mode
+    session = RoomSession(
+        identity("alice"), "alice", "r", "des", "rsa", rng=FixedRNG(WEAK_DES + KEYS[0], DeterministicRNG(1))
+    )
+    session.start([])
+    assert session.session_key("alice/1") is not None and session.session_key("alice/1")[0] == KEYS[0]  # type: ignore[index]
 
 
 def test_unknown_names_are_errors_that_name_the_choices() -> None:

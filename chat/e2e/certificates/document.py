@@ -1,18 +1,9 @@
-"""Certificates: a certificate authority's RSA-PSS signature binding an alias to identity keys.
+"""The certificate document: its fields, the canonical JSON the CA signs, issuing, reading and writing.
 
-A server given the CA's public key admits only joins whose certificate is valid for the alias and
-the identity presented (:func:`make_authorizer`); a client given it shows each member's state
-(:func:`verify_member`). Both take what a member presents as plain values (:class:`Presented`: a
-join frame or a member entry of the protocol fits), so this module knows no protocol type.
-
-The format, the checks and their order are specified in ``docs/certificates.md``; in short, a
-certificate is PEM (``CIPHERCHAT CERTIFICATE``) around canonical JSON
-``{"signature": ..., "tbs": {...}}``, where the CA signs the canonical JSON of ``tbs`` (sorted keys,
-no whitespace, ASCII) with RSASSA-PSS, SHA-256, MGF1-SHA-256, 32-byte salt.
-
-A certificate binds the alias to the member's RSA identity key, and to its ElGamal identity key
-too when it was issued from the member's ``identity.json`` (it should be: the ElGamal suites sign
-with that key). There is no revocation: validity periods are the only bound on a leaked key.
+A certificate is PEM (``CIPHERCHAT CERTIFICATE``) around canonical JSON
+``{"signature": ..., "tbs": {...}}`` (``docs/certificates.md``). Parsing checks the form only, and
+every malformed input is one :class:`~chat.e2e.errors.CertificateError` in one line; whether a
+certificate is valid for a member is :mod:`chat.e2e.certificates.checks`.
 """
 
 from __future__ import annotations
@@ -24,19 +15,17 @@ import json
 import re
 import time
 import warnings
-from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from enum import StrEnum
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
 from chat.e2e.errors import CertificateError, IdentityError
 from chat.e2e.identity import MIN_KEY_BITS, PublicIdentity
-from chat.protocol.names import name_key, name_problem
+from chat.protocol.names import name_problem
 from ciphers import pem, strict_base64
 from ciphers.elgamal.core import PublicKey as ElGamalPublicKey
 from ciphers.elgamal.groups import GROUP_NAMES, find_named, named_group
-from ciphers.errors import CryptoError, FormatError, InsecureWarning, InvalidKeyError, VerificationError
+from ciphers.errors import CryptoError, FormatError, InsecureWarning, InvalidKeyError
 from ciphers.rng import RNG, SYSTEM
 from ciphers.rsa import formats as rsa_formats
 from ciphers.rsa import pss
@@ -162,7 +151,7 @@ def issue(
         raise ValueError(problem)
     if not 1 <= days <= MAX_DAYS:
         raise ValueError(f"validity must be 1 to {MAX_DAYS} days, got {days}")
-    _check_ca_bits(ca_key)
+    check_ca_bits(ca_key)
     rsa, elgamal = (subject.rsa, subject.elgamal) if isinstance(subject, PublicIdentity) else (subject, None)
     if rsa.bits < MIN_KEY_BITS:
         raise InvalidKeyError(
@@ -187,7 +176,7 @@ def issue(
     return dataclasses.replace(unsigned, signature=signature)
 
 
-def _check_ca_bits(key: RSAPublicKey | RSAPrivateKey) -> None:
+def check_ca_bits(key: RSAPublicKey | RSAPrivateKey) -> None:
     if key.bits < MIN_CA_BITS:
         raise InvalidKeyError(f"a CA key needs at least {MIN_CA_BITS} bits, this one has {key.bits}")
 
@@ -337,7 +326,7 @@ def load_ca_public_key(data: bytes | str) -> RSAPublicKey:
         key = rsa_formats.load_public_key(data)
     except (FormatError, InvalidKeyError) as exc:
         raise CertificateError(f"CA key: {exc}") from None
-    _check_ca_bits(key)
+    check_ca_bits(key)
     return key
 
 
@@ -361,146 +350,3 @@ def read_certificate(path: str | Path) -> Certificate:
 def save_certificate(certificate: Certificate, path: str | Path) -> None:
     """Write ``certificate`` to ``path`` (public: mode 0644 by the umask)."""
     Path(path).write_text(certificate.encode(), "ascii")
-
-
-# --- verification ---------------------------------------------------------------------------
-
-
-def check_signature(certificate: Certificate, ca: RSAPublicKey) -> None:
-    """RSASSA-PSS-VERIFY of the canonical tbs under the CA key; VerificationError unless valid."""
-    pss.verify(
-        ca,
-        certificate.tbs_bytes(),
-        certificate.signature,
-        hash_name=HASH,
-        salt_length=SALT_LENGTH,
-        mgf_hash=HASH,
-    )
-
-
-def certificate_problem(
-    certificate: Certificate,
-    ca: RSAPublicKey,
-    *,
-    now: float,
-    alias: str | None = None,
-    subject: PublicIdentity | RSAPublicKey | None = None,
-) -> str | None:
-    """Why ``certificate`` is not valid now (for ``alias`` and ``subject`` if given), or None.
-
-    A whole identity must match every key the certificate binds; an RSA key alone, the RSA key.
-
-    The order matters: nothing the certificate says is believed before its signature is checked.
-    """
-    if certificate.issuer != ca_fingerprint(ca):
-        return f"certificate is from another CA (issuer {certificate.issuer[:16]}...)"
-    try:
-        check_signature(certificate, ca)
-    except VerificationError:
-        return "certificate signature invalid"
-    if alias is not None and name_key(certificate.alias) != name_key(alias):
-        return f"certificate is for alias {certificate.alias!r}, not {alias!r}"
-    if subject is not None:
-        rsa = subject.rsa if isinstance(subject, PublicIdentity) else subject
-        if (certificate.rsa.n, certificate.rsa.e) != (rsa.n, rsa.e):
-            return "certificate key does not match identity (RSA key)"
-        if (
-            certificate.elgamal is not None
-            and isinstance(subject, PublicIdentity)
-            and _elgamal_tuple(subject.elgamal) != _elgamal_tuple(certificate.elgamal)
-        ):
-            return "certificate key does not match identity (ElGamal key)"
-    if now < certificate.not_before:
-        return f"certificate not valid before {iso8601(certificate.not_before)}"
-    if now >= certificate.not_after:
-        return f"certificate expired at {iso8601(certificate.not_after)}"
-    return None
-
-
-def _elgamal_tuple(key: ElGamalPublicKey) -> tuple[int, int, int]:
-    return key.group.p, key.group.g, key.y
-
-
-class CertificateState(StrEnum):
-    """What a member's certificate proves, as the client shows it."""
-
-    VALID = "valid"  # signed by our CA for this alias and these keys, and current
-    MISSING = "missing"  # the member joined without a certificate
-    INVALID = "invalid"  # malformed, another CA, forged, another alias or key, expired
-
-
-@dataclass(frozen=True)
-class CertificateStatus:
-    """The outcome of checking one member: a state, a one-line reason, the certificate if it parsed."""
-
-    state: CertificateState
-    reason: str
-    certificate: Certificate | None = None
-
-    @property
-    def ok(self) -> bool:
-        """True when the certificate is valid."""
-        return self.state is CertificateState.VALID
-
-    @property
-    def label(self) -> str:
-        """A short label for a member list: ``certified``, ``certified (RSA key only)`` or the reason."""
-        if not self.ok:
-            return self.reason
-        assert self.certificate is not None
-        return "certified" if self.certificate.elgamal is not None else "certified (RSA key only)"
-
-
-def check_presented(
-    certificate: str | None, alias: str, identity: Mapping[str, str], ca: RSAPublicKey, now: float
-) -> CertificateStatus:
-    """Check what a member presents on the wire: its certificate text, alias and identity map."""
-    if certificate is None:
-        return CertificateStatus(CertificateState.MISSING, "no certificate")
-    try:
-        parsed = load_certificate(certificate)
-    except CertificateError as exc:
-        detail = str(exc).removeprefix("certificate: ")
-        return CertificateStatus(CertificateState.INVALID, f"certificate malformed: {detail}")
-    try:
-        public = PublicIdentity.from_wire(identity)
-    except IdentityError as exc:
-        return CertificateStatus(CertificateState.INVALID, f"identity not usable: {exc}", parsed)
-    problem = certificate_problem(parsed, ca, now=now, alias=alias, subject=public)
-    if problem is not None:
-        return CertificateStatus(CertificateState.INVALID, problem, parsed)
-    return CertificateStatus(
-        CertificateState.VALID, f"certified for {parsed.alias} until {iso8601(parsed.not_after)}", parsed
-    )
-
-
-class Presented(Protocol):
-    """What a member presents: its alias, its public identity map and its certificate text, if any."""
-
-    @property
-    def alias(self) -> str: ...
-
-    @property
-    def identity(self) -> Mapping[str, str]: ...
-
-    @property
-    def certificate(self) -> str | None: ...
-
-
-def verify_member(member: Presented, ca: RSAPublicKey, now: float | None = None) -> CertificateStatus:
-    """The state a client shows next to ``member`` (``now`` defaults to the clock)."""
-    moment = time.time() if now is None else now
-    return check_presented(member.certificate, member.alias, member.identity, ca, moment)
-
-
-def make_authorizer(
-    ca: RSAPublicKey, *, now: Callable[[], float] = time.time
-) -> Callable[[Presented], str | None]:
-    """The relay's ``authorize`` hook: None admits a join, else the reason it is refused."""
-    _check_ca_bits(ca)
-
-    def authorize(join: Presented) -> str | None:
-        status = check_presented(join.certificate, join.alias, join.identity, ca, now())
-        return None if status.ok else status.reason
-
-    return authorize
