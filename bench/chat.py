@@ -37,9 +37,9 @@ from rich.console import Console
 from rich.table import Table
 
 from bench import chat_crypto
-from chat.protocol.events import b64encode
 from chat.protocol.limits import Limits
 from chat.relay.server import ServerConfig, serve
+from ciphers.strict_base64 import encode as b64encode
 
 ROOM_SIZES = (10, 100)
 BURST = {10: 30_000, 100: 3_000}  # messages per throughput run (x (members - 1) deliveries)

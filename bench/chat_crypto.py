@@ -1,10 +1,11 @@
 """Per-message client crypto of the chat, per suite: what sealing and opening cost, in this run.
 
-For each suite and key exchange: sealing a 200-character message in a room of 2 and of 10 members
-(the direct suites encrypt once per recipient), opening it, the size on the wire, and drawing and
-wrapping a new session key for the 8 who remain (what a member does when someone leaves). The peer is
-the same recipe on C libraries (PyCryptodome's DES/3DES-CBC, hmac, pyca/cryptography's RSA-PSS and
-OAEP), measured in the same run; ElGamal has no standard peer.
+For each suite and key exchange of the registry (:func:`chat.e2e.suites.rooms`): sealing a
+200-character message in a room of 2 and of 10 members (the direct suites encrypt once per
+recipient), opening it, the size on the wire, and drawing and wrapping a new session key for the 8
+who remain (what a member does when someone leaves). The peer is the same recipe on C libraries
+(PyCryptodome's DES/3DES-CBC, hmac, pyca/cryptography's RSA-PSS and OAEP), measured in the same run;
+ElGamal has no standard peer, nor has a suite whose cipher or mode PyCryptodome lacks.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ import statistics
 import time
 from collections.abc import Callable
 from functools import partial
+from types import ModuleType
 
 from Crypto.Cipher import DES, DES3
 from Crypto.Util.Padding import pad
@@ -26,17 +28,14 @@ from rich.console import Console
 from rich.table import Table
 
 from bench import timing
+from chat.e2e.families import RSA, Family
 from chat.e2e.identity import Identity
 from chat.e2e.session import Delivered, Outgoing, Result, RoomSession
+from chat.e2e.suites import HybridSuite, Suite, rooms
 
-SUITE_KEX = [
-    ("3des", "rsa"),
-    ("3des", "elgamal"),
-    ("des", "rsa"),
-    ("des", "elgamal"),
-    ("rsa", "rsa"),
-    ("elgamal", "elgamal"),
-]
+PEER_CIPHERS: dict[str, ModuleType] = {"3DES": DES3, "DES": DES}  # PyCryptodome's, by our cipher's name
+PEER_MODES = {"CBC": DES.MODE_CBC}  # PyCryptodome's mode numbers, by our mode's name
+PEER_FAMILIES = (RSA,)  # pyca/cryptography does RSA-PSS and OAEP; nothing standard does our ElGamal
 TEXT = "The quick brown fox jumps over the lazy dog. " * 4 + "Done."  # 185 characters
 BUDGET = 0.25
 MIN_CALLS = 5
@@ -117,16 +116,23 @@ class Peer:
         self.pss = padding.PSS(mgf=padding.MGF1(hashes.SHA256()), salt_length=32)
         self.oaep = padding.OAEP(mgf=padding.MGF1(hashes.SHA256()), algorithm=hashes.SHA256(), label=None)
 
-    def seal(self, suite: str, recipients: int) -> Callable[[], object]:
+    def covers(self, suite: Suite, family: Family) -> bool:
+        """Whether the C libraries have this suite's recipe, in a room signed by ``family``."""
+        if family not in PEER_FAMILIES:
+            return False
+        return not isinstance(suite, HybridSuite) or (
+            suite.cipher.name in PEER_CIPHERS and suite.mode.name in PEER_MODES
+        )
+
+    def seal(self, suite: Suite, recipients: int) -> Callable[[], object]:
         data = TEXT.encode()
-        if suite in ("3des", "des"):
-            key = os.urandom(24 if suite == "3des" else 8)
-            mac_key = os.urandom(32)
-            cipher = DES3 if suite == "3des" else DES
+        if isinstance(suite, HybridSuite):
+            key, mac_key = os.urandom(suite.key_size), os.urandom(32)
+            cipher, mode = PEER_CIPHERS[suite.cipher.name], PEER_MODES[suite.mode.name]
 
             def hybrid() -> object:
                 iv = os.urandom(8)
-                ct = cipher.new(key, cipher.MODE_CBC, iv=iv).encrypt(pad(data, 8))
+                ct = cipher.new(key, mode, iv=iv).encrypt(pad(data, 8))
                 tag = hmac.new(mac_key, iv + ct, hashlib.sha256).digest()
                 return self.key.sign(iv + ct + tag, self.pss, hashes.SHA256())
 
@@ -138,20 +144,19 @@ class Peer:
 
         return direct
 
-    def open(self, suite: str) -> Callable[[], object]:
+    def open(self, suite: Suite) -> Callable[[], object]:
         data = TEXT.encode()
-        if suite in ("3des", "des"):
-            key = os.urandom(24 if suite == "3des" else 8)
-            mac_key, iv = os.urandom(32), os.urandom(8)
-            cipher = DES3 if suite == "3des" else DES
-            ct = cipher.new(key, cipher.MODE_CBC, iv=iv).encrypt(pad(data, 8))
+        if isinstance(suite, HybridSuite):
+            key, mac_key, iv = os.urandom(suite.key_size), os.urandom(32), os.urandom(8)
+            cipher, mode = PEER_CIPHERS[suite.cipher.name], PEER_MODES[suite.mode.name]
+            ct = cipher.new(key, mode, iv=iv).encrypt(pad(data, 8))
             tag = hmac.new(mac_key, iv + ct, hashlib.sha256).digest()
             signature = self.key.sign(iv + ct + tag, self.pss, hashes.SHA256())
 
             def hybrid() -> object:
                 assert hmac.compare_digest(hmac.new(mac_key, iv + ct, hashlib.sha256).digest(), tag)
                 self.public.verify(signature, iv + ct + tag, self.pss, hashes.SHA256())
-                return cipher.new(key, cipher.MODE_CBC, iv=iv).decrypt(ct)
+                return cipher.new(key, mode, iv=iv).decrypt(ct)
 
             return hybrid
         ct = self.public.encrypt(data[:190], self.oaep)
@@ -181,20 +186,20 @@ def crypto_table(identities: list[Identity]) -> Table:
         "seal / peer",
     ):
         table.add_column(column, justify="left" if column in ("suite", "kex") else "right")
-    for suite, kex in SUITE_KEX:
-        small = _room(suite, kex, identities[:2])
-        large = _room(suite, kex, identities[:10])
+    for suite, kex in rooms():
+        small = _room(suite.name, kex.name, identities[:2])
+        large = _room(suite.name, kex.name, identities[:10])
         seal_small = median_seconds(partial(small[0].seal, TEXT))
         seal_large = median_seconds(partial(large[0].seal, TEXT))
         open_time = _open_seconds(small)
         wire = _size(large[0].seal(TEXT).outgoing[0])
-        rekey = _rekey_seconds(large) if suite in ("3des", "des") else None
-        family_rsa = large[0].family == "rsa"
-        peer_seal = median_seconds(peer.seal(suite, 1)) if family_rsa else None
-        peer_open = median_seconds(peer.open(suite)) if family_rsa else None
+        rekey = _rekey_seconds(large) if suite.hybrid else None
+        covered = peer.covers(suite, large[0].family)
+        peer_seal = median_seconds(peer.seal(suite, 1)) if covered else None
+        peer_open = median_seconds(peer.open(suite)) if covered else None
         table.add_row(
-            suite,
-            kex if suite in ("3des", "des") else "—",
+            suite.name,
+            kex.name if suite.hybrid else "—",
             _ms(seal_small),
             _ms(seal_large),
             _ms(open_time),

@@ -1,12 +1,14 @@
-"""The recipe the chat seals messages with: CBC with a fresh IV, then HMAC-SHA256 (encrypt-then-MAC).
+"""The recipe the chat seals messages with: a mode with a fresh IV, then HMAC-SHA256 (encrypt-then-MAC).
 
 Like Fernet (CBC + PKCS#7 + HMAC), built from this toolkit's primitives over any 64-bit block cipher
-(DES, Triple DES). The tag is HMAC-SHA256 (RFC 2104, FIPS 180-4) over an unambiguous encoding of
-the caller's header, the IV and the ciphertext (:func:`length_prefixed`), so neither the header nor
-the IV can be changed or re-split without detection. On opening, the tag is checked with
-:func:`hmac.compare_digest` *before* anything is decrypted or unpadded: a forged or altered
-ciphertext never reaches the padding check, so there is no padding oracle (Vaudenay 2002), and
-every failure raises the same :class:`~ciphers.errors.DecryptionError`.
+(DES, Triple DES) and any SP 800-38A mode that takes an IV (:class:`Mode`; the chat's suites use
+:data:`CBC`, a stream mode such as CTR plugs in the same way). The tag is HMAC-SHA256 (RFC 2104,
+FIPS 180-4) over an unambiguous encoding of the caller's header, the IV and the ciphertext
+(:func:`length_prefixed`), so neither the header nor the IV can be changed or re-split without
+detection. On opening, the tag is checked with :func:`hmac.compare_digest` *before* anything is
+decrypted or unpadded: a forged or altered ciphertext never reaches the padding check (nor, in a
+stream mode, the keystream), so there is no padding oracle (Vaudenay 2002), and every failure
+raises the same :class:`~ciphers.errors.DecryptionError`.
 
 Encrypt-then-MAC is the composition that is secure generically (Bellare and Namprempre, 2000;
 Krawczyk, 2001). Both keys must be independent and uniformly random; the MAC key is 32 bytes.
@@ -16,11 +18,13 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from ciphers.blockcipher import BlockCipher
 from ciphers.errors import CryptoError, DecryptionError, InvalidKeyError
 from ciphers.modes import BLOCK_SIZE, cbc_decrypt, cbc_encrypt, new_iv
+from ciphers.padding import pkcs7_pad
 from ciphers.rng import RNG, SYSTEM
 
 TAG_SIZE = hashlib.sha256().digest_size
@@ -40,8 +44,47 @@ def length_prefixed(*fields: bytes) -> bytes:
 
 
 @dataclass(frozen=True)
+class Mode:
+    """A mode of operation as the envelope uses it: ``encrypt``/``decrypt(cipher, iv, data)``.
+
+    ``stream`` modes (CFB, OFB, CTR; SP 800-38A §6.3-6.5) make a keystream from the forward cipher:
+    no padding and any length. The block mode CBC (§6.2) pads with PKCS#7 to whole blocks and opens
+    with the inverse cipher.
+    """
+
+    name: str
+    encrypt: Callable[[BlockCipher, bytes, bytes], bytes]
+    decrypt: Callable[[BlockCipher, bytes, bytes], bytes]
+    stream: bool = False
+
+    def shape_ok(self, iv: bytes, ciphertext: bytes) -> bool:
+        """Whether ``iv`` and ``ciphertext`` have lengths this mode can produce (one block; whole blocks)."""
+        if len(iv) != BLOCK_SIZE:
+            return False
+        return self.stream or (bool(ciphertext) and len(ciphertext) % BLOCK_SIZE == 0)
+
+    def first_block(self, iv: bytes, plaintext: bytes, ciphertext: bytes, *, opening: bool) -> bytes:
+        """The first block the block cipher processes: the IV for a stream mode; for CBC P1 xor IV
+        when sealing, C1 when opening (what a round trace of the message shows)."""
+        if self.stream:
+            return iv
+        if opening:
+            return ciphertext[:BLOCK_SIZE]
+        return bytes(p ^ v for p, v in zip(pkcs7_pad(plaintext)[:BLOCK_SIZE], iv, strict=True))
+
+    @property
+    def inverse_on_open(self) -> bool:
+        """Whether opening runs the block cipher backwards (CBC) rather than forwards (stream modes)."""
+        return not self.stream
+
+
+CBC = Mode("CBC", cbc_encrypt, cbc_decrypt)
+"""SP 800-38A §6.2 with PKCS#7 padding: the chat's mode."""
+
+
+@dataclass(frozen=True)
 class Sealed:
-    """What :func:`seal` produces: the IV, the CBC ciphertext and the HMAC-SHA256 tag."""
+    """What :func:`seal` produces: the IV, the ciphertext and the HMAC-SHA256 tag."""
 
     iv: bytes
     ciphertext: bytes
@@ -66,11 +109,12 @@ def seal(
     header: bytes,
     plaintext: bytes,
     *,
+    mode: Mode = CBC,
     rng: RNG = SYSTEM,
 ) -> Sealed:
-    """CBC-encrypt ``plaintext`` under a fresh IV from ``rng``, then tag header, IV and ciphertext."""
+    """Encrypt ``plaintext`` in ``mode`` under a fresh IV from ``rng``, then tag header, IV and ciphertext."""
     iv = new_iv(rng)
-    ciphertext = cbc_encrypt(cipher, iv, plaintext)
+    ciphertext = mode.encrypt(cipher, iv, plaintext)
     return Sealed(iv, ciphertext, compute_tag(mac_key, header, iv, ciphertext))
 
 
@@ -81,12 +125,12 @@ def authenticate(mac_key: bytes, header: bytes, sealed: Sealed) -> None:
         raise DecryptionError()
 
 
-def unseal(cipher: BlockCipher, mac_key: bytes, header: bytes, sealed: Sealed) -> bytes:
-    """Authenticate, and only then decrypt and unpad. One :class:`DecryptionError` for every failure."""
+def unseal(cipher: BlockCipher, mac_key: bytes, header: bytes, sealed: Sealed, *, mode: Mode = CBC) -> bytes:
+    """Authenticate, and only then decrypt (and unpad). One :class:`DecryptionError` for every failure."""
     authenticate(mac_key, header, sealed)
-    if len(sealed.iv) != BLOCK_SIZE or not sealed.ciphertext or len(sealed.ciphertext) % BLOCK_SIZE:
+    if not mode.shape_ok(sealed.iv, sealed.ciphertext):
         raise DecryptionError()
     try:
-        return cbc_decrypt(cipher, sealed.iv, sealed.ciphertext)
+        return mode.decrypt(cipher, sealed.iv, sealed.ciphertext)
     except CryptoError:
         raise DecryptionError() from None

@@ -1,18 +1,19 @@
 """PEM armour (RFC 7468): DER in base64 between ``-----BEGIN label-----`` and ``-----END label-----``.
 
 Writing follows RFC 7468's strict form (64-character lines, LF line ends, a final newline).
-Reading is the RFC's lax form (§3): text before the first BEGIN line and whitespace are ignored,
-but the labels must match, the body must be valid base64, and RFC 1421 headers (which mark
-encrypted legacy keys) are refused. Every problem raises :class:`~ciphers.errors.FormatError`.
+Reading is the RFC's lax form (§3): text before the first BEGIN line and whitespace (the line
+breaks too) are ignored, but the labels must match, the body must be canonical base64
+(:mod:`ciphers.strict_base64`: ``QUJD=``, ``QUJD====`` or non-zero unused bits are refused, so one
+key has one PEM text), and RFC 1421 headers (which mark encrypted legacy keys) are refused. Every
+problem raises :class:`~ciphers.errors.FormatError`.
 """
 
 from __future__ import annotations
 
-import base64
-import binascii
 import re
 from collections.abc import Collection
 
+from ciphers import strict_base64
 from ciphers.errors import FormatError
 
 LINE_LENGTH = 64
@@ -28,7 +29,7 @@ def encode(der: bytes, label: str) -> str:
     """``der`` armoured under ``label`` (RFC 7468 §2, strict form)."""
     if not _LABEL_RE.match(label):
         raise ValueError(f"invalid PEM label {label!r}")
-    body = base64.b64encode(der).decode("ascii")
+    body = strict_base64.encode(der)
     lines = [body[i : i + LINE_LENGTH] for i in range(0, len(body), LINE_LENGTH)]
     return "\n".join([f"-----BEGIN {label}-----", *lines, f"-----END {label}-----"]) + "\n"
 
@@ -110,6 +111,6 @@ def _decode_body(label: str, lines: list[str]) -> bytes:
     if not body:
         raise FormatError(f"PEM: the {label!r} block is empty")
     try:
-        return base64.b64decode(body, validate=True)
-    except (binascii.Error, ValueError):
-        raise FormatError(f"PEM: the {label!r} block is not valid base64") from None
+        return strict_base64.decode(body)
+    except FormatError as exc:
+        raise FormatError(f"PEM: the {label!r} block is {exc}") from None

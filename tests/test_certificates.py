@@ -648,3 +648,42 @@ def test_the_relay_refuses_joins_without_a_valid_certificate() -> None:
                 await client.close()
 
     run_async(scenario)
+
+
+# --- what this module depends on ------------------------------------------------------------
+
+
+def test_checks_take_plain_values_and_know_no_protocol_type() -> None:
+    """A join frame or a member entry fits :class:`Presented`; so does any object with the three fields."""
+    from dataclasses import dataclass
+
+    from tests.test_layers import MODULES, imports
+
+    package = [path for name, path in MODULES.items() if name.startswith("chat.e2e.certificates")]
+    assert len(package) == 3
+    found = {m for path in package for m in imports(path) if m.startswith("chat.protocol")}
+    assert found == {"chat.protocol.names"}
+
+    @dataclass(frozen=True)
+    class Presented:
+        alias: str
+        identity: dict[str, str]
+        certificate: str | None
+
+    ca = ca_key().public_key()
+    assert verify_member(Presented("alice", dict(wire("alice")), certify()), ca, NOW).ok
+    assert (
+        make_authorizer(ca, now=lambda: NOW)(Presented("alice", dict(wire("alice")), None))
+        == "no certificate"
+    )
+
+
+def test_certificate_errors_are_end_to_end_errors_and_format_errors() -> None:
+    from chat.e2e.errors import CertificateError, E2EError, FieldError, IdentityError
+
+    with pytest.raises(CertificateError) as caught:
+        load_certificate("not a certificate")
+    assert isinstance(caught.value, E2EError) and isinstance(caught.value, FormatError)
+    assert str(caught.value) == "PEM: no -----BEGIN ...----- line found"
+    assert issubclass(FieldError, E2EError) and issubclass(IdentityError, E2EError)
+    assert issubclass(E2EError, ValueError)

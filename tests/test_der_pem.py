@@ -281,6 +281,9 @@ PEM_ERRORS = [
     ("label-mismatch", "-----BEGIN X-----\nAQID\n-----END Y-----\n", "does not match"),
     ("bad-character", "-----BEGIN X-----\nAQ!D\n-----END X-----\n", "not valid base64"),
     ("bad-padding", "-----BEGIN X-----\nAQI\n-----END X-----\n", "not valid base64"),
+    ("excess-padding", "-----BEGIN X-----\nQUJD=\n-----END X-----\n", "not canonical base64: padding"),
+    ("padding-group", "-----BEGIN X-----\nQUJD====\n-----END X-----\n", "not canonical base64: padding"),
+    ("unused-bits", "-----BEGIN X-----\nQR==\n-----END X-----\n", "not canonical base64: non-zero unused"),
     ("encrypted-header", "-----BEGIN RSA PRIVATE KEY-----\nProc-Type: 4,ENCRYPTED\nAQID\n"
      "-----END RSA PRIVATE KEY-----\n", "headers"),
     ("empty-body", "-----BEGIN X-----\n-----END X-----\n", "empty"),
@@ -293,6 +296,15 @@ PEM_ERRORS = [
 def test_malformed_pem_raises_format_error(text: str, message: str) -> None:
     with pytest.raises(FormatError, match=message):
         pem.decode(text)
+
+
+def test_one_body_per_der_and_line_breaks_anywhere() -> None:
+    """The canonical body decodes wherever it is folded; the texts that also read as ``ABC`` do not."""
+    assert pem.decode("-----BEGIN X-----\nQUJD\n-----END X-----\n") == ("X", b"ABC")
+    assert pem.decode("-----BEGIN X-----\nQU\r\n J\nD\n-----END X-----\n") == ("X", b"ABC")
+    for body in ("QUJD=", "QUJD====", "QR=="):
+        with pytest.raises(FormatError, match=r"^PEM: the 'X' block is not canonical base64: [^\n]+$"):
+            pem.decode(f"-----BEGIN X-----\n{body}\n-----END X-----\n")
 
 
 def test_pem_wrong_label_and_non_ascii_bytes() -> None:

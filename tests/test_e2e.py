@@ -14,6 +14,7 @@ from chat.client import events as ev
 from chat.client.chat_client import ChatClient
 from chat.e2e.sealed import message_header, parse_hybrid_message
 from chat.e2e.session import Held, Rejected
+from chat.e2e.suites import SUITES
 from ciphers.des_fast import FastDES
 from ciphers.envelope import unseal
 from ciphers.errors import DecryptionError
@@ -165,7 +166,7 @@ def test_three_clients_through_a_real_server(server: ServerProcess, suite: str, 
             assert [e.reason.value for e in expired.events if isinstance(e, Rejected)] == ["unknown_key"]
             # Even told which header to use, the old key fails the MAC on the new ciphertext.
             assert old_alice_key is not None
-            fields = parse_hybrid_message(frame["body"])
+            fields = parse_hybrid_message(frame["body"], SUITES[suite])
             header = message_header(suite, room, "alice", "alice/2", fields.counter, "text")
             old_cipher = TripleDES(old_alice_key[0]) if suite == "3des" else FastDES(old_alice_key[0])
             with pytest.raises(DecryptionError):

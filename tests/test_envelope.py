@@ -1,4 +1,4 @@
-"""ciphers.envelope: CBC + HMAC-SHA256 encrypt-then-MAC, checked against PyCryptodome and hmac."""
+"""ciphers.envelope: a mode (CBC by default) + HMAC-SHA256 encrypt-then-MAC, against PyCryptodome and hmac."""
 
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ from hypothesis import strategies as st
 
 from ciphers import envelope
 from ciphers.errors import DecryptionError, InvalidKeyError
+from ciphers.modes import ctr_decrypt, ctr_encrypt
 from ciphers.rng import DeterministicRNG, FixedRNG
 from ciphers.tdes import TripleDES
 
@@ -26,16 +27,21 @@ def lp(*fields: bytes) -> bytes:
     return b"".join(struct.pack(">I", len(f)) + f for f in fields)
 
 
+CTR = envelope.Mode("CTR", ctr_encrypt, ctr_decrypt, stream=True)
+
+
 class CountingCipher:
-    """Triple DES that counts its decryptions: the MAC must be checked before any."""
+    """Triple DES that counts its calls: the MAC must be checked before any decryption (or keystream)."""
 
     block_size = 8
 
     def __init__(self) -> None:
         self.inner = TripleDES(KEY)
         self.decryptions = 0
+        self.encryptions = 0
 
     def encrypt_int(self, block: int) -> int:
+        self.encryptions += 1
         return self.inner.encrypt_int(block)
 
     def decrypt_int(self, block: int) -> int:
@@ -43,6 +49,7 @@ class CountingCipher:
         return self.inner.decrypt_int(block)
 
     def encrypt_block(self, block: bytes) -> bytes:
+        self.encryptions += 1
         return self.inner.encrypt_block(block)
 
     def decrypt_block(self, block: bytes) -> bytes:
@@ -114,3 +121,48 @@ def test_bad_padding_under_a_valid_mac_is_the_same_error() -> None:
 def test_mac_key_length_is_checked() -> None:
     with pytest.raises(InvalidKeyError, match="32 bytes"):
         envelope.seal(TripleDES(KEY), bytes(16), b"", b"x")
+
+
+# --- the mode is a parameter ----------------------------------------------------------------------
+
+
+def test_a_stream_mode_plugs_in_and_matches_pycryptodome() -> None:
+    plaintext = b"The quick brown fox jumps over the lazy dog"
+    box = envelope.seal(TripleDES(KEY), MAC_KEY, b"header", plaintext, mode=CTR, rng=FixedRNG(IV))
+    expected_ct = DES3.new(KEY, DES3.MODE_CTR, nonce=b"", initial_value=IV).encrypt(plaintext)
+    expected_tag = hmac.new(MAC_KEY, lp(b"header", IV, expected_ct), hashlib.sha256).digest()
+    assert (box.iv, box.ciphertext, box.tag) == (IV, expected_ct, expected_tag)
+    assert envelope.unseal(TripleDES(KEY), MAC_KEY, b"header", box, mode=CTR) == plaintext
+    empty = envelope.seal(TripleDES(KEY), MAC_KEY, b"h", b"", mode=CTR, rng=FixedRNG(IV))
+    assert empty.ciphertext == b"" and envelope.unseal(TripleDES(KEY), MAC_KEY, b"h", empty, mode=CTR) == b""
+
+
+@given(st.sampled_from(["iv", "ciphertext", "tag"]), st.integers(0, 8 * 48 - 1))
+def test_a_stream_mode_also_checks_the_tag_before_any_block_is_computed(field: str, bit: int) -> None:
+    box = envelope.seal(TripleDES(KEY), MAC_KEY, b"h", b"sixteen bytes!!!", mode=CTR, rng=FixedRNG(IV))
+    value = bytearray(getattr(box, field))
+    value[bit // 8 % len(value)] ^= 1 << (bit % 8)
+    forged = envelope.Sealed(**{**box.__dict__, field: bytes(value)})
+    cipher = CountingCipher()
+    with pytest.raises(DecryptionError, match=r"^decryption error$"):
+        envelope.unseal(cipher, MAC_KEY, b"h", forged, mode=CTR)
+    assert (cipher.decryptions, cipher.encryptions) == (0, 0)
+
+
+def test_each_mode_says_which_shapes_it_produces() -> None:
+    assert envelope.CBC.shape_ok(IV, bytes(16)) and CTR.shape_ok(IV, bytes(5)) and CTR.shape_ok(IV, b"")
+    assert not envelope.CBC.shape_ok(IV, bytes(5)) and not envelope.CBC.shape_ok(IV, b"")
+    assert not envelope.CBC.shape_ok(IV[:7], bytes(8)) and not CTR.shape_ok(IV + b"x", b"")
+
+
+def test_the_first_block_the_cipher_sees() -> None:
+    """CBC encrypts P1 xor IV and decrypts C1; a stream mode encrypts the IV (counter block 1) both ways."""
+    box = envelope.seal(TripleDES(KEY), MAC_KEY, b"h", b"eight by", rng=FixedRNG(IV))
+    sealing = envelope.CBC.first_block(IV, b"eight by", box.ciphertext, opening=False)
+    assert TripleDES(KEY).encrypt_block(sealing) == box.ciphertext[:8]
+    opening = envelope.CBC.first_block(IV, b"eight by", box.ciphertext, opening=True)
+    assert bytes(a ^ b for a, b in zip(TripleDES(KEY).decrypt_block(opening), IV, strict=True)) == b"eight by"
+    assert envelope.CBC.inverse_on_open and not CTR.inverse_on_open
+    assert (
+        CTR.first_block(IV, b"x", b"y", opening=True) == CTR.first_block(IV, b"x", b"y", opening=False) == IV
+    )

@@ -273,3 +273,17 @@ def test_known_peers_in_memory_and_malformed(tmp_path: Path) -> None:
     bad.write_text('{"version": 1, "peers": {"a": {"fingerprint": "zz"}}}')
     with pytest.raises(ValueError, match="malformed"):
         KnownPeers(bad)
+
+
+def test_the_binary_fields_of_an_identity_are_base64_and_the_others_are_not() -> None:
+    from chat.e2e.identity import BINARY_FIELDS
+    from ciphers import strict_base64
+    from ciphers.errors import FormatError
+
+    announced = identity("alice").public.to_wire()
+    for name, value in announced.items():
+        if name in BINARY_FIELDS:
+            assert len(strict_base64.decode(value)) == 256
+        else:
+            with pytest.raises(FormatError):
+                strict_base64.decode(value)

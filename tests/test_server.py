@@ -17,6 +17,7 @@ from typing import Any
 import pytest
 from rich.console import Console
 
+from chat.cli.server import BINARY_FIELDS
 from chat.protocol.events import JoinFrame
 from chat.protocol.limits import Limits
 from chat.relay.console import WireView
@@ -577,7 +578,7 @@ def test_the_console_shows_ciphertext_previews_and_never_client_markup() -> None
     console = Console(record=True, width=200, color_system=None, file=io.StringIO())
 
     async def scenario() -> None:
-        async with running(view=WireView(console)) as server:
+        async with running(view=WireView(console, binary=BINARY_FIELDS)) as server:
             alice, bob = await room_of(server, "alice", "bob")
             alice.send(message(ct=CT) | {"body": {"ct": CT, "[bold]x[/]": "\x1b[31mred"}})
             await bob.expect("message")
@@ -594,6 +595,60 @@ def test_the_console_shows_ciphertext_previews_and_never_client_markup() -> None
     assert "[bold]x[/]" in text  # shown literally, not as markup
     assert "\x1b" not in text and "\\x1b[31mred" in text  # control characters escaped
     assert "bad_json: frame is not valid JSON" in text
+
+
+def _recorded() -> Console:
+    return Console(record=True, width=200, color_system=None, file=io.StringIO())
+
+
+def _field_lines(text: str) -> dict[str, str]:
+    """The console's field lines, by field name: what follows the name."""
+    found = {}
+    for line in text.splitlines():
+        parts = line.split(maxsplit=1)
+        if len(parts) == 2 and not line.startswith(("0", "1", "2")):
+            found[parts[0]] = parts[1]
+    return found
+
+
+def test_the_console_decodes_only_the_fields_it_is_told_are_binary() -> None:
+    """``type text`` is four characters of text, not the three bytes b5ec6d its base64 reading gives."""
+    console = _recorded()
+    body = {"kid": "alice/1", "ctr": "1", "type": "text", "iv": "AAECAwQFBgc=", "ct": CT, "to": "abcd"}
+    WireView(console, binary=BINARY_FIELDS).relayed("lobby", "alice", "message", 300, 2, body)
+    shown = _field_lines(console.export_text())
+    assert shown["type"].split() == ["4", "ch", "'text'"]
+    assert "b5ec6d" not in console.export_text()
+    assert shown["kid"].split() == ["7", "ch", "'alice/1'"] and shown["ctr"].split() == ["1", "ch", "'1'"]
+    assert shown["to"].split() == ["4", "ch", "'abcd'"]
+    assert shown["iv"].split() == ["8", "B", "0001020304050607"]
+    assert shown["ct"].split() == ["16", "B", "deadbeef000102030405060708090a0b"]
+    # Told nothing, the relay decodes nothing: it knows no end-to-end format.
+    console = _recorded()
+    WireView(console).relayed("lobby", "alice", "message", 300, 2, body)
+    assert _field_lines(console.export_text())["ct"].split() == ["24", "ch", f"'{CT}'"]
+
+
+def test_the_console_shows_identity_keys_by_their_kind() -> None:
+    console = _recorded()
+    identity = {"v": "1", "rsa": "-----BEGIN PUBLIC KEY-----", "elgamal.group": "ffdhe2048", "elgamal.y": CT}
+    WireView(console, binary=BINARY_FIELDS).joined("peer", "lobby", "alice", "3des", "rsa", identity)
+    text = console.export_text()
+    assert "identity: v 1 ch, rsa 26 ch, elgamal.group 9 ch, elgamal.y 16 B" in text
+
+
+def test_the_banner_shows_the_note_it_is_given_and_colours_an_insecure_suite() -> None:
+    def banner(note: str, insecure: bool) -> str:
+        console = Console(record=True, width=200, color_system="standard", file=io.StringIO())
+        WireView(console).started("127.0.0.1", 5050, "des", "rsa", note, insecure=insecure)
+        styled = console.export_text(styles=True, clear=False)
+        plain = console.export_text()
+        assert "default suite des  kex rsa" in plain and f"note {note}\n" in plain
+        return styled
+
+    insecure, legacy = banner("INSECURE: a note", True), banner("legacy: a note", False)
+    assert "\x1b[1;31mnote" in insecure and "\x1b[1;31mnote" not in legacy
+    assert "\x1b[33mnote" in legacy
 
 
 def test_a_send_queue_past_its_bound_drops_the_client_at_once() -> None:

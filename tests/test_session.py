@@ -10,7 +10,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from chat.e2e.sealed import BINARY_FIELDS
 from chat.e2e.session import Delivered, Held, KeyDrawn, KeyReceived, Reason, RoomSession, Sent
+from ciphers import strict_base64
 from tests.chat_support import SUITE_IDS, SUITE_KEX, Room, identity, wire
 
 TEXTS = ["hello", "", "ünïcødé ✓ and emoji 🎉", "x" * 1000]
@@ -282,25 +284,46 @@ def test_suite_labels_and_families() -> None:
 
     assert [name for name in SUITE_NAMES if suite(name).insecure] == ["des", "rsa", "elgamal"]
     assert (suite("3des").key_size, suite("des").key_size) == (24, 8)
-    assert [suite("3des").family(k) for k in ("rsa", "elgamal")] == ["rsa", "elgamal"]
-    assert [suite("rsa").family(k) for k in ("rsa", "elgamal")] == ["rsa", "rsa"]
-    assert [suite("elgamal").family(k) for k in ("rsa", "elgamal")] == ["elgamal", "elgamal"]
+    assert [suite("3des").family(k).name for k in ("rsa", "elgamal")] == ["rsa", "elgamal"]
+    assert [suite("rsa").family(k).name for k in ("rsa", "elgamal")] == ["rsa", "rsa"]
+    assert [suite("elgamal").family(k).name for k in ("rsa", "elgamal")] == ["elgamal", "elgamal"]
     assert "ElGamal KEM" in suite("des").describe("elgamal") and "RSA-PSS" in suite("3des").describe("rsa")
     assert "insecure" in suite("des").label.lower() and "INSECURE" in suite("elgamal").note
 
 
 def test_session_uses_the_family_of_the_room() -> None:
-    assert RoomSession(identity("alice"), "a", "r", "elgamal", "rsa").family == "elgamal"
-    assert RoomSession(identity("alice"), "a", "r", "des", "elgamal").family == "elgamal"
-    assert RoomSession(identity("alice"), "a", "r", "3des", "rsa").family == "rsa"
+    assert RoomSession(identity("alice"), "a", "r", "elgamal", "rsa").family.name == "elgamal"
+    assert RoomSession(identity("alice"), "a", "r", "des", "elgamal").family.name == "elgamal"
+    assert RoomSession(identity("alice"), "a", "r", "3des", "rsa").family.name == "rsa"
 
 
 def test_suite_names_match_the_protocol() -> None:
-    from chat.e2e.suites import SUITES, suite
-    from chat.protocol.events import SUITE_NAMES, SUITE_NOTES
+    from chat.e2e.suites import KEXES, SUITES, suite
+    from chat.protocol.events import KEX_NAMES, SUITE_NAMES
 
-    assert tuple(SUITES) == SUITE_NAMES
-    # Both sides call the same suites insecure.
-    assert [s for s in SUITE_NAMES if "INSECURE" in SUITE_NOTES[s]] == [
+    assert tuple(SUITES) == SUITE_NAMES and tuple(KEXES) == KEX_NAMES
+    # The note a user reads and the flag the interfaces colour by call the same suites insecure.
+    assert [s for s in SUITE_NAMES if "INSECURE" in suite(s).note] == [
         s for s in SUITE_NAMES if suite(s).insecure
     ]
+
+
+# --- formats ------------------------------------------------------------------------------------
+
+TEXT_FIELDS = {"kid", "ctr", "type", "to", "why"}
+
+
+@pytest.mark.parametrize(("suite", "kex"), SUITE_KEX, ids=SUITE_IDS)
+def test_the_binary_fields_are_the_base64_ones_and_only_those(suite: str, kex: str) -> None:
+    """What the relay's console is told to decode: each binary field decodes, the rest is text."""
+    room = three(suite, kex)
+    room.send("alice", "x")
+    seen: set[str] = set()
+    for delivery in room.log:
+        for fields in (delivery.body, delivery.payload or {}):
+            seen |= set(fields)
+            for name, value in fields.items():
+                if name in BINARY_FIELDS:
+                    strict_base64.decode(value)
+    assert seen - BINARY_FIELDS <= TEXT_FIELDS and seen & BINARY_FIELDS
+    assert strict_base64.decode("text") == bytes.fromhex("b5ec6d")  # why "type" must not be decoded

@@ -97,7 +97,7 @@ def alice_key_in(room: Room, key_id: str, target: RoomSession) -> bool:
     refused = target.open_bundle("alice", key_id, bundle.body, bundle.payload or {})
     assert reasons(refused) == [Reason.BAD_SIGNATURE]
     # Install the key by hand (as a member of both rooms could), to show the MAC still binds the room.
-    target._members["alice"].key = room.sessions["bob"]._members["alice"].key
+    target._room.members["alice"].key = room.sessions["bob"]._room.members["alice"].key
     return True
 
 
@@ -151,9 +151,9 @@ def test_a_member_cannot_forge_under_another_members_key() -> None:
     # Bob seals with Alice's session key as if he were Alice, signing with his own identity.
     forger = RoomSession(identity("bob"), "alice", "Lobby", "3des", "rsa")
     forger.start([])
-    forger._key.cipher_key, forger._key.mac_key = cipher_key, mac_key  # type: ignore[union-attr]
-    forger._key.cipher = bob._members["alice"].key.cipher  # type: ignore[union-attr]
-    forger._key.counter = 5  # type: ignore[union-attr]
+    forger._path.key.cipher_key, forger._path.key.mac_key = cipher_key, mac_key  # type: ignore[union-attr]
+    forger._path.key.cipher = bob._room.members["alice"].key.cipher  # type: ignore[union-attr]
+    forger._path.key.counter = 5  # type: ignore[union-attr]
     (forged,) = forger.seal("I, Alice, owe Bob 100").outgoing
     assert reasons(open_as(room.sessions["carol"], "alice", forged)) == [Reason.BAD_SIGNATURE]
 

@@ -3,6 +3,9 @@
 The first line on stdout is ``listening on HOST:PORT`` (with ``--port 0`` it tells the port the
 system chose). When ``--cipher`` is not given and stdin is a terminal, the operator is asked for
 the default suite (3des if they just press Enter); otherwise it is 3des.
+
+The relay knows no end-to-end format: this command tells its console what each suite is worth
+(the notes of :mod:`chat.e2e.suites`) and which fields hold base64 (:data:`BINARY_FIELDS`).
 """
 
 from __future__ import annotations
@@ -14,14 +17,16 @@ from typing import Any, TextIO
 from rich.console import Console
 from rich.prompt import Prompt
 
+from chat.e2e import identity, sealed
 from chat.e2e.certificates import make_authorizer, read_ca_public_key
-from chat.protocol.events import KEX_NAMES, SUITE_NAMES, SUITE_NOTES
+from chat.e2e.suites import DEFAULT_KEX, DEFAULT_SUITE, KEX_NAMES, SUITE_NAMES, suite
 from chat.protocol.limits import Limits
 from chat.relay.console import WireView
 from chat.relay.server import RelayServer, ServerConfig, run_server
 from ciphers.cli.common import UsageError
 
-DEFAULT_SUITE = "3des"
+BINARY_FIELDS = sealed.BINARY_FIELDS | identity.BINARY_FIELDS
+"""The fields of bodies, payloads and identities that hold base64: what the console decodes."""
 
 
 def register(sub: Any) -> None:
@@ -39,7 +44,10 @@ def register(sub: Any) -> None:
         help="suite of new rooms whose first client asks for none (asked for when stdin is a terminal)",
     )
     parser.add_argument(
-        "--kex", choices=KEX_NAMES, default="rsa", help="key exchange of new rooms (default rsa)"
+        "--kex",
+        choices=KEX_NAMES,
+        default=DEFAULT_KEX,
+        help="key exchange of new rooms (default %(default)s)",
     )
     parser.add_argument("--quiet", action="store_true", help="do not show every relayed frame")
     parser.add_argument(
@@ -55,8 +63,8 @@ def register(sub: Any) -> None:
 
 def choose_suite(console: Console, stream: TextIO | None = None) -> str:
     """Ask the operator for the default suite, showing what each one is worth (Enter: 3des)."""
-    for suite in SUITE_NAMES:
-        console.print(f"  [bold]{suite:<8}[/] {SUITE_NOTES[suite]}", highlight=False)
+    for name in SUITE_NAMES:
+        console.print(f"  [bold]{name:<8}[/] {suite(name).note}", highlight=False)
     return Prompt.ask(
         "Cipher suite for new rooms",
         choices=list(SUITE_NAMES),
@@ -75,22 +83,23 @@ def handle(args: argparse.Namespace) -> int:
     except ValueError as exc:
         raise UsageError(f"--max-members: {exc}") from None
     console = Console()
-    suite = args.cipher
-    if suite is None:
-        suite = choose_suite(console) if sys.stdin.isatty() else DEFAULT_SUITE
+    chosen = args.cipher
+    if chosen is None:
+        chosen = choose_suite(console) if sys.stdin.isatty() else DEFAULT_SUITE
     authorize = make_authorizer(read_ca_public_key(args.ca)) if args.ca else None
     config = ServerConfig(
         host=args.host,
         port=args.port,
-        suite=suite,
+        suite=chosen,
         kex=args.kex,
         limits=limits,
         authorize=authorize,
     )
-    view = WireView(console, frames=not args.quiet)
+    view = WireView(console, frames=not args.quiet, binary=BINARY_FIELDS)
+    default = suite(chosen)
 
     def announce(server: RelayServer) -> None:
         print(f"listening on {server.host}:{server.port}", flush=True)
-        view.started(server.host, server.port, suite, args.kex)
+        view.started(server.host, server.port, chosen, args.kex, default.note, insecure=default.insecure)
 
     return run_server(config, view, announce)

@@ -19,8 +19,6 @@ file others can read, as ssh does.
 
 from __future__ import annotations
 
-import base64
-import binascii
 import functools
 import hashlib
 import json
@@ -31,13 +29,16 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
+from chat.e2e.errors import IdentityError as IdentityError
+from chat.protocol.names import name_key
+from ciphers import strict_base64
 from ciphers.elgamal import formats as elgamal_formats
 from ciphers.elgamal.core import PrivateKey as ElGamalPrivateKey
 from ciphers.elgamal.core import PublicKey as ElGamalPublicKey
 from ciphers.elgamal.core import generate_private_key
 from ciphers.elgamal.groups import DEFAULT_GROUP, GROUP_NAMES, find_named, named_group
 from ciphers.envelope import length_prefixed
-from ciphers.errors import CryptoError, InsecureWarning
+from ciphers.errors import CryptoError, FormatError, InsecureWarning
 from ciphers.primes import Progress
 from ciphers.rng import RNG, SYSTEM
 from ciphers.rsa import formats as rsa_formats
@@ -52,13 +53,13 @@ SAFETY_DOMAIN = b"cipherchat-safety-number-v1"
 DIGIT_GROUPS = 6
 SHORT_GROUPS = 2
 
+WIRE_FIELDS = frozenset({"v", "rsa", "elgamal.group", "elgamal.y"})
+BINARY_FIELDS = frozenset({"elgamal.y"})
+"""The identity map's base64 fields; ``v`` and ``elgamal.group`` are text, ``rsa`` is PEM."""
+
 PUBLIC_FILE = "identity.json"
 RSA_FILE = "rsa.pem"
 ELGAMAL_FILE = "elgamal.json"
-
-
-class IdentityError(ValueError):
-    """An identity that cannot be used: malformed, too weak, or stored unsafely. One line, for users."""
 
 
 def _digit_groups(digest: bytes, groups: int) -> list[str]:
@@ -102,18 +103,11 @@ def _group_bits(name: str) -> int:
         return named_group(name).bits
 
 
-def _b64(data: bytes) -> str:
-    return base64.b64encode(data).decode("ascii")
-
-
 def _unb64(text: str, what: str) -> bytes:
     try:
-        data = base64.b64decode(text.encode("ascii"), validate=True)
-    except (UnicodeEncodeError, binascii.Error):
-        raise IdentityError(f"identity field {what!r} is not valid base64") from None
-    if base64.b64encode(data).decode("ascii") != text:
-        raise IdentityError(f"identity field {what!r} is not canonical base64")
-    return data
+        return strict_base64.decode(text)
+    except FormatError as exc:
+        raise IdentityError(f"identity field {what!r} is {exc}") from None
 
 
 @dataclass(frozen=True)
@@ -156,7 +150,7 @@ class PublicIdentity:
             "v": IDENTITY_VERSION,
             "rsa": self.rsa_pem(),
             "elgamal.group": name,
-            "elgamal.y": _b64(group.encode_element(self.elgamal.y)),
+            "elgamal.y": strict_base64.encode(group.encode_element(self.elgamal.y)),
         }
 
     @classmethod
@@ -166,7 +160,7 @@ class PublicIdentity:
         Keys below ``min_bits`` and groups that are not built in are refused: a relay must not be
         able to hand us a weak key (or a huge custom group to check) in a member's name.
         """
-        if set(identity) != {"v", "rsa", "elgamal.group", "elgamal.y"}:
+        if set(identity) != WIRE_FIELDS:
             raise IdentityError("identity must have exactly the fields v, rsa, elgamal.group, elgamal.y")
         if identity["v"] != IDENTITY_VERSION:
             raise IdentityError(f"identity version {identity['v'][:16]!r} is not {IDENTITY_VERSION}")
@@ -312,7 +306,7 @@ def safety_number(alias_a: str, a: PublicIdentity, alias_b: str, b: PublicIdenti
 
     def half(alias: str, identity: PublicIdentity) -> str:
         digest = hashlib.sha256(
-            length_prefixed(SAFETY_DOMAIN, alias.casefold().encode("utf-8"), identity.encode())
+            length_prefixed(SAFETY_DOMAIN, name_key(alias).encode("utf-8"), identity.encode())
         ).digest()
         return " ".join(_digit_groups(digest, DIGIT_GROUPS))
 

@@ -1,13 +1,16 @@
 """The end-to-end formats: what the opaque ``body`` and ``payload`` maps hold, and the bytes signed.
 
-Every binary value is standard base64 (strict and canonical when read). Key ids are
-``<alias>/<generation>`` (``/`` is not allowed in aliases). Counters and generations are canonical
-decimals. Names inside signed bytes are case-folded, as the protocol compares them.
+Every binary value is standard base64, canonical when read (:mod:`ciphers.strict_base64`); the
+fields that hold one are :data:`BINARY_FIELDS`, all others are text. Key ids are
+``<alias>/<generation>`` (``/`` is not allowed in aliases, whose rule is the protocol's,
+:mod:`chat.protocol.names`). Counters and generations are canonical decimals. Names inside signed
+bytes are case-folded, as the protocol compares them.
 
 Hybrid message (``3des``, ``des``), one body for the whole room::
 
     body = {kid, ctr, type, iv, ct, mac, sig}
     header = LP("cipherchat-e2e-v1", "message", suite, room, sender, kid, ctr as 8 bytes, type)
+    ct = the suite's mode (CBC) under a fresh iv;  the suite says which lengths iv and ct may have
     mac = HMAC-SHA256(mac_key, LP(header, iv, ct))               # ciphers.envelope
     sig = Sign(identity key, LP("signed", header, iv, ct, mac))
 
@@ -33,43 +36,43 @@ payload, so one signature serves every recipient and a relay cannot swap or alte
 
 from __future__ import annotations
 
-import base64
-import binascii
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Protocol
 
+from chat.e2e.errors import FieldError
+from chat.protocol.names import is_valid_name, name_key
+from ciphers import strict_base64
 from ciphers.envelope import TAG_SIZE, Sealed, length_prefixed
-from ciphers.modes import BLOCK_SIZE
+from ciphers.errors import FormatError
 
 DOMAIN = b"cipherchat-e2e-v1"
 SIGNED = b"signed"
 MAX_COUNTER = (1 << 63) - 1
 WHY = ("start", "join", "leave")
-_OWNER = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,31}")
+CONTENT_TYPE = re.compile(r"[a-z0-9][a-z0-9._/-]{0,31}")
+TEXT = "text"  # the content type of a chat message: UTF-8 text
+BINARY_FIELDS = frozenset({"iv", "ct", "mac", "sig", "wrapped"})
+"""The body and payload fields that hold base64; ``kid``, ``ctr``, ``type``, ``to`` and ``why`` are text."""
 _DECIMAL = re.compile(r"0|[1-9][0-9]{0,18}")
-_CONTENT_TYPE = re.compile(r"[a-z0-9][a-z0-9._/-]{0,31}")
 _DIGEST_HEX = re.compile(r"[0-9a-f]{64}")
 
 
-class FieldError(ValueError):
-    """A body or payload field is missing, unexpected or mis-encoded."""
+class Shape(Protocol):
+    """What judges the lengths of a hybrid message's IV and ciphertext: the room's suite."""
 
-
-def b64(data: bytes) -> str:
-    """Standard base64 with padding."""
-    return base64.b64encode(data).decode("ascii")
+    def shape_ok(self, iv: bytes, ciphertext: bytes) -> bool:
+        """Whether the suite's mode can produce an IV and a ciphertext of these lengths."""
+        ...
 
 
 def unb64(text: str, what: str) -> bytes:
-    """Strict, canonical standard base64; FieldError naming ``what`` otherwise."""
+    """The bytes of the base64 field ``what``; FieldError naming it unless canonical base64."""
     try:
-        data = base64.b64decode(text.encode("ascii"), validate=True)
-    except (UnicodeEncodeError, binascii.Error):
-        raise FieldError(f"{what} is not valid base64") from None
-    if b64(data) != text:
-        raise FieldError(f"{what} is not canonical base64")
-    return data
+        return strict_base64.decode(text)
+    except FormatError as exc:
+        raise FieldError(f"{what} is {exc}") from None
 
 
 def make_key_id(alias: str, generation: int) -> str:
@@ -80,7 +83,7 @@ def make_key_id(alias: str, generation: int) -> str:
 def split_key_id(key_id: str) -> tuple[str, int]:
     """(owner alias, generation) of a key id; FieldError if it is not ``alias/number``."""
     owner, slash, number = key_id.rpartition("/")
-    if not slash or not _OWNER.fullmatch(owner):
+    if not slash or not is_valid_name(owner):
         raise FieldError(f"key id {key_id[:48]!r} is not alias/generation")
     return owner, _decimal(number, "key generation")
 
@@ -92,7 +95,7 @@ def _decimal(text: str, what: str) -> int:
 
 
 def _fold(name: str) -> bytes:
-    return name.casefold().encode("utf-8")
+    return name_key(name).encode("utf-8")
 
 
 def _u64(value: int) -> bytes:
@@ -171,8 +174,8 @@ def parse_manifest(text: str) -> dict[str, bytes]:
         alias, colon, digest = entry.partition(":")
         if (
             not colon
-            or not _OWNER.fullmatch(alias)
-            or alias != alias.casefold()
+            or not is_valid_name(alias)
+            or alias != name_key(alias)
             or not _DIGEST_HEX.fullmatch(digest)
         ):
             raise FieldError("recipient list is malformed")
@@ -193,7 +196,7 @@ def _exact(body: Mapping[str, str], keys: set[str], what: str) -> None:
 
 
 def _content_type(text: str) -> str:
-    if not _CONTENT_TYPE.fullmatch(text):
+    if not CONTENT_TYPE.fullmatch(text):
         raise FieldError("content type is malformed")
     return text
 
@@ -211,15 +214,15 @@ class HybridMessage:
     signature: bytes
 
 
-def parse_hybrid_message(body: Mapping[str, str]) -> HybridMessage:
-    """Read ``{kid, ctr, type, iv, ct, mac, sig}``; FieldError if anything is off."""
+def parse_hybrid_message(body: Mapping[str, str], suite: Shape) -> HybridMessage:
+    """Read ``{kid, ctr, type, iv, ct, mac, sig}``, lengths as ``suite`` allows; FieldError if off."""
     _exact(body, {"kid", "ctr", "type", "iv", "ct", "mac", "sig"}, "message")
     owner, generation = split_key_id(body["kid"])
     if generation == 0:
         raise FieldError("generation 0 is for the direct suites")
     counter = _decimal(body["ctr"], "counter")
     iv, ct, tag = unb64(body["iv"], "iv"), unb64(body["ct"], "ct"), unb64(body["mac"], "mac")
-    if len(iv) != BLOCK_SIZE or not ct or len(ct) % BLOCK_SIZE or len(tag) != TAG_SIZE:
+    if not suite.shape_ok(iv, ct) or len(tag) != TAG_SIZE:
         raise FieldError("iv, ciphertext or mac has the wrong length")
     return HybridMessage(
         body["kid"],

@@ -16,6 +16,7 @@ from enum import StrEnum
 from pathlib import Path
 
 from chat.e2e.identity import Fingerprint
+from chat.protocol.names import name_key
 
 STORE_VERSION = 1
 
@@ -64,12 +65,12 @@ class KnownPeers:
 
     def remembered(self, alias: str) -> str | None:
         """The fingerprint (hex) remembered for ``alias``, if any."""
-        entry = self._peers.get(alias.casefold())
+        entry = self._peers.get(name_key(alias))
         return None if entry is None else str(entry["fingerprint"])
 
     def check(self, alias: str, fingerprint: Fingerprint) -> TrustState:
         """Compare ``alias``'s key with the one remembered, remembering it on first use."""
-        key = alias.casefold()
+        key = name_key(alias)
         entry = self._peers.get(key)
         if entry is None:
             self._peers[key] = {"fingerprint": fingerprint.hex, "verified": False}
@@ -81,10 +82,10 @@ class KnownPeers:
 
     def trust(self, alias: str, fingerprint: Fingerprint) -> None:
         """Accept ``fingerprint`` for ``alias`` as verified (replacing a remembered one)."""
-        self._peers[alias.casefold()] = {"fingerprint": fingerprint.hex, "verified": True}
+        self._peers[name_key(alias)] = {"fingerprint": fingerprint.hex, "verified": True}
         self.save()
 
     def forget(self, alias: str) -> None:
         """Drop what is remembered for ``alias``."""
-        if self._peers.pop(alias.casefold(), None) is not None:
+        if self._peers.pop(name_key(alias), None) is not None:
             self.save()

@@ -8,7 +8,7 @@ Framing
 Every frame is a 4-byte big-endian length followed by that many bytes of UTF-8 JSON holding one
 object with a ``type`` and the protocol version ``"v": 1``. Writers use the canonical encoding (no
 spaces, ASCII only). Binary data travels as standard base64 with padding, decoded strictly
-(:func:`b64decode`: alphabet only, canonical). A length above ``max_frame`` is fatal (an ``error``
+(:mod:`ciphers.strict_base64`: alphabet only, canonical). A length above ``max_frame`` is fatal (an ``error``
 frame, then the connection is closed: the stream cannot be resynchronised); every other fault
 concerns one frame, which the server answers with an ``error`` frame before reading on.
 
@@ -24,8 +24,8 @@ Client to server
 type       fields
 ========== ====================================================================================
 join       ``alias``, ``room``, ``identity`` (map of strings: the public keys, opaque to the
-           server), optional ``suite`` (3des|des|rsa|elgamal) and ``kex`` (rsa|elgamal) asked for
-           a new room, optional ``certificate`` (opaque string), optional ``client`` (software name)
+           server), optional ``suite`` (:data:`SUITE_NAMES`) and ``kex`` (:data:`KEX_NAMES`) asked
+           for a new room, optional ``certificate`` (opaque string), optional ``client`` (software name)
 leave      (none): leave the room, keep the connection
 message    ``body`` (map of strings: the sealed envelope, opaque) and optional ``payloads``
            (alias -> map of strings). Without payloads the body goes to every other member; with
@@ -95,7 +95,9 @@ What the relay sees
 -------------------
 Aliases, room names, suites, public identities and certificates, who sends to whom, when, and
 how much: metadata. Bodies and payloads are opaque to it; with the end-to-end layer they hold
-ciphertext, MACs, signatures and wrapped keys only.
+ciphertext, MACs, signatures and wrapped keys only. Which of their fields are binary is the
+end-to-end layer's to say (:mod:`chat.e2e.sealed`), not the protocol's: ``python -m chat server``
+tells the console, so the relay decodes nothing it was not told is base64.
 """
 
 from chat.protocol.connection import Connection
@@ -106,7 +108,6 @@ from chat.protocol.events import (
     PROTOCOL_VERSION,
     SERVER_FRAMES,
     SUITE_NAMES,
-    SUITE_NOTES,
     ClientFrame,
     ConnectionClosed,
     ErrorFrame,
@@ -129,8 +130,6 @@ from chat.protocol.events import (
     StrMap,
     SuiteName,
     WelcomeFrame,
-    b64decode,
-    b64encode,
 )
 from chat.protocol.framing import FrameBuffer, decode_payload, encode_frame
 from chat.protocol.limits import DEFAULT_LIMITS, Limits
@@ -145,7 +144,6 @@ __all__ = [
     "PROTOCOL_VERSION",
     "SERVER_FRAMES",
     "SUITE_NAMES",
-    "SUITE_NOTES",
     "ClientFrame",
     "Connection",
     "ConnectionClosed",
@@ -177,8 +175,6 @@ __all__ = [
     "StrMap",
     "SuiteName",
     "WelcomeFrame",
-    "b64decode",
-    "b64encode",
     "decode_payload",
     "encode_frame",
     "is_valid_name",

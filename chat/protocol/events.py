@@ -10,16 +10,17 @@ server puts in its ``error`` frame.
 
 What the relay carries for the end-to-end layer is opaque: identities, certificates, bodies and
 payloads are strings or maps of strings to strings the server never interprets beyond their size.
-Binary data inside them is standard base64 (:func:`b64encode`, :func:`b64decode`, strict).
+Binary data inside them is standard base64, read strictly (:mod:`ciphers.strict_base64`).
+
+The wire names of the suites and key exchanges are defined here, once (:data:`SuiteName`,
+:data:`KexName`); what each one does is :mod:`chat.e2e.suites`'s registry.
 """
 
 from __future__ import annotations
 
-import base64
-import binascii
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, ClassVar, Literal, TypeAlias, cast
+from typing import Any, ClassVar, Literal, TypeAlias, cast, get_args
 
 from chat.protocol.errors import ErrorCode, RemoteProtocolError
 from chat.protocol.framing import encode_json
@@ -30,32 +31,10 @@ PROTOCOL_VERSION = 1
 
 SuiteName = Literal["3des", "des", "rsa", "elgamal"]
 KexName = Literal["rsa", "elgamal"]
-SUITE_NAMES: tuple[SuiteName, ...] = ("3des", "des", "rsa", "elgamal")
-KEX_NAMES: tuple[KexName, ...] = ("rsa", "elgamal")
-SUITE_NOTES: dict[str, str] = {
-    "3des": "Triple DES (three keys) in CBC mode with HMAC-SHA256: the default; legacy, 112-bit security",
-    "des": "INSECURE: single DES, a 56-bit key found by exhaustive search since 1998",
-    "rsa": "INSECURE for real use: each message RSA-OAEP-encrypted to each recipient, slow and chunked",
-    "elgamal": "INSECURE for real use: each message ElGamal-encrypted to each recipient, slow and chunked",
-}
+SUITE_NAMES: tuple[SuiteName, ...] = get_args(SuiteName)
+KEX_NAMES: tuple[KexName, ...] = get_args(KexName)
 
 StrMap: TypeAlias = Mapping[str, str]
-
-
-def b64encode(data: bytes) -> str:
-    """Standard base64 with padding, as every binary field is written."""
-    return base64.b64encode(data).decode("ascii")
-
-
-def b64decode(text: str) -> bytes:
-    """Strict standard base64: only the alphabet, correct padding, canonical. Raises ValueError."""
-    try:
-        data = base64.b64decode(text.encode("ascii"), validate=True)
-    except (UnicodeEncodeError, binascii.Error):
-        raise ValueError("not valid base64") from None
-    if base64.b64encode(data).decode("ascii") != text:
-        raise ValueError("not canonical base64")
-    return data
 
 
 class _Fields:

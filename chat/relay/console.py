@@ -1,21 +1,28 @@
 """The relay's console: the eavesdropper's view, in rich.
 
 Every frame the server relays is shown with its room, sender, recipients, type and size, and a
-hex preview of each opaque field (the first bytes of what its base64 decodes to). This is what the
-server, or anyone tapping the wire, sees: ciphertext and metadata. The server has no plaintext to
-show. Strings from clients are shown as text objects, never as markup, and with their control
-characters escaped, so a client cannot restyle or scribble on the operator's terminal.
+preview of each opaque field: for a field the end-to-end formats say is binary (``iv``, ``ct``,
+``mac``, ``sig``, ``wrapped``, ...) its decoded size and the hex of its first bytes, for any other
+(``type``, ``kid``, ``ctr``, ``why``, ``to``, ...) the text itself. This is what the server, or
+anyone tapping the wire, sees: ciphertext and metadata. The server has no plaintext to show.
+
+The relay knows no end-to-end format, so which fields are binary, and what each suite is worth,
+are given to the view by whoever starts it (``python -m chat server`` asks the suite registry);
+without them nothing is decoded. Strings from clients are shown as text objects, never as markup,
+and with their control characters escaped, so a client cannot restyle or scribble on the
+operator's terminal.
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 
 from rich.console import Console
 from rich.text import Text
 
-from chat.protocol.events import SUITE_NOTES, b64decode
+from ciphers import strict_base64
+from ciphers.errors import FormatError
 
 PREVIEW_BYTES = 16
 MAX_FIELDS_SHOWN = 8
@@ -28,14 +35,21 @@ def safe(text: str, limit: int = 32) -> str:
     return shown if len(shown) <= limit else shown[: limit - 1] + "…"
 
 
-def preview(value: str) -> tuple[str, str]:
-    """The size and a preview of an opaque string: hex of its first bytes if it is base64."""
-    try:
-        data = b64decode(value)
-    except ValueError:
+def preview(value: str, *, binary: bool) -> tuple[str, str]:
+    """The size and a preview of an opaque string: the hex of its first bytes if it is a binary field
+    holding base64, else the text (a binary field that is not base64 is shown as text too)."""
+    data = _decoded(value) if binary else None
+    if data is None:
         return f"{len(value)} ch", repr(safe(value, 24))
     more = "…" if len(data) > PREVIEW_BYTES else ""
     return f"{len(data)} B", data[:PREVIEW_BYTES].hex() + more
+
+
+def _decoded(value: str) -> bytes | None:
+    try:
+        return strict_base64.decode(value)
+    except FormatError:
+        return None
 
 
 def _clock() -> str:
@@ -44,23 +58,27 @@ def _clock() -> str:
 
 
 class WireView:
-    """What the relay prints. ``frames=False`` (``--quiet``) keeps the one-line events only."""
+    """What the relay prints. ``frames=False`` (``--quiet``) keeps the one-line events only.
 
-    def __init__(self, console: Console, *, frames: bool = True) -> None:
+    ``binary`` names the body, payload and identity fields that hold base64: they are shown as
+    bytes, every other field as text.
+    """
+
+    def __init__(self, console: Console, *, frames: bool = True, binary: Collection[str] = ()) -> None:
         self.console = console
         self.frames = frames
+        self.binary = frozenset(binary)
 
     def _line(self, *parts: tuple[str, str] | str) -> None:
         text = Text.assemble(Text(_clock() + " ", style="dim"), *parts)
         self.console.print(text, soft_wrap=True, highlight=False)
 
-    def started(self, host: str, port: int, suite: str, kex: str) -> None:
-        """The banner: where the relay listens and its default suite, with its security label."""
+    def started(self, host: str, port: int, suite: str, kex: str, note: str, *, insecure: bool) -> None:
+        """The banner: where the relay listens and its default suite, with what it is worth."""
         self._line(
             ("relay ", "bold"), f"on {host}:{port}  default suite ", (suite, "bold cyan"), f"  kex {kex}"
         )
-        style = "bold red" if suite != "3des" else "yellow"
-        self._line(("note ", style), SUITE_NOTES[suite])
+        self._line(("note ", "bold red" if insecure else "yellow"), note)
         self._line(("note ", "dim"), "the relay sees ciphertext and metadata only; it holds no private key")
 
     def connected(self, peer: str) -> None:
@@ -73,7 +91,8 @@ class WireView:
         self, peer: str, room: str, alias: str, suite: str, kex: str, identity: Mapping[str, str]
     ) -> None:
         keys = ", ".join(
-            f"{safe(k, 16)} {preview(v)[0]}" for k, v in list(identity.items())[:MAX_FIELDS_SHOWN]
+            f"{safe(k, 16)} {preview(v, binary=k in self.binary)[0]}"
+            for k, v in list(identity.items())[:MAX_FIELDS_SHOWN]
         )
         self._line(
             (f"[{room}] ", "cyan"),
@@ -118,7 +137,7 @@ class WireView:
 
     def _fields(self, prefix: str, fields: Mapping[str, str]) -> None:
         for name, value in list(fields.items())[:MAX_FIELDS_SHOWN]:
-            size, shown = preview(value)
+            size, shown = preview(value, binary=name in self.binary)
             line = Text.assemble("      ", (prefix, "cyan"), (f"{safe(name, 16):<8}", "dim"), f" {size:>8}  ")
             line.append(shown, style="green")
             self.console.print(line, soft_wrap=True, highlight=False)

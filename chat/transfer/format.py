@@ -33,7 +33,8 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from chat.e2e.session import MAX_DATA
+from chat.e2e.session import MAX_DATA, RoomSession
+from chat.protocol.limits import Limits
 from chat.protocol.names import MAX_NAME_LENGTH, name_problem
 
 VERSION = 1
@@ -369,6 +370,19 @@ def chunk_size_for(
     return min(size, HYBRID_CHUNK)
 
 
+def room_chunk_size(session: RoomSession, limits: Limits) -> int:
+    """Chunk bytes for the room's suite, sized for the fullest room ``limits`` allow.
+
+    The room's family gives the block sizes of a direct suite for each member's keys (and ours).
+    """
+    if session.suite.hybrid:
+        return chunk_size_for(True, 0, 0)
+    identities = [session.identity.public] + [m.identity for m in session.members if m.identity]
+    blocks = [session.family.block_sizes(identity) for identity in identities]
+    recipients = max(limits.max_members - 1, len(identities) - 1)
+    return chunk_size_for(False, recipients, limits.max_body, blocks)
+
+
 __all__ = [
     "ACCEPT",
     "ACK",
@@ -402,4 +416,5 @@ __all__ = [
     "encode",
     "is_file_message",
     "new_transfer_id",
+    "room_chunk_size",
 ]

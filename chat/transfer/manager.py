@@ -48,7 +48,6 @@ from typing import ClassVar
 from chat.client import events as ev
 from chat.client.chat_client import ChatClient, ClientError
 from chat.client.event_queue import EventQueue, QueueEnded
-from chat.e2e.identity import PublicIdentity
 from chat.e2e.session import Reason, RoomSession
 from chat.protocol.limits import MiB
 from chat.protocol.names import name_key
@@ -75,16 +74,14 @@ from chat.transfer.format import (
     Refuse,
     chunk_count,
     chunk_length,
-    chunk_size_for,
     decode,
     encode,
     is_file_message,
     new_transfer_id,
+    room_chunk_size,
 )
 from chat.transfer.state import Distribution, Reassembly, TransferFailed
-from ciphers.elgamal.encoding import max_message_length
 from ciphers.rng import RNG, SYSTEM
-from ciphers.rsa import oaep
 
 DEFAULT_MAX_SIZE = 50 * MiB
 WINDOW = 4  # chunks in flight to the slowest receiver
@@ -723,13 +720,7 @@ class TransferManager:
 
     def _chunk_size(self, session: RoomSession) -> int:
         """Chunk bytes for the room's suite, sized for the fullest room the limits allow."""
-        if session.suite.hybrid:
-            return chunk_size_for(True, 0, 0)
-        identities = [self.client.identity.public] + [m.identity for m in session.members if m.identity]
-        blocks = [_block_sizes(session.family, identity) for identity in identities]
-        limits = self.client.limits
-        recipients = max(limits.max_members - 1, len(identities) - 1)
-        return chunk_size_for(False, recipients, limits.max_body, blocks)
+        return room_chunk_size(session, self.client.limits)
 
     # --- replies, presence, disconnection -------------------------------------------------------
 
@@ -812,14 +803,6 @@ def _no_room_for(directory: Path, size: int) -> str | None:
     if size > available:
         return f"not enough disk space ({format_size(available)} free for {format_size(size)})"
     return None
-
-
-def _block_sizes(family: str, identity: PublicIdentity) -> tuple[int, int]:
-    """(plaintext, ciphertext) bytes per public-key block of a direct-suite message to ``identity``."""
-    if family == "rsa":
-        return oaep.max_message_length(identity.rsa), identity.rsa.size_bytes
-    group = identity.elgamal.group
-    return max_message_length(group), 2 * group.element_bytes
 
 
 def _sent_bytes(state: _Outgoing) -> int:

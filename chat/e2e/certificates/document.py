@@ -1,15 +1,9 @@
-"""Certificates: a certificate authority's RSA-PSS signature binding an alias to identity keys.
+"""The certificate document: its fields, the canonical JSON the CA signs, issuing, reading and writing.
 
-A server given the CA's public key admits only joins whose certificate is valid for the alias and
-the identity presented (:func:`make_authorizer`); a client given it shows each member's state
-(:func:`verify_member`). The format, the checks and their order are specified in
-``docs/certificates.md``; in short, a certificate is PEM (``CIPHERCHAT CERTIFICATE``) around
-canonical JSON ``{"signature": ..., "tbs": {...}}``, where the CA signs the canonical JSON of
-``tbs`` (sorted keys, no whitespace, ASCII) with RSASSA-PSS, SHA-256, MGF1-SHA-256, 32-byte salt.
-
-A certificate binds the alias to the member's RSA identity key, and to its ElGamal identity key
-too when it was issued from the member's ``identity.json`` (it should be: the ElGamal suites sign
-with that key). There is no revocation: validity periods are the only bound on a leaked key.
+A certificate is PEM (``CIPHERCHAT CERTIFICATE``) around canonical JSON
+``{"signature": ..., "tbs": {...}}`` (``docs/certificates.md``). Parsing checks the form only, and
+every malformed input is one :class:`~chat.e2e.errors.CertificateError` in one line; whether a
+certificate is valid for a member is :mod:`chat.e2e.certificates.checks`.
 """
 
 from __future__ import annotations
@@ -21,19 +15,17 @@ import json
 import re
 import time
 import warnings
-from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
-from chat.e2e.identity import MIN_KEY_BITS, IdentityError, PublicIdentity
-from chat.protocol.events import JoinFrame, Member, b64decode, b64encode
-from chat.protocol.names import name_key, name_problem
-from ciphers import pem
+from chat.e2e.errors import CertificateError, IdentityError
+from chat.e2e.identity import MIN_KEY_BITS, PublicIdentity
+from chat.protocol.names import name_problem
+from ciphers import pem, strict_base64
 from ciphers.elgamal.core import PublicKey as ElGamalPublicKey
 from ciphers.elgamal.groups import GROUP_NAMES, find_named, named_group
-from ciphers.errors import CryptoError, FormatError, InsecureWarning, InvalidKeyError, VerificationError
+from ciphers.errors import CryptoError, FormatError, InsecureWarning, InvalidKeyError
 from ciphers.rng import RNG, SYSTEM
 from ciphers.rsa import formats as rsa_formats
 from ciphers.rsa import pss
@@ -103,11 +95,11 @@ class Certificate:
 
     def subject(self) -> dict[str, str]:
         """The certified keys: RSA as base64 SPKI DER, and the ElGamal group and y when bound."""
-        out = {"rsa": b64encode(rsa_formats.encode_spki(self.rsa))}
+        out = {"rsa": strict_base64.encode(rsa_formats.encode_spki(self.rsa))}
         if self.elgamal is not None:
             group = self.elgamal.group
             out["elgamal.group"] = find_named(group) or group.name
-            out["elgamal.y"] = b64encode(group.encode_element(self.elgamal.y))
+            out["elgamal.y"] = strict_base64.encode(group.encode_element(self.elgamal.y))
         return out
 
     def tbs(self) -> dict[str, Any]:
@@ -130,7 +122,7 @@ class Certificate:
 
     def encode(self) -> str:
         """The certificate file's text: PEM around the canonical JSON of the whole certificate."""
-        document = {"tbs": self.tbs(), "signature": b64encode(self.signature)}
+        document = {"tbs": self.tbs(), "signature": strict_base64.encode(self.signature)}
         return pem.encode(canonical_json(document), PEM_LABEL)
 
     @property
@@ -159,7 +151,7 @@ def issue(
         raise ValueError(problem)
     if not 1 <= days <= MAX_DAYS:
         raise ValueError(f"validity must be 1 to {MAX_DAYS} days, got {days}")
-    _check_ca_bits(ca_key)
+    check_ca_bits(ca_key)
     rsa, elgamal = (subject.rsa, subject.elgamal) if isinstance(subject, PublicIdentity) else (subject, None)
     if rsa.bits < MIN_KEY_BITS:
         raise InvalidKeyError(
@@ -184,7 +176,7 @@ def issue(
     return dataclasses.replace(unsigned, signature=signature)
 
 
-def _check_ca_bits(key: RSAPublicKey | RSAPrivateKey) -> None:
+def check_ca_bits(key: RSAPublicKey | RSAPrivateKey) -> None:
     if key.bits < MIN_CA_BITS:
         raise InvalidKeyError(f"a CA key needs at least {MIN_CA_BITS} bits, this one has {key.bits}")
 
@@ -193,34 +185,39 @@ def _check_ca_bits(key: RSAPublicKey | RSAPrivateKey) -> None:
 
 
 def load_certificate(data: bytes | str) -> Certificate:
-    """Parse a certificate (the file's text, or the string a member joined with); FormatError if malformed."""
+    """Parse a certificate (the file's text, or the string a member joined with); CertificateError if bad."""
     if len(data) > MAX_CERTIFICATE_BYTES:
-        raise FormatError(f"certificate: larger than {MAX_CERTIFICATE_BYTES} bytes")
-    blocks = pem.decode_all(data)
+        raise CertificateError(f"certificate: larger than {MAX_CERTIFICATE_BYTES} bytes")
+    try:
+        blocks = pem.decode_all(data)
+    except FormatError as exc:
+        raise CertificateError(str(exc)) from None
     if [label for label, _ in blocks] != [PEM_LABEL]:
         found = ", ".join(repr(label) for label, _ in blocks)
-        raise FormatError(f"certificate: expected one PEM block labelled {PEM_LABEL!r}, found {found}")
+        raise CertificateError(f"certificate: expected one PEM block labelled {PEM_LABEL!r}, found {found}")
     body = blocks[0][1]
     try:
         document = json.loads(body.decode("ascii"))
         canonical = canonical_json(document)
     except (UnicodeDecodeError, ValueError, RecursionError):
-        raise FormatError("certificate: the PEM body is not ASCII JSON") from None
+        raise CertificateError("certificate: the PEM body is not ASCII JSON") from None
     if not isinstance(document, dict) or set(document) != {"signature", "tbs"}:
-        raise FormatError("certificate: expected a JSON object with exactly the fields signature and tbs")
+        raise CertificateError(
+            "certificate: expected a JSON object with exactly the fields signature and tbs"
+        )
     if canonical != body:
-        raise FormatError("certificate: JSON not in canonical form (sorted keys, no whitespace)")
+        raise CertificateError("certificate: JSON not in canonical form (sorted keys, no whitespace)")
     tbs = document["tbs"]
     if not isinstance(tbs, dict) or set(tbs) != TBS_FIELDS:
-        raise FormatError(
+        raise CertificateError(
             f"certificate: tbs must be an object with exactly the fields {', '.join(sorted(TBS_FIELDS))}"
         )
     if tbs["type"] != CERTIFICATE_TYPE:
-        raise FormatError(f"certificate: type is not {CERTIFICATE_TYPE!r}")
+        raise CertificateError(f"certificate: type is not {CERTIFICATE_TYPE!r}")
     if _integer(tbs["version"]) != CERTIFICATE_VERSION:
-        raise FormatError(f"certificate: version {_shown(tbs['version'])} is not supported (only 1)")
+        raise CertificateError(f"certificate: version {_shown(tbs['version'])} is not supported (only 1)")
     if tbs["signature_algorithm"] != SIGNATURE_ALGORITHM:
-        raise FormatError(
+        raise CertificateError(
             f"certificate: signature algorithm {_shown(tbs['signature_algorithm'])} is not supported"
         )
     serial = _matching(tbs["serial"], _HEX32, "serial", "32 lowercase hex digits")
@@ -228,14 +225,14 @@ def load_certificate(data: bytes | str) -> Certificate:
     alias = tbs["alias"]
     problem = name_problem(alias, "alias") if isinstance(alias, str) else "alias must be a string"
     if problem is not None:
-        raise FormatError(f"certificate: {problem}")
+        raise CertificateError(f"certificate: {problem}")
     not_before, not_after = _time(tbs["not_before"], "not_before"), _time(tbs["not_after"], "not_after")
     if not_after <= not_before:
-        raise FormatError("certificate: not_after is not later than not_before")
+        raise CertificateError("certificate: not_after is not later than not_before")
     rsa, elgamal = _read_subject(tbs["subject"])
     signature = _base64(document["signature"], "signature")
     if not signature:
-        raise FormatError("certificate: the signature is empty")
+        raise CertificateError("certificate: the signature is empty")
     return Certificate(serial, alias, rsa, elgamal, issuer, not_before, not_after, signature)
 
 
@@ -250,49 +247,53 @@ def _integer(value: object) -> int | None:
 
 def _matching(value: object, pattern: re.Pattern[str], what: str, rule: str) -> str:
     if not isinstance(value, str) or not pattern.fullmatch(value):
-        raise FormatError(f"certificate: {what} must be {rule}")
+        raise CertificateError(f"certificate: {what} must be {rule}")
     return value
 
 
 def _time(value: object, what: str) -> int:
     seconds = _integer(value)
     if seconds is None or not 0 <= seconds <= MAX_TIME:
-        raise FormatError(f"certificate: {what} must be whole seconds since 1970 (UTC), up to the year 9999")
+        raise CertificateError(
+            f"certificate: {what} must be whole seconds since 1970 (UTC), up to the year 9999"
+        )
     return seconds
 
 
 def _base64(value: object, what: str) -> bytes:
     if not isinstance(value, str):
-        raise FormatError(f"certificate: {what} must be a base64 string")
+        raise CertificateError(f"certificate: {what} must be a base64 string")
     try:
-        return b64decode(value)
-    except ValueError as exc:
-        raise FormatError(f"certificate: {what} is {exc}") from None
+        return strict_base64.decode(value)
+    except FormatError as exc:
+        raise CertificateError(f"certificate: {what} is {exc}") from None
 
 
 def _read_subject(subject: object) -> tuple[RSAPublicKey, ElGamalPublicKey | None]:
     if not isinstance(subject, dict) or set(subject) not in (SUBJECT_RSA_ONLY, SUBJECT_BOTH):
-        raise FormatError("certificate: subject must hold rsa, and optionally elgamal.group and elgamal.y")
+        raise CertificateError(
+            "certificate: subject must hold rsa, and optionally elgamal.group and elgamal.y"
+        )
     spki = _base64(subject["rsa"], "subject rsa")
     try:
         rsa = rsa_formats.decode_spki(spki)
     except (FormatError, InvalidKeyError) as exc:
-        raise FormatError(f"certificate: subject RSA key: {exc}") from None
+        raise CertificateError(f"certificate: subject RSA key: {exc}") from None
     if set(subject) == SUBJECT_RSA_ONLY:
         return rsa, None
     name = subject["elgamal.group"]
     if not isinstance(name, str) or name not in GROUP_NAMES:
-        raise FormatError("certificate: subject elgamal.group is not a built-in group")
+        raise CertificateError("certificate: subject elgamal.group is not a built-in group")
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", InsecureWarning)
         group = named_group(name)
     raw = _base64(subject["elgamal.y"], "subject elgamal.y")
     if len(raw) != group.element_bytes:
-        raise FormatError("certificate: subject elgamal.y has the wrong length for its group")
+        raise CertificateError("certificate: subject elgamal.y has the wrong length for its group")
     try:
         return rsa, ElGamalPublicKey(group, int.from_bytes(raw, "big"))
     except InvalidKeyError as exc:
-        raise FormatError(f"certificate: subject ElGamal key: {exc}") from None
+        raise CertificateError(f"certificate: subject ElGamal key: {exc}") from None
 
 
 def load_subject(data: bytes | str) -> PublicIdentity | RSAPublicKey:
@@ -305,18 +306,18 @@ def load_subject(data: bytes | str) -> PublicIdentity | RSAPublicKey:
         try:
             obj = json.loads(data)
         except (ValueError, RecursionError):
-            raise FormatError("identity file: not valid JSON") from None
+            raise CertificateError("identity file: not valid JSON") from None
         wire = obj.get("identity", obj) if isinstance(obj, dict) else None
         if not isinstance(wire, dict) or not all(isinstance(v, str) for v in wire.values()):
-            raise FormatError("identity file: expected identity.json or an identity map of strings")
+            raise CertificateError("identity file: expected identity.json or an identity map of strings")
         try:
             return PublicIdentity.from_wire(wire)
         except IdentityError as exc:
-            raise FormatError(f"identity file: {exc}") from None
+            raise CertificateError(f"identity file: {exc}") from None
     try:
         return rsa_formats.load_public_key(data)
     except (FormatError, InvalidKeyError) as exc:
-        raise FormatError(f"subject key: {exc}") from None
+        raise CertificateError(f"subject key: {exc}") from None
 
 
 def load_ca_public_key(data: bytes | str) -> RSAPublicKey:
@@ -324,8 +325,8 @@ def load_ca_public_key(data: bytes | str) -> RSAPublicKey:
     try:
         key = rsa_formats.load_public_key(data)
     except (FormatError, InvalidKeyError) as exc:
-        raise FormatError(f"CA key: {exc}") from None
-    _check_ca_bits(key)
+        raise CertificateError(f"CA key: {exc}") from None
+    check_ca_bits(key)
     return key
 
 
@@ -342,140 +343,10 @@ def read_certificate(path: str | Path) -> Certificate:
     data = Path(path).read_bytes()
     try:
         return load_certificate(data)
-    except FormatError as exc:
-        raise FormatError(f"{path}: {exc}") from None
+    except CertificateError as exc:
+        raise CertificateError(f"{path}: {exc}") from None
 
 
 def save_certificate(certificate: Certificate, path: str | Path) -> None:
     """Write ``certificate`` to ``path`` (public: mode 0644 by the umask)."""
     Path(path).write_text(certificate.encode(), "ascii")
-
-
-# --- verification ---------------------------------------------------------------------------
-
-
-def check_signature(certificate: Certificate, ca: RSAPublicKey) -> None:
-    """RSASSA-PSS-VERIFY of the canonical tbs under the CA key; VerificationError unless valid."""
-    pss.verify(
-        ca,
-        certificate.tbs_bytes(),
-        certificate.signature,
-        hash_name=HASH,
-        salt_length=SALT_LENGTH,
-        mgf_hash=HASH,
-    )
-
-
-def certificate_problem(
-    certificate: Certificate,
-    ca: RSAPublicKey,
-    *,
-    now: float,
-    alias: str | None = None,
-    subject: PublicIdentity | RSAPublicKey | None = None,
-) -> str | None:
-    """Why ``certificate`` is not valid now (for ``alias`` and ``subject`` if given), or None.
-
-    A whole identity must match every key the certificate binds; an RSA key alone, the RSA key.
-
-    The order matters: nothing the certificate says is believed before its signature is checked.
-    """
-    if certificate.issuer != ca_fingerprint(ca):
-        return f"certificate is from another CA (issuer {certificate.issuer[:16]}...)"
-    try:
-        check_signature(certificate, ca)
-    except VerificationError:
-        return "certificate signature invalid"
-    if alias is not None and name_key(certificate.alias) != name_key(alias):
-        return f"certificate is for alias {certificate.alias!r}, not {alias!r}"
-    if subject is not None:
-        rsa = subject.rsa if isinstance(subject, PublicIdentity) else subject
-        if (certificate.rsa.n, certificate.rsa.e) != (rsa.n, rsa.e):
-            return "certificate key does not match identity (RSA key)"
-        if (
-            certificate.elgamal is not None
-            and isinstance(subject, PublicIdentity)
-            and _elgamal_tuple(subject.elgamal) != _elgamal_tuple(certificate.elgamal)
-        ):
-            return "certificate key does not match identity (ElGamal key)"
-    if now < certificate.not_before:
-        return f"certificate not valid before {iso8601(certificate.not_before)}"
-    if now >= certificate.not_after:
-        return f"certificate expired at {iso8601(certificate.not_after)}"
-    return None
-
-
-def _elgamal_tuple(key: ElGamalPublicKey) -> tuple[int, int, int]:
-    return key.group.p, key.group.g, key.y
-
-
-class CertificateState(StrEnum):
-    """What a member's certificate proves, as the client shows it."""
-
-    VALID = "valid"  # signed by our CA for this alias and these keys, and current
-    MISSING = "missing"  # the member joined without a certificate
-    INVALID = "invalid"  # malformed, another CA, forged, another alias or key, expired
-
-
-@dataclass(frozen=True)
-class CertificateStatus:
-    """The outcome of checking one member: a state, a one-line reason, the certificate if it parsed."""
-
-    state: CertificateState
-    reason: str
-    certificate: Certificate | None = None
-
-    @property
-    def ok(self) -> bool:
-        """True when the certificate is valid."""
-        return self.state is CertificateState.VALID
-
-    @property
-    def label(self) -> str:
-        """A short label for a member list: ``certified``, ``certified (RSA key only)`` or the reason."""
-        if not self.ok:
-            return self.reason
-        assert self.certificate is not None
-        return "certified" if self.certificate.elgamal is not None else "certified (RSA key only)"
-
-
-def check_presented(
-    certificate: str | None, alias: str, identity: Mapping[str, str], ca: RSAPublicKey, now: float
-) -> CertificateStatus:
-    """Check what a member presents on the wire: its certificate text, alias and identity map."""
-    if certificate is None:
-        return CertificateStatus(CertificateState.MISSING, "no certificate")
-    try:
-        parsed = load_certificate(certificate)
-    except FormatError as exc:
-        detail = str(exc).removeprefix("certificate: ")
-        return CertificateStatus(CertificateState.INVALID, f"certificate malformed: {detail}")
-    try:
-        public = PublicIdentity.from_wire(identity)
-    except IdentityError as exc:
-        return CertificateStatus(CertificateState.INVALID, f"identity not usable: {exc}", parsed)
-    problem = certificate_problem(parsed, ca, now=now, alias=alias, subject=public)
-    if problem is not None:
-        return CertificateStatus(CertificateState.INVALID, problem, parsed)
-    return CertificateStatus(
-        CertificateState.VALID, f"certified for {parsed.alias} until {iso8601(parsed.not_after)}", parsed
-    )
-
-
-def verify_member(member: Member, ca: RSAPublicKey, now: float | None = None) -> CertificateStatus:
-    """The state a client shows next to ``member`` (``now`` defaults to the clock)."""
-    moment = time.time() if now is None else now
-    return check_presented(member.certificate, member.alias, member.identity, ca, moment)
-
-
-def make_authorizer(
-    ca: RSAPublicKey, *, now: Callable[[], float] = time.time
-) -> Callable[[JoinFrame], str | None]:
-    """The relay's ``authorize`` hook: None admits a join, else the reason it is refused."""
-    _check_ca_bits(ca)
-
-    def authorize(join: JoinFrame) -> str | None:
-        status = check_presented(join.certificate, join.alias, join.identity, ca, now())
-        return None if status.ok else status.reason
-
-    return authorize
