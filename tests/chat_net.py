@@ -233,14 +233,14 @@ class Recorder:
 
     def __init__(self, client: ChatClient) -> None:
         self.client = client
-        self.events: list[ev.ClientEvent] = []
+        self.events: list[ev.ChatEvent] = []
         self.task = asyncio.ensure_future(self._read())
 
     async def _read(self) -> None:
         async for event in self.client.events():
             self.events.append(event)
 
-    def of(self, kind: type[ev.ClientEvent]) -> list[Any]:
+    def of(self, kind: type[ev.ChatEvent]) -> list[Any]:
         return [e for e in self.events if isinstance(e, kind)]
 
     def texts(self) -> list[tuple[str, str]]:

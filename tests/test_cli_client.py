@@ -316,7 +316,7 @@ def test_bad_arguments(args: list[str], message: str) -> None:
 def test_plain_lines() -> None:
     fingerprint = Fingerprint(bytes(32))
     zeros = "00000 00000 00000 00000 00000 00000"
-    cases: list[tuple[ev.ClientEvent, str | None]] = [
+    cases: list[tuple[ev.ChatEvent, str | None]] = [
         (ev.MessageReceived("r", "bob", "hi", True, "bob/1", 1), "[r] bob: hi"),
         (ev.MessageReceived("r", "bob", "hi", True, "bob/1", 1, "changed"), "[r] bob (unverified key): hi"),
         (ev.MemberJoined("bob", fingerprint), f"* bob joined (fingerprint {zeros})"),

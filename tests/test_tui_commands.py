@@ -7,7 +7,8 @@ from pathlib import Path
 import pytest
 from rich.text import Text
 
-from chat.client.events import MemberView, WireFrame
+from chat.client.events import MemberView
+from chat.client.feed import WireFrame
 from chat.client.store import known_peers_path
 from chat.e2e.identity import Fingerprint
 from chat.e2e.session import TraceRecord

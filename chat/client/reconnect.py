@@ -45,11 +45,12 @@ from collections import deque
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import ClassVar
 
 from chat.client import events as ev
-from chat.client.chat_client import ChatClient, ClientError, ConnectError, JoinError
+from chat.client.chat_client import ChatClient
+from chat.client.errors import ClientError, ConnectError, JoinError
 from chat.client.event_queue import EventQueue, QueueEnded
+from chat.client.events import GaveUp, MessageQueued, MessagesUnsent, Reconnected, Reconnecting
 from chat.protocol.names import name_key
 from ciphers.rng import RNG, SYSTEM
 
@@ -109,59 +110,6 @@ class Backoff:
         return self.max_total is None or elapsed + delay <= self.max_total
 
 
-# --- events -------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Reconnecting(ev.ClientEvent):
-    """Attempt ``attempt`` (of ``max_attempts`` at most) in ``delay`` s; ``reason``: the last failure."""
-
-    event: ClassVar[str] = "reconnecting"
-    attempt: int
-    delay: float
-    reason: str
-    max_attempts: int | None = None
-
-
-@dataclass(frozen=True)
-class Reconnected(ev.ClientEvent):
-    """Connected again (and rejoined ``room``, if we were in one) after ``attempts`` attempts."""
-
-    event: ClassVar[str] = "reconnected"
-    attempts: int
-    elapsed: float
-    room: str | None
-    queued: int = 0  # messages about to be sent
-
-
-@dataclass(frozen=True)
-class GaveUp(ev.ClientEvent):
-    """No more attempts: ``reason`` says why. :meth:`ResilientClient.reconnect` may start again."""
-
-    event: ClassVar[str] = "gave_up"
-    reason: str
-    attempts: int
-    elapsed: float
-
-
-@dataclass(frozen=True)
-class MessageQueued(ev.ClientEvent):
-    """``text`` waits for the connection; it is number ``position`` in the queue."""
-
-    event: ClassVar[str] = "queued"
-    text: str
-    position: int
-
-
-@dataclass(frozen=True)
-class MessagesUnsent(ev.ClientEvent):
-    """These queued texts were never sent, and why."""
-
-    event: ClassVar[str] = "unsent"
-    texts: tuple[str, ...]
-    reason: str
-
-
 class ConnectionState(StrEnum):
     """Where a ResilientClient stands."""
 
@@ -215,7 +163,7 @@ class ResilientClient:
         self.state = ConnectionState.OFFLINE
         self._sleep = sleep
         self._clock = clock
-        self._events: EventQueue[ev.ClientEvent] = EventQueue(events_size)
+        self._events: EventQueue[ev.ChatEvent] = EventQueue(events_size)
         self._queue: deque[str] = deque()
         self._host: str | None = None
         self._port: int | None = None
@@ -355,22 +303,22 @@ class ResilientClient:
 
     # --- events ---------------------------------------------------------------------------------
 
-    async def events(self) -> AsyncIterator[ev.ClientEvent]:
+    async def events(self) -> AsyncIterator[ev.ChatEvent]:
         """The wrapped client's events and ours, in order, until :meth:`close`."""
         async for event in self._events:
             yield event
 
-    async def next_event(self, timeout: float | None = None) -> ev.ClientEvent:
+    async def next_event(self, timeout: float | None = None) -> ev.ChatEvent:
         """The next event; TimeoutError after ``timeout`` seconds, ClientError once closed."""
         try:
             return await self._events.get(timeout)
         except QueueEnded:
             raise ClientError("the client is closed", "closed") from None
 
-    async def _put(self, event: ev.ClientEvent) -> None:
+    async def _put(self, event: ev.ChatEvent) -> None:
         await self._events.put(event)
 
-    def _put_now(self, event: ev.ClientEvent) -> None:
+    def _put_now(self, event: ev.ChatEvent) -> None:
         """Queue ``event`` without waiting; if nobody reads, the oldest event makes room."""
         self._events.put_dropping_oldest(event)
 
@@ -528,14 +476,4 @@ class ResilientClient:
         return unsent
 
 
-__all__ = [
-    "RETRYABLE_JOIN",
-    "Backoff",
-    "ConnectionState",
-    "GaveUp",
-    "MessageQueued",
-    "MessagesUnsent",
-    "Reconnected",
-    "Reconnecting",
-    "ResilientClient",
-]
+__all__ = ["RETRYABLE_JOIN", "Backoff", "ConnectionState", "ResilientClient"]

@@ -26,7 +26,8 @@ from dataclasses import dataclass
 from typing import Any, TextIO
 
 from chat.client import events as ev
-from chat.client.chat_client import DEFAULT_HOST, DEFAULT_PORT, ChatClient, ClientError
+from chat.client.chat_client import DEFAULT_HOST, DEFAULT_PORT, ChatClient
+from chat.client.errors import ClientError
 from chat.e2e.identity import Identity
 from chat.e2e.suites import suite
 from chat.ui.text import plain_line, printable
@@ -94,7 +95,7 @@ class Printer:
     def record(self, record: dict[str, Any]) -> None:
         self.line(json.dumps(record, ensure_ascii=False, sort_keys=False))
 
-    def event(self, event: ev.ClientEvent) -> None:
+    def event(self, event: ev.ChatEvent) -> None:
         if self.as_json:
             self.record(event.to_dict())
         else:

@@ -16,7 +16,7 @@ def printable(text: str) -> str:
     return "".join(ch if ch.isprintable() else ch.encode("unicode_escape").decode("ascii") for ch in text)
 
 
-def plain_line(event: ev.ClientEvent) -> str | None:
+def plain_line(event: ev.ChatEvent) -> str | None:
     """The plain-text line of ``event``, or None for events the plain mode does not show."""
     if isinstance(event, ev.MessageReceived):
         mark = " (unverified key)" if event.trust == "changed" else ""

@@ -22,18 +22,22 @@ from textual.binding import Binding, BindingType
 from textual.worker import WorkerFailed
 
 from chat.client import events as ev
-from chat.client.chat_client import ChatClient, ClientError, ConnectError, JoinError
-from chat.client.feed import Subscription
-from chat.client.reconnect import (
-    Backoff,
-    ConnectionState,
+from chat.client.chat_client import ChatClient
+from chat.client.errors import ClientError, ConnectError, JoinError
+from chat.client.events import (
     GaveUp,
     MessageQueued,
     MessagesUnsent,
     Reconnected,
     Reconnecting,
-    ResilientClient,
+    TransferEvent,
+    TransferFinished,
+    TransferProgress,
+    TransferStarted,
+    TransferWarning,
 )
+from chat.client.feed import Subscription, WireFrame
+from chat.client.reconnect import Backoff, ConnectionState, ResilientClient
 from chat.client.store import alias_identity, known_peers_path
 from chat.e2e.certificates import (
     Certificate,
@@ -48,15 +52,7 @@ from chat.e2e.suites import suite as suite_info
 from chat.e2e.trust import KnownPeers
 from chat.protocol.names import name_key
 from chat.transfer.downloads import format_size
-from chat.transfer.manager import (
-    TransferError,
-    TransferEvent,
-    TransferFinished,
-    TransferManager,
-    TransferProgress,
-    TransferStarted,
-    TransferWarning,
-)
+from chat.transfer.manager import TransferError, TransferManager
 from chat.ui.tui import commands as cmd
 from chat.ui.tui import format as fmt
 from chat.ui.tui.guard import guarded, guarded_async
@@ -312,7 +308,7 @@ class ChatApp(App[int]):
             self.main_screen.trace.add(record)
         subscription.close()
 
-    async def _pump_wire(self, client: ChatClient, subscription: Subscription[ev.WireFrame]) -> None:
+    async def _pump_wire(self, client: ChatClient, subscription: Subscription[WireFrame]) -> None:
         async for frame in subscription:
             if client is not self.client:
                 break
@@ -336,7 +332,7 @@ class ChatApp(App[int]):
         """A red error line (a mistake of ours, a refused request)."""
         self.add_line(fmt.error_line(time.time(), text))
 
-    def show_event(self, client: ChatClient, event: ev.ClientEvent) -> None:
+    def show_event(self, client: ChatClient, event: ev.ChatEvent) -> None:
         """Put ``event`` in the log and update the header and the member list."""
         at = event.time
         if isinstance(event, ev.MessageReceived):
@@ -384,7 +380,7 @@ class ChatApp(App[int]):
             return "reconnecting" if link.state is ConnectionState.RECONNECTING else "offline"
         return "online" if client.in_room else ("connected" if client.connected else "offline")
 
-    def _on_connection_event(self, event: ev.ClientEvent) -> None:
+    def _on_connection_event(self, event: ev.ChatEvent) -> None:
         """The reconnection's events: attempts, success, giving up, queued and unsent messages."""
         at = event.time
         if isinstance(event, Reconnecting):

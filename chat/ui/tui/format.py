@@ -14,7 +14,8 @@ from collections.abc import Sequence
 
 from rich.text import Text
 
-from chat.client.events import MemberView, WireFrame
+from chat.client.events import MemberView
+from chat.client.feed import WireFrame
 from chat.e2e.certificates import Certificate, CertificateStatus, iso8601
 from chat.e2e.identity import Fingerprint
 from chat.e2e.session import TraceRecord

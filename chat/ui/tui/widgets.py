@@ -16,7 +16,7 @@ from textual.message import Message
 from textual.timer import Timer
 from textual.widgets import DataTable, Label, ProgressBar, RichLog, Static
 
-from chat.client.events import WireFrame
+from chat.client.feed import WireFrame
 from chat.e2e.session import TraceRecord
 from chat.ui.tui import format as fmt
 from chat.ui.tui.guard import guarded
