@@ -1,4 +1,5 @@
-"""The Textual client's pure parts, without a terminal: command parsing, the join form, paths, formatting."""
+"""The clients' pure parts, without a terminal: command parsing (both clients'), the join form, paths,
+the Textual client's formatting."""
 
 from __future__ import annotations
 
@@ -7,13 +8,14 @@ from pathlib import Path
 import pytest
 from rich.text import Text
 
-from chat.client.events import MemberView
+from chat.client.events import Members, MemberView
 from chat.client.feed import WireFrame
 from chat.client.store import known_peers_path
 from chat.e2e.identity import Fingerprint
 from chat.e2e.session import TraceRecord
+from chat.e2e.trust import TrustState
 from chat.protocol.framing import encode_frame
-from chat.ui.tui import commands as cmd
+from chat.ui import commands as cmd
 from chat.ui.tui import format as fmt
 from chat.ui.tui.settings import check_join_form
 
@@ -173,12 +175,12 @@ def test_warning_lines_are_red() -> None:
 def test_member_list_shows_fingerprints_and_trust() -> None:
     mine = Fingerprint(bytes(range(32)))
     theirs = Fingerprint(bytes(32))
-    members = [
-        MemberView("bob", theirs, "changed"),
-        MemberView("carol", theirs, "verified"),
+    members = (
+        MemberView("bob", theirs, TrustState.CHANGED),
+        MemberView("carol", theirs, TrustState.VERIFIED),
         MemberView("mallory", None),
-    ]
-    text = fmt.member_list("alice", mine, members)
+    )
+    text = fmt.member_list(Members("r", MemberView("alice", mine), members))
     lines = text.plain.splitlines()
     assert lines[0] == "Members (4)"
     assert lines[1:3] == ["alice (you)", f"  {mine.short}"]
