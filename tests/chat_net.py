@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from chat.app.chat_session import ChatSession
 from chat.client import events as ev
 from chat.client.chat_client import ChatClient
 from chat.protocol.errors import RemoteProtocolError
@@ -229,9 +230,9 @@ class TapProxy:
 
 
 class Recorder:
-    """Reads a client's events into a list in the background."""
+    """Reads a client's (or an application session's) events into a list in the background."""
 
-    def __init__(self, client: ChatClient) -> None:
+    def __init__(self, client: ChatClient | ChatSession) -> None:
         self.client = client
         self.events: list[ev.ChatEvent] = []
         self.task = asyncio.ensure_future(self._read())

@@ -304,8 +304,9 @@ def test_server_going_away_for_good_ends_the_client_with_status_1() -> None:
         (["--alias", "ok", "--room=-bad"], "error: room name must start with a letter or a digit"),
         (["--alias", "ok", "--port", "0"], "error: --port must be 1 to 65535"),
         (["--alias", "ok", "--cipher", "aes"], "invalid choice: 'aes'"),
+        (["--alias", "ok", "--reconnect-for", "-1"], "error: --reconnect-for must be 0 to 86400 seconds"),
     ],
-    ids=["alias", "room", "port", "cipher"],
+    ids=["alias", "room", "port", "cipher", "reconnect"],
 )
 def test_bad_arguments(args: list[str], message: str) -> None:
     async def scenario() -> None:

@@ -14,10 +14,11 @@ from typing import Any
 import pytest
 
 from chat.client import events as ev
+from chat.client.backoff import Backoff
 from chat.client.chat_client import ChatClient
 from chat.client.errors import ClientError
 from chat.client.events import GaveUp, MessageQueued, MessagesUnsent, Reconnected, Reconnecting
-from chat.client.reconnect import Backoff, ConnectionState, ResilientClient
+from chat.client.reconnect import ConnectionState, ResilientClient
 from chat.protocol.events import JoinFrame
 from chat.relay.server import ServerConfig, serve
 from ciphers.rng import DeterministicRNG

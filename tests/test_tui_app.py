@@ -11,7 +11,7 @@ from textual.widgets import Input
 
 from chat.app.chat_session import ChatSession
 from chat.client import events as ev
-from chat.client.reconnect import Backoff
+from chat.client.backoff import Backoff
 from chat.client.store import known_peers_path
 from chat.e2e.identity import safety_number
 from chat.e2e.trust import KnownPeers

@@ -10,8 +10,8 @@ from typing import Any
 from textual.pilot import Pilot
 from textual.widgets import Input
 
+from chat.client.backoff import Backoff
 from chat.client.chat_client import ChatClient
-from chat.client.reconnect import Backoff
 from chat.relay.server import RelayServer, ServerConfig, serve
 from chat.ui.options import ClientOptions, load_files
 from chat.ui.tui.app import ChatApp

@@ -40,11 +40,12 @@ from typing import Any
 
 from chat.app.ca_checks import NO_CERTIFICATE, CertificateChecks
 from chat.client import events as ev
+from chat.client.backoff import Backoff
 from chat.client.chat_client import CLIENT_NAME, DEFAULT_HOST, DEFAULT_PORT, ChatClient
 from chat.client.errors import ClientError, JoinError
-from chat.client.event_queue import EventQueue, QueueEnded
+from chat.client.event_queue import EventQueue
 from chat.client.feed import Feed, WireFrame
-from chat.client.reconnect import Backoff, ConnectionState, ResilientClient
+from chat.client.reconnect import ConnectionState, ResilientClient
 from chat.client.store import alias_identity, known_peers
 from chat.e2e.certificates import Certificate, CertificateStatus, load_certificate
 from chat.e2e.identity import Identity
@@ -339,13 +340,6 @@ class ChatSession:
         """Everything the user sees, in order, until :meth:`close`."""
         async for event in self._events:
             yield event
-
-    async def next_event(self, timeout: float | None = None) -> ev.ChatEvent:
-        """The next event; TimeoutError after ``timeout`` seconds, ClientError once closed."""
-        try:
-            return await self._events.get(timeout)
-        except QueueEnded:
-            raise ClientError("the session is closed", "closed") from None
 
     async def _pump_all(self) -> None:
         try:

@@ -2,8 +2,9 @@
 
 When stdin is a terminal and neither ``--plain`` nor ``--json`` is given, the Textual client runs
 (:mod:`chat.ui.tui`); there ``--alias`` and ``--room`` may be left out, and a join screen asks for
-them. Otherwise the line client runs (:mod:`chat.ui.line`): one line in per message, one line out
-per event.
+them. Otherwise the line client runs (:mod:`chat.ui.line`): one line in per message or command,
+one line out per event. Both run on the same application core, so every other option
+(``--ca``, ``--cert``, ``--downloads``, ``--reconnect-for``) means the same in both.
 
 Identity keys persist per alias under ``$XDG_CONFIG_HOME/cipherchat/identities/ALIAS``
 (:mod:`chat.client.store`; private keys 0600), so a fingerprint stays the same between runs;

@@ -10,8 +10,8 @@ import argparse
 from dataclasses import dataclass
 
 from chat.app.chat_session import SessionOptions
+from chat.client.backoff import Backoff
 from chat.client.chat_client import DEFAULT_HOST, DEFAULT_PORT
-from chat.client.reconnect import Backoff
 from chat.e2e.certificates import Certificate, read_ca_public_key, read_certificate
 from ciphers.cli.common import UsageError
 from ciphers.errors import CryptoError

@@ -21,10 +21,10 @@ from textual.worker import WorkerFailed
 
 from chat.app.chat_session import ChatSession
 from chat.client import events as ev
+from chat.client.backoff import Backoff
 from chat.client.chat_client import ChatClient
 from chat.client.errors import ClientError, ConnectError, JoinError
 from chat.client.feed import Subscription, WireFrame
-from chat.client.reconnect import Backoff
 from chat.client.store import StoreError
 from chat.e2e.certificates import Certificate
 from chat.e2e.identity import Identity, IdentityError
