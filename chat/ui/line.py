@@ -1,4 +1,4 @@
-"""The line client: one line in per message or command, one line out per event.
+"""The line client: one line in per message or command, a line or a few out per event.
 
 Input: each line of stdin is a message, or one of the commands of the Textual client
 (:mod:`chat.ui.commands`: ``/who``, ``/verify ALIAS``, ``/trust ALIAS``, ``/cert [ALIAS]``,

@@ -1,7 +1,7 @@
 """Events in words: the one table from what a user sees (:mod:`chat.client.events`) to lines.
 
-:func:`describe` looks an event up in :data:`WORDS` and gives its :class:`Line`\\ s, each with a
-:class:`Tone`. The line client prints them plainly (:func:`plain_lines`), the Textual log puts
+:func:`describe` looks an event up in :data:`WORDS` and gives its lines (:class:`Line`), each with
+a :class:`Tone`. The line client prints them plainly (:func:`plain_lines`), the Textual log puts
 time and colour around the same words (:mod:`chat.ui.tui.format`), and ``--json`` prints the
 event itself. Lines marked ``quiet`` are routine (a key received, our own message echoed): the
 Textual log shows them, the line client leaves them out.

@@ -245,7 +245,8 @@ class ChatApp(App[int]):
             self.main_screen.add(fmt.log_line(event.time, line))
         if isinstance(event, ev.TransferStarted | ev.TransferProgress | ev.TransferFinished):
             self.main_screen.transfers.show(event)
-        elif isinstance(event, ev.SafetyNumber):
+            return  # the room and its members are as they were
+        if isinstance(event, ev.SafetyNumber):
             self._confirm(event)
         elif isinstance(event, ev.GaveUp):
             self.say("/join ROOM to try again")
