@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from chat.app.chat_session import ChatSession
 from chat.client import events as ev
 from chat.client.chat_client import ChatClient
 from chat.protocol.errors import RemoteProtocolError
@@ -249,18 +250,18 @@ class TapProxy:
 
 
 class Recorder:
-    """Reads a client's events into a list in the background."""
+    """Reads a client's (or an application session's) events into a list in the background."""
 
-    def __init__(self, client: ChatClient) -> None:
+    def __init__(self, client: ChatClient | ChatSession) -> None:
         self.client = client
-        self.events: list[ev.ClientEvent] = []
+        self.events: list[ev.ChatEvent] = []
         self.task = asyncio.ensure_future(self._read())
 
     async def _read(self) -> None:
         async for event in self.client.events():
             self.events.append(event)
 
-    def of(self, kind: type[ev.ClientEvent]) -> list[Any]:
+    def of(self, kind: type[ev.ChatEvent]) -> list[Any]:
         return [e for e in self.events if isinstance(e, kind)]
 
     def texts(self) -> list[tuple[str, str]]:

@@ -8,15 +8,21 @@ import json
 import re
 import stat
 import sys
+import time
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
+from chat.app.ca_checks import NO_CERTIFICATE
 from chat.client import events as ev
+from chat.e2e.certificates import CertificateState, CertificateStatus, issue
 from chat.e2e.identity import Fingerprint, Identity
-from chat.ui.text import plain_line, printable
+from chat.e2e.trust import TrustState
+from chat.ui.text import plain_lines, printable
 from tests.chat_net import TIMEOUT, ServerProcess, run
+from tests.chat_support import identity
+from tests.test_certificates import ca_key
 
 ROOMS = itertools.count()
 FINGERPRINT = r"\d{5}( \d{5}){5}"
@@ -89,35 +95,40 @@ def test_two_clients_chat_through_pipes(server: ServerProcess) -> None:
     async def scenario() -> None:
         room = f"pipes{next(ROOMS)}"
         bob = await joined_client(server.port, "bob", room)
-        assert re.fullmatch(
-            rf"\* joined {room} as bob \(3des, kex rsa; fingerprint {FINGERPRINT}\); "
-            "members: nobody else yet",
-            bob.lines[0],
+        suite = (
+            "3des, kex rsa): 3DES-CBC + HMAC-SHA256; session keys wrapped with RSA-OAEP; RSA-PSS signatures"
         )
+        assert bob.lines[0] == f"* joined #{room} as bob ({suite}; members: nobody else yet"
+        mine = await bob.until(lambda line: line.startswith("* your fingerprint"), "bob's fingerprint")
+        assert mine == bob.lines[1] and re.fullmatch(rf"\* your fingerprint: {FINGERPRINT}", mine)
         alice = await LineClient.start(server.port, "alice", "--room", room)
         alice.write("hello bob\nsecond line\n\n")
         await alice.end_input()
         status, err = await alice.finish()
         assert (status, err) == (0, "")
-        assert re.fullmatch(
-            rf"\* joined {room} as alice \(3des, kex rsa; fingerprint {FINGERPRINT}\); members: bob",
-            alice.lines[0],
-        )
+        assert alice.lines[0] == f"* joined #{room} as alice ({suite}; members: bob"
         await bob.until(lambda line: line == "* alice left", "alice to leave")
-        assert re.fullmatch(rf"\* alice joined \(fingerprint {FINGERPRINT}\)", bob.lines[1])
-        assert bob.lines[2:5] == [
+        # trust on first use: "new" the first time bob meets alice on this server, "known" after
+        assert re.fullmatch(rf"\* alice joined \(fingerprint {FINGERPRINT}, (new|known)\)", bob.lines[2])
+        assert bob.lines[3:6] == [
             f"[{room}] alice: hello bob",
             f"[{room}] alice: second line",
             "* alice left",
         ]
-        bob.write("/who\n/nonsense\n/quit\nnot sent after quit\n")
+        bob.write("/who\n/nonsense\n/trace\n/quit\nnot sent after quit\n")
         await bob.end_input()
         status, err = await bob.finish()
         assert (status, err) == (0, "")
-        assert bob.lines[5] == "* rekeyed: new key bob/2 after a member left"
-        assert re.fullmatch(rf"\* members of {room}: bob \(you, \d{{5}} \d{{5}}\)", bob.lines[-3])
-        assert bob.lines[-2].startswith("! error unknown_command: unknown command /nonsense")
-        assert bob.lines[-1] == f"* left {room}"
+        assert bob.lines[6] == (
+            "* rekeyed: new session key: a member left, so what follows is unreadable to them (key bob/2)"
+        )
+        assert bob.lines[-5] == f"* members of #{room}:"
+        assert re.fullmatch(rf"\*   bob \(you\) {FINGERPRINT}", bob.lines[-4])
+        assert bob.lines[-3].startswith("! error unknown_command: unknown command /nonsense")
+        assert bob.lines[-2].startswith(
+            "! error not_in_line_mode: /trace shows a panel of the Textual client"
+        )
+        assert bob.lines[-1] == f"* left #{room}"
 
     run(scenario, timeout=60)
 
@@ -186,8 +197,8 @@ def test_insecure_suite_is_labelled(server: ServerProcess) -> None:
         await alice.end_input()
         status, _ = await alice.finish()
         assert status == 0
-        assert alice.lines[0].startswith(f"* joined {room} as alice (des, kex elgamal;")
-        assert alice.lines[1].startswith("! warning insecure_suite: des is insecure: INSECURE: single DES")
+        assert alice.lines[0].startswith(f"* joined #{room} as alice (des, kex elgamal): DES-CBC")
+        assert alice.lines[2].startswith("! warning insecure_suite: des is insecure: INSECURE: single DES")
 
     run(scenario, timeout=60)
 
@@ -218,7 +229,7 @@ def test_identity_directory_keeps_the_fingerprint(server: ServerProcess, tmp_pat
             )
             await alice.end_input()
             assert (await alice.finish())[0] == 0
-            match = re.search(rf"fingerprint ({FINGERPRINT})\)", alice.lines[0])
+            match = re.fullmatch(rf"\* your fingerprint: ({FINGERPRINT})", alice.lines[1])
             assert match
             shown.append(match.group(1))
         assert shown[0] == shown[1] == Identity.load(tmp_path).fingerprint.digits
@@ -254,15 +265,17 @@ def test_alias_taken_is_one_line(server: ServerProcess) -> None:
     run(scenario)
 
 
-def test_server_going_away_is_one_line_and_status_1() -> None:
+def test_server_going_away_for_good_ends_the_client_with_status_1() -> None:
     async def scenario() -> None:
         own = ServerProcess()
         try:
-            alice = await joined_client(own.port, "alice", "lobby")
+            alice = await joined_client(own.port, "alice", "lobby", "--reconnect-for", "1")
             assert own.stop() == 0
-            status, err = await alice.finish()  # stdin still open: the loss alone ends the client
+            status, err = await alice.finish()  # stdin still open: giving up alone ends the client
             assert status == 1
-            assert alice.lines[-1] == "! disconnected: server shutting down: server shutting down"
+            lost = alice.lines.index("! disconnected: server shutting down: server shutting down")
+            assert alice.lines[lost + 1].startswith("* reconnecting in ")
+            assert alice.lines[-1].startswith("! gave up reconnecting: no connection after ")
             assert "Traceback" not in err
         finally:
             own.stop()
@@ -277,8 +290,9 @@ def test_server_going_away_is_one_line_and_status_1() -> None:
         (["--alias", "ok", "--room=-bad"], "error: room name must start with a letter or a digit"),
         (["--alias", "ok", "--port", "0"], "error: --port must be 1 to 65535"),
         (["--alias", "ok", "--cipher", "aes"], "invalid choice: 'aes'"),
+        (["--alias", "ok", "--reconnect-for", "-1"], "error: --reconnect-for must be 0 to 86400 seconds"),
     ],
-    ids=["alias", "room", "port", "cipher"],
+    ids=["alias", "room", "port", "cipher", "reconnect"],
 )
 def test_bad_arguments(args: list[str], message: str) -> None:
     async def scenario() -> None:
@@ -302,31 +316,81 @@ def test_bad_arguments(args: list[str], message: str) -> None:
 def test_plain_lines() -> None:
     fingerprint = Fingerprint(bytes(32))
     zeros = "00000 00000 00000 00000 00000 00000"
-    cases: list[tuple[ev.ClientEvent, str | None]] = [
-        (ev.MessageReceived("r", "bob", "hi", True, "bob/1", 1), "[r] bob: hi"),
-        (ev.MessageReceived("r", "bob", "hi", True, "bob/1", 1, "changed"), "[r] bob (unverified key): hi"),
-        (ev.MemberJoined("bob", fingerprint), f"* bob joined (fingerprint {zeros})"),
-        (ev.MemberJoined("bob", None), "* bob joined (unusable keys)"),
-        (ev.MemberLeft("bob", "left"), "* bob left"),
-        (ev.MemberLeft("bob", "slow_reader"), "* bob left (slow_reader)"),
+    certificate = issue(ca_key(), "bob", identity("bob").public, days=1, now=int(time.time()))
+    valid = CertificateStatus(CertificateState.VALID, "certified for bob until ...", certificate)
+    cases: list[tuple[ev.ChatEvent, list[str]]] = [
+        (ev.MessageReceived("r", "bob", "hi", True, "bob/1", 1), ["[r] bob: hi"]),
+        (
+            ev.MessageReceived("r", "bob", "hi", True, "bob/1", 1, TrustState.CHANGED),
+            ["[r] bob [unverified key]: hi"],
+        ),
+        (ev.MessageSent("r", "text", "mine", 4, "me/1", 1, ("bob",)), []),  # the user typed it
+        (ev.MemberJoined("bob", fingerprint), [f"* bob joined (fingerprint {zeros})"]),
+        (
+            ev.MemberJoined("bob", fingerprint, TrustState.CHANGED),
+            [f"* bob joined (fingerprint {zeros}, CHANGED)"],
+        ),
+        (ev.MemberJoined("bob", None), ["* bob joined (unusable keys)"]),
+        (ev.MemberLeft("bob", "left"), ["* bob left"]),
+        (ev.MemberLeft("bob", "slow_reader"), ["* bob left (slow_reader)"]),
         (
             ev.WarningEvent("bad_mac", "message from bob rejected", "bob"),
-            "! warning bad_mac from bob: message from bob rejected",
+            ["! warning bad_mac from bob: message from bob rejected"],
         ),
-        (ev.ErrorEvent("unknown_member", "not delivered"), "! error unknown_member: not delivered"),
-        (ev.Rekeyed("bob", "bob/2", "replaced", "bob/1"), "* bob rekeyed (key bob/2)"),
-        (ev.Rekeyed("bob", "bob/1", "received"), None),
-        (ev.Rekeyed("me", "me/2", "leave"), "* rekeyed: new key me/2 after a member left"),
+        (ev.ErrorEvent("unknown_member", "not delivered"), ["! error unknown_member: not delivered"]),
+        (ev.Rekeyed("bob", "bob/2", "replaced", "bob/1"), ["* bob rekeyed (key bob/2)"]),
+        (ev.Rekeyed("bob", "bob/1", "received"), []),
+        (ev.Rekeyed("me", "me/1", "start", recipients=("bob",)), []),
+        (
+            ev.Rekeyed("me", "me/2", "leave", recipients=("bob",)),
+            [
+                "* rekeyed: new session key: a member left, so what follows is unreadable to them (key me/2, "
+                "wrapped for bob)"
+            ],
+        ),
         (
             ev.DataReceived("r", "bob", "file/chunk", b"abc", True, "bob/1", 2),
-            "[r] bob sent 3 bytes of file/chunk",
+            ["[r] bob sent 3 bytes of file/chunk"],
         ),
-        (ev.Disconnected("gone"), "! disconnected: gone"),
-        (ev.Disconnected("closed", by_us=True), None),
-        (ev.Left("r"), "* left r"),
+        (ev.Connected("127.0.0.1", 5050), []),
+        (ev.Disconnected("gone"), ["! disconnected: gone"]),
+        (ev.Disconnected("closed", by_us=True), []),
+        (ev.Left("r"), ["* left #r"]),
+        (ev.Reconnecting(2, 1.0, "refused", 10), ["* reconnecting in 1.0 s (attempt 2 of 10)"]),
+        (
+            ev.Reconnected(3, 2.5, "r", 2),
+            [
+                "* reconnected after 3 attempt(s); rejoined #r with a fresh session key; "
+                "sending 2 queued messages"
+            ],
+        ),
+        (ev.GaveUp("no connection", 4, 9.0), ["! gave up reconnecting: no connection"]),
+        (ev.MessageQueued("later", 1), ["* queued until the connection is back: later"]),
+        (ev.MessagesUnsent(("a", "b"), "gave up"), ["! NOT SENT (gave up): a", "! NOT SENT (gave up): b"]),
+        (ev.CertificateChecked("carol", NO_CERTIFICATE), ["! carol: no certificate"]),
+        (ev.Trusted("bob", fingerprint), [f"* you marked bob's key as verified (fingerprint {zeros})"]),
+        (
+            ev.Members(
+                "r",
+                ev.MemberView("me", fingerprint, certificate_status=NO_CERTIFICATE),
+                (ev.MemberView("bob", fingerprint, TrustState.VERIFIED, certificate_status=valid),),
+            ),
+            [
+                "* members of #r:",
+                f"*   me (you) {zeros}; no certificate",
+                f"*   bob {zeros} verified; certified",
+            ],
+        ),
+        (ev.TransfersCancelled(0), ["* no file transfer in progress"]),
+        (ev.TransfersCancelled(2), ["* cancelling 2 transfers"]),
+        (ev.TransferProgress("bob/1", "in", "a.txt", 10, 20), []),
+        (
+            ev.TransferFinished("bob/1", "in", "bob", "a.txt", False, "cancelled by bob: x", 20, "ab" * 32),
+            ["! a.txt from bob not saved: cancelled by bob: x"],
+        ),
     ]
     for event, expected in cases:
-        assert plain_line(event) == expected
+        assert plain_lines(event, "me") == expected, event
 
 
 def test_printable_escapes_control_characters() -> None:

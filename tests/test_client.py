@@ -9,7 +9,8 @@ import json
 import pytest
 
 from chat.client import events as ev
-from chat.client.chat_client import ChatClient, ClientError, ConnectError, JoinError
+from chat.client.chat_client import ChatClient
+from chat.client.errors import ClientError, ConnectError, JoinError
 from chat.client.feed import Feed
 from chat.e2e.trust import KnownPeers
 from tests.chat_net import Recorder, ServerProcess, eventually, run

@@ -14,17 +14,11 @@ from typing import Any
 import pytest
 
 from chat.client import events as ev
-from chat.client.chat_client import ChatClient, ClientError
-from chat.client.reconnect import (
-    Backoff,
-    ConnectionState,
-    GaveUp,
-    MessageQueued,
-    MessagesUnsent,
-    Reconnected,
-    Reconnecting,
-    ResilientClient,
-)
+from chat.client.backoff import Backoff
+from chat.client.chat_client import ChatClient
+from chat.client.errors import ClientError
+from chat.client.events import GaveUp, MessageQueued, MessagesUnsent, Reconnected, Reconnecting
+from chat.client.reconnect import ConnectionState, ResilientClient
 from chat.protocol.events import JoinFrame
 from chat.relay.server import ServerConfig, serve
 from ciphers.rng import DeterministicRNG
@@ -98,7 +92,7 @@ class Watched:
 
     def __init__(self, client: ResilientClient) -> None:
         self.client = client
-        self.events: list[ev.ClientEvent] = []
+        self.events: list[ev.ChatEvent] = []
         self.task = asyncio.ensure_future(self._read())
 
     async def _read(self) -> None:

@@ -26,6 +26,7 @@ from hypothesis import strategies as st
 
 from chat.client import events as ev
 from chat.client.chat_client import ChatClient
+from chat.client.events import TransferEvent, TransferFinished, TransferProgress, TransferStarted
 from chat.e2e.session import Outgoing
 from chat.protocol.errors import RemoteProtocolError
 from chat.protocol.events import MessageFrame, parse_frame
@@ -59,15 +60,7 @@ from chat.transfer.format import (
     direct_body_estimate,
     encode,
 )
-from chat.transfer.manager import (
-    OutgoingTransfer,
-    TransferError,
-    TransferEvent,
-    TransferFinished,
-    TransferManager,
-    TransferProgress,
-    TransferStarted,
-)
+from chat.transfer.manager import OutgoingTransfer, TransferError, TransferManager
 from chat.transfer.state import Distribution, Reassembly, Status, TransferFailed
 from ciphers.elgamal.encoding import max_message_length
 from ciphers.rng import DeterministicRNG
@@ -533,7 +526,7 @@ class Member:
     manager: TransferManager | None
     downloads: Path
     files: list[TransferEvent] = field(default_factory=list)
-    others: list[ev.ClientEvent] = field(default_factory=list)
+    others: list[ev.ChatEvent] = field(default_factory=list)
     task: asyncio.Task[None] | None = None
 
     async def pump(self) -> None:

@@ -8,8 +8,9 @@ from pathlib import Path
 import pytest
 from textual.widgets import Input
 
+from chat.app.chat_session import ChatSession
 from chat.client import events as ev
-from chat.client.reconnect import Backoff
+from chat.client.backoff import Backoff
 from chat.client.store import known_peers_path
 from chat.e2e.identity import safety_number
 from chat.e2e.trust import KnownPeers
@@ -342,7 +343,7 @@ def test_bad_commands_are_red_lines_and_help_opens() -> None:
 
 
 def test_a_crash_in_a_handler_is_a_red_line_not_a_traceback(monkeypatch: pytest.MonkeyPatch) -> None:
-    def broken(self: ChatApp) -> None:
+    def broken(self: ChatSession) -> None:
         raise RuntimeError("boom")
 
     async def scenario() -> None:
@@ -350,8 +351,8 @@ def test_a_crash_in_a_handler_is_a_red_line_not_a_traceback(monkeypatch: pytest.
         app = chat_app(server.port, "alice", "lobby")
         async with app.run_test(size=SIZE) as pilot:
             await joined(pilot, app)
-            monkeypatch.setattr(ChatApp, "who", broken)
-            await type_line(pilot, app, "/who")
+            monkeypatch.setattr(ChatSession, "cancel_transfers", broken)  # what /cancel runs, alone
+            await type_line(pilot, app, "/cancel")
             await until(pilot, lambda: "internal error: RuntimeError: boom" in log_text(app), "the red line")
             assert app.is_running
             await type_line(pilot, app, "still here")

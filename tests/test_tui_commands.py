@@ -1,4 +1,5 @@
-"""The Textual client's pure parts, without a terminal: command parsing, the join form, paths, formatting."""
+"""The clients' pure parts, without a terminal: command parsing (both clients'), the join form, paths,
+the Textual client's formatting."""
 
 from __future__ import annotations
 
@@ -7,12 +8,16 @@ from pathlib import Path
 import pytest
 from rich.text import Text
 
-from chat.client.events import MemberView, WireFrame
+from chat.client import events as ev
+from chat.client.events import Members, MemberView
+from chat.client.feed import WireFrame
 from chat.client.store import known_peers_path
 from chat.e2e.identity import Fingerprint
 from chat.e2e.session import TraceRecord
+from chat.e2e.trust import TrustState
 from chat.protocol.framing import encode_frame
-from chat.ui.tui import commands as cmd
+from chat.ui import commands as cmd
+from chat.ui.text import describe, plain
 from chat.ui.tui import format as fmt
 from chat.ui.tui.settings import check_join_form
 
@@ -169,15 +174,38 @@ def test_warning_lines_are_red() -> None:
     assert any("red" in str(span.style) for span in line.spans)
 
 
+def test_the_log_shows_the_words_of_the_line_client_with_time_and_colour() -> None:
+    fingerprint = Fingerprint(bytes(32))
+    events: list[ev.ChatEvent] = [
+        ev.MessageReceived("r", "bob", "hi", True, "bob/1", 1, TrustState.CHANGED),
+        ev.MemberJoined("bob", fingerprint, TrustState.NEW),
+        ev.WarningEvent("bad_mac", "message from bob rejected", "bob"),
+        ev.ErrorEvent("usage", "/join needs a room"),
+        ev.Reconnecting(1, 0.5, "refused"),
+        ev.Reconnected(1, 0.5, "r"),
+        ev.Disconnected("gone"),
+    ]
+    styles = []
+    for event in events:
+        for line in describe(event, "me"):
+            shown = fmt.log_line(0.0, line)
+            expected = plain(line).removeprefix("[r] ")  # the header names the room
+            assert shown.plain == f"{fmt.clock(0.0)} {expected}"
+            styles.append({str(span.style) for span in shown.spans})
+    assert any("red" in style for style in styles[0])  # the [unverified key] mark
+    assert [any("red" in style for style in found) for found in styles[2:4]] == [True, True]
+    assert "yellow" in styles[4] and "green" in styles[5] and "bold red" in styles[6]
+
+
 def test_member_list_shows_fingerprints_and_trust() -> None:
     mine = Fingerprint(bytes(range(32)))
     theirs = Fingerprint(bytes(32))
-    members = [
-        MemberView("bob", theirs, "changed"),
-        MemberView("carol", theirs, "verified"),
+    members = (
+        MemberView("bob", theirs, TrustState.CHANGED),
+        MemberView("carol", theirs, TrustState.VERIFIED),
         MemberView("mallory", None),
-    ]
-    text = fmt.member_list("alice", mine, members)
+    )
+    text = fmt.member_list(Members("r", MemberView("alice", mine), members))
     lines = text.plain.splitlines()
     assert lines[0] == "Members (4)"
     assert lines[1:3] == ["alice (you)", f"  {mine.short}"]

@@ -11,7 +11,8 @@ from pathlib import Path
 import pytest
 
 from chat.client import events as ev
-from chat.transfer.manager import TransferEvent, TransferFinished, TransferManager
+from chat.client.events import TransferEvent, TransferFinished
+from chat.transfer.manager import TransferManager
 from ciphers.rng import DeterministicRNG
 from tests.chat_net import run
 from tests.tui_pilot import SIZE, chat_app, joined, library_client, log_text, relay, type_line, until

@@ -14,8 +14,8 @@ import pytest
 from chat.client.store import default_identity_dir
 from chat.e2e.certificates import issue, make_authorizer
 from chat.e2e.identity import Identity
+from chat.ui.options import ClientOptions, load_files
 from chat.ui.tui.screens import JoinScreen
-from chat.ui.tui.settings import TuiOptions
 from ciphers.rsa.formats import dump_public_key
 from tests.chat_net import TIMEOUT, run
 from tests.chat_support import identity
@@ -98,7 +98,7 @@ def test_line_mode_keeps_the_alias_identity_too(config_home: Path) -> None:
         for args in (["--alias", "frank"], ["--alias", "Frank"], ["--alias", "frank", "--ephemeral"]):
             status, out, err = await line_client(server.port, *args, "--room", "idroom")
             assert (status, err) == (0, "")
-            match = re.search(rf"fingerprint ({FINGERPRINT})\)", out)
+            match = re.search(rf"your fingerprint: ({FINGERPRINT})", out)
             assert match, out
             prints.append(match.group(1))
         stored = Identity.load(default_identity_dir("frank", config_home)).fingerprint.digits
@@ -176,12 +176,11 @@ def test_members_without_a_valid_certificate_are_shown_so(tmp_path: Path) -> Non
 
 
 def test_unreadable_files_are_one_line_before_the_screen_opens(tmp_path: Path) -> None:
-    from chat.ui.tui import load_files
     from ciphers.cli.common import UsageError
 
     with pytest.raises(UsageError, match="cannot read"):
-        load_files(TuiOptions(ca=str(tmp_path / "missing.pem")))
+        load_files(ClientOptions(ca=str(tmp_path / "missing.pem")))
     bad = tmp_path / "bad.pem"
     bad.write_text("not a certificate", "ascii")
     with pytest.raises(UsageError, match=str(bad)):
-        load_files(TuiOptions(cert=str(bad)))
+        load_files(ClientOptions(cert=str(bad)))

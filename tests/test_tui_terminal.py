@@ -14,7 +14,7 @@ import time
 from pathlib import Path
 
 from chat.cli.client import register
-from chat.ui.tui.settings import TuiOptions
+from chat.ui.options import ClientOptions
 from tests.chat_net import TIMEOUT, ServerProcess
 
 ESCAPES = re.compile(rb"\x1b(\[[0-9;?<>=]*[ -/]*[@-~]|\][^\x07\x1b]*(\x07|\x1b\\)|[()][A-Z0-9]|[=>78])")
@@ -104,7 +104,7 @@ def test_options_come_from_the_command_line() -> None:
     args = parser.parse_args(
         ["client", "--port", "6000", "--ca", "ca.pem", "--cert", "me.pem", "--downloads", "dl", "--ephemeral"]
     )
-    options = TuiOptions.from_args(args)
+    options = ClientOptions.from_args(args)
     assert (options.port, options.alias, options.room) == (6000, None, None)
     assert (options.ca, options.cert, options.downloads, options.ephemeral) == (
         "ca.pem",
@@ -114,7 +114,7 @@ def test_options_come_from_the_command_line() -> None:
     )
     assert not options.skip_join_screen
     args = parser.parse_args(["client", "--alias", "zoe", "--room", "maths", "--cipher", "des"])
-    options = TuiOptions.from_args(args)
+    options = ClientOptions.from_args(args)
     assert options.skip_join_screen and (options.alias, options.room, options.cipher) == (
         "zoe",
         "maths",

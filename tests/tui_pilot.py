@@ -10,13 +10,12 @@ from typing import Any
 from textual.pilot import Pilot
 from textual.widgets import Input
 
+from chat.client.backoff import Backoff
 from chat.client.chat_client import ChatClient
-from chat.client.reconnect import Backoff
 from chat.relay.server import RelayServer, ServerConfig, serve
-from chat.ui.tui import load_files
+from chat.ui.options import ClientOptions, load_files
 from chat.ui.tui.app import ChatApp
 from chat.ui.tui.screens import JoinScreen
-from chat.ui.tui.settings import TuiOptions
 from tests.chat_support import identity
 
 WAIT = 10.0  # every wait is bounded
@@ -38,7 +37,7 @@ def chat_app(port: int, alias: str | None = None, room: str | None = None, **opt
     identities = options.pop("identities", identity)
     backoff = options.pop("backoff", QUICK)
     resilience = options.pop("resilience", {"rejoin_grace": 2.0})
-    settings = TuiOptions(port=port, alias=alias, room=room, **options)
+    settings = ClientOptions(port=port, alias=alias, room=room, **options)
     ca, certificate = load_files(settings)
     return ChatApp(
         settings,

@@ -2,8 +2,9 @@
 
 When stdin is a terminal and neither ``--plain`` nor ``--json`` is given, the Textual client runs
 (:mod:`chat.ui.tui`); there ``--alias`` and ``--room`` may be left out, and a join screen asks for
-them. Otherwise the line client runs (:mod:`chat.ui.line`): one line in per message, one line out
-per event.
+them. Otherwise the line client runs (:mod:`chat.ui.line`): one line in per message or command,
+one line out per event. Both run on the same application core, so every other option
+(``--ca``, ``--cert``, ``--downloads``, ``--reconnect-for``) means the same in both.
 
 Identity keys persist per alias under ``$XDG_CONFIG_HOME/cipherchat/identities/ALIAS``
 (:mod:`chat.client.store`; private keys 0600), so a fingerprint stays the same between runs;
@@ -18,14 +19,11 @@ import sys
 from typing import Any
 
 from chat.client.chat_client import DEFAULT_HOST, DEFAULT_PORT
-from chat.client.store import StoreError, alias_identity
-from chat.e2e.certificates import read_certificate
-from chat.e2e.identity import Identity
 from chat.e2e.suites import KEX_NAMES, SUITE_NAMES
 from chat.protocol.names import name_problem
-from chat.ui.line import DEFAULT_ROOM, LineOptions, run_line_client, stdin_lines
+from chat.ui.line import run_line_client, stdin_lines
+from chat.ui.options import ClientOptions, load_files
 from ciphers.cli.common import UsageError
-from ciphers.errors import CryptoError
 
 
 def register(sub: Any) -> None:
@@ -35,7 +33,7 @@ def register(sub: Any) -> None:
         help="chat client, end-to-end encrypted (Textual on a terminal, line mode otherwise)",
         description="Chat through a relay that sees only ciphertext. On a terminal this is the Textual "
         "client (/help inside); with --plain or --json, or stdin not a terminal, lines from stdin are "
-        "messages and /who, /leave, /join ROOM and /quit are commands.",
+        "messages and commands (/help lists them: the Textual client's, but its panels).",
     )
     parser.add_argument(
         "--alias",
@@ -55,10 +53,17 @@ def register(sub: Any) -> None:
         "--ephemeral", action="store_true", help="fresh identity keys for this run only (not saved)"
     )
     parser.add_argument("--cert", metavar="FILE", help="certificate to present on join (python -m chat ca)")
+    parser.add_argument("--ca", metavar="CA.pub.pem", help="check every member's certificate against this CA")
     parser.add_argument(
-        "--ca", metavar="CA.pub.pem", help="Textual client: check every member's certificate against this CA"
+        "--downloads", metavar="DIR", help="where received files are saved (default ~/Downloads/cipherchat)"
     )
-    parser.add_argument("--downloads", metavar="DIR", help="Textual client: where received files are saved")
+    parser.add_argument(
+        "--reconnect-for",
+        metavar="SECONDS",
+        type=float,
+        help="after a lost connection, keep trying to reconnect for SECONDS (default: 10 attempts, "
+        "at most 120 s; 0: do not reconnect)",
+    )
     parser.add_argument("--plain", action="store_true", help="line mode even on a terminal")
     parser.add_argument("--json", action="store_true", help="print events as JSON lines")
     parser.add_argument("--hold-timeout", type=float, default=3.0, help=argparse.SUPPRESS)
@@ -75,6 +80,8 @@ def handle(args: argparse.Namespace) -> int:
         raise UsageError(f"--port must be 1 to 65535, got {args.port}")
     if args.identity is not None and args.ephemeral:
         raise UsageError("--identity and --ephemeral exclude each other")
+    if args.reconnect_for is not None and not 0 <= args.reconnect_for <= 86400:
+        raise UsageError(f"--reconnect-for must be 0 to 86400 seconds, got {args.reconnect_for:g}")
     if sys.stdin.isatty() and not (args.plain or args.json):
         # Imported here: Textual is not loaded for line mode, and chat.ui.tui uses this module.
         from chat.ui.tui import run as run_tui
@@ -82,37 +89,8 @@ def handle(args: argparse.Namespace) -> int:
         return run_tui(args)
     if args.alias is None:
         raise UsageError("--alias is required in line mode")
-    certificate = read_certificate_text(args.cert)
-    identity = stored_identity(args.alias, args.identity, ephemeral=args.ephemeral)
-    options = LineOptions(
-        alias=args.alias,
-        room=args.room or DEFAULT_ROOM,
-        certificate=certificate,
-        host=args.host,
-        port=args.port,
-        cipher=args.cipher,
-        kex=args.kex,
-        json=args.json,
-        hold_timeout=args.hold_timeout,
+    options = ClientOptions.from_args(args)
+    ca, certificate = load_files(options)
+    return asyncio.run(
+        run_line_client(options, stdin_lines, sys.stdout, sys.stderr, ca=ca, certificate=certificate)
     )
-    return asyncio.run(run_line_client(options, identity, stdin_lines, sys.stdout, sys.stderr))
-
-
-def stored_identity(alias: str, directory: str | None, *, ephemeral: bool) -> Identity | None:
-    """:func:`chat.client.store.alias_identity`, its failure as one usage line."""
-    try:
-        return alias_identity(alias, directory, ephemeral=ephemeral)
-    except StoreError as exc:
-        raise UsageError(str(exc)) from None
-
-
-def read_certificate_text(path: str | None) -> str | None:
-    """The certificate in ``path`` (``--cert``) as sent on join; UsageError in one line if unreadable."""
-    if path is None:
-        return None
-    try:
-        return read_certificate(path).encode()
-    except CryptoError as exc:
-        raise UsageError(str(exc)) from None
-    except OSError as exc:
-        raise UsageError(f"cannot read certificate {path}: {exc.strerror or exc}") from None

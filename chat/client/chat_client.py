@@ -18,7 +18,7 @@ Three outputs, all bounded:
   than drop anything; a client that never reads its events is eventually cut off by the server.
 * :attr:`ChatClient.trace` — a :class:`~chat.client.feed.Feed` of :class:`~chat.e2e.session.TraceRecord`:
   each seal/open/wrap/unwrap/reject step with key id, IV, ciphertext, MAC, signature and checks.
-* :attr:`ChatClient.wire` — a Feed of :class:`~chat.client.events.WireFrame`: every frame sent and
+* :attr:`ChatClient.wire` — a Feed of :class:`~chat.client.feed.WireFrame`: every frame sent and
   received, bytes as on the socket, i.e. what the relay sees.
 
 Messages sealed under a key whose bundle has not arrived (the race when we join) are held by the
@@ -32,55 +32,32 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import dataclasses
 import os
-import time
-from collections.abc import AsyncIterator, Awaitable, Callable
-from typing import Any, ClassVar
+from collections.abc import AsyncIterator, Awaitable
+from typing import Any
 
 from chat.client import events as ev
+from chat.client.errors import ClientError, ConnectError, ConnectionLost
 from chat.client.event_queue import EventQueue, QueueEnded
-from chat.client.events import MemberView, WireFrame
-from chat.client.feed import Feed
-from chat.e2e.identity import Fingerprint, Identity, IdentityError, PublicIdentity, safety_number
-from chat.e2e.session import (
-    Delivered,
-    Held,
-    KeyDrawn,
-    KeyReceived,
-    Outgoing,
-    Rejected,
-    Result,
-    RoomSession,
-    Sent,
-    SessionEvent,
-    TraceRecord,
-)
-from chat.e2e.suites import suite as suite_info
+from chat.client.events import MemberView
+from chat.client.feed import Feed, WireFrame
+from chat.client.handlers import RoomHandlers
+from chat.client.reports import sent_event
+from chat.e2e.identity import Identity, PublicIdentity, safety_number
+from chat.e2e.session import Outgoing, Result, RoomSession, Sent, TraceRecord
 from chat.e2e.trust import KnownPeers, TrustState
 from chat.protocol.connection import Connection
-from chat.protocol.errors import LocalProtocolError, RemoteProtocolError
+from chat.protocol.errors import LocalProtocolError
 from chat.protocol.events import (
     KEX_NAMES,
     SUITE_NAMES,
-    ConnectionClosed,
-    ErrorFrame,
     Frame,
     JoinFrame,
     KeyBundleFrame,
     LeaveFrame,
-    LeftFrame,
-    MemberJoinedFrame,
-    MemberLeftFrame,
     MessageFrame,
     PingFrame,
-    PongFrame,
-    RelayedKeyBundleFrame,
-    RelayedMessageFrame,
-    ShutdownFrame,
-    WelcomeFrame,
 )
-from chat.protocol.framing import frame_payload
 from chat.protocol.limits import DEFAULT_LIMITS, Limits
 from chat.protocol.names import name_key, name_problem
 from chat.protocol.state import Role, State
@@ -88,32 +65,10 @@ from ciphers.rng import RNG, SYSTEM
 
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 5050
-READ_SIZE = 64 * 1024
 CLIENT_NAME = "cipherchat"
 
 
-class ClientError(Exception):
-    """A client operation failed; ``code`` is the server's error code when there is one."""
-
-    def __init__(self, message: str, code: str = "client_error") -> None:
-        super().__init__(message)
-        self.code = code
-        self.message = message
-
-
-class ConnectError(ClientError):
-    """The server could not be reached."""
-
-
-class JoinError(ClientError):
-    """The server refused the join (alias taken, room full, bad name, unauthorised, ...)."""
-
-
-class ConnectionLost(ClientError):
-    """The connection ended while an operation waited."""
-
-
-class ChatClient:
+class ChatClient(RoomHandlers):
     """One user's connection to a relay, in at most one room at a time (see the module notes)."""
 
     def __init__(
@@ -151,7 +106,7 @@ class ChatClient:
         self.host: str | None = None
         self.port: int | None = None
         self.session: RoomSession | None = None
-        self._events: EventQueue[ev.ClientEvent] = EventQueue(events_size)
+        self._events: EventQueue[ev.ChatEvent] = EventQueue(events_size)
         self._conn: Connection | None = None
         self._writer: asyncio.StreamWriter | None = None
         self._tasks: set[asyncio.Task[Any]] = set()
@@ -159,7 +114,7 @@ class ChatClient:
         self._ping_task: asyncio.Task[None] | None = None
         self._join_waiter: asyncio.Future[ev.Joined] | None = None
         self._leave_waiter: asyncio.Future[None] | None = None
-        self._trust: dict[str, str] = {}
+        self._trust: dict[str, TrustState] = {}
         self._certificates: dict[str, str] = {}
         self._closing = False
         self._closed = False
@@ -229,7 +184,7 @@ class ChatClient:
             raise ClientError(f"no member {alias!r} with a usable identity in this room", "unknown_member")
         if self.known_peers is not None:
             self.known_peers.trust(alias, identity.fingerprint)
-        self._trust[name_key(alias)] = TrustState.VERIFIED.value
+        self._trust[name_key(alias)] = TrustState.VERIFIED
 
     # --- connecting -----------------------------------------------------------------------------
 
@@ -363,7 +318,7 @@ class ChatClient:
     async def _send_sealed(self, result: Result) -> ev.MessageSent:
         sent = next(e for e in result.events if isinstance(e, Sent))
         await self._apply(result)
-        return self._sent_event(sent)
+        return sent_event(sent, self.room or "")
 
     def _require_connection(self) -> Connection:
         if not self._connected or self._conn is None:
@@ -411,19 +366,19 @@ class ChatClient:
 
     # --- events ---------------------------------------------------------------------------------
 
-    async def events(self) -> AsyncIterator[ev.ClientEvent]:
+    async def events(self) -> AsyncIterator[ev.ChatEvent]:
         """The client's events in order, until :meth:`close` (a Disconnected event does not end it)."""
         async for event in self._events:
             yield event
 
-    async def next_event(self, timeout: float | None = None) -> ev.ClientEvent:
+    async def next_event(self, timeout: float | None = None) -> ev.ChatEvent:
         """The next event; TimeoutError after ``timeout`` seconds, ClientError once closed."""
         try:
             return await self._events.get(timeout)
         except QueueEnded:
             raise ClientError("the client is closed", "closed") from None
 
-    async def _emit(self, event: ev.ClientEvent) -> None:
+    async def _emit(self, event: ev.ChatEvent) -> None:
         if self._closed:
             return
         await self._events.put(event)
@@ -436,180 +391,6 @@ class ChatClient:
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
         return task
-
-    # --- receiving ------------------------------------------------------------------------------
-
-    async def _read_loop(self, reader: asyncio.StreamReader) -> None:
-        conn = self._conn
-        assert conn is not None
-        reason = "the server closed the connection"
-        try:
-            while True:
-                try:
-                    data = await reader.read(READ_SIZE)
-                except (ConnectionError, OSError) as exc:
-                    reason = f"connection lost: {exc.strerror or type(exc).__name__}"
-                    break
-                conn.receive_data(data)
-                stop = await self._drain_events(conn)
-                if stop is not None:
-                    reason = stop
-                    break
-                if not data:
-                    break
-        except ConnectionLost as exc:
-            reason = exc.message
-        except Exception as exc:  # a bug of ours: report it as the end of the connection, not a hang
-            reason = f"internal error: {type(exc).__name__}: {exc}"
-        if self._hanging_up:
-            await self._disconnected("closed by the client", by_us=True)
-        else:
-            await self._disconnected(reason)
-
-    async def _drain_events(self, conn: Connection) -> str | None:
-        """Handle every whole event received; a reason string when the connection is over."""
-        while True:
-            try:
-                event = conn.next_event()
-            except RemoteProtocolError as exc:
-                await self._emit(
-                    ev.ErrorEvent(
-                        exc.code.value, f"the server sent an invalid frame: {exc.message}", exc.fatal
-                    )
-                )
-                if exc.fatal:
-                    return f"the server broke the protocol: {exc.message}"
-                continue
-            if event is None:
-                return None
-            if isinstance(event, ConnectionClosed):
-                return "the server closed the connection"
-            if isinstance(event, ShutdownFrame):
-                return f"server shutting down: {event.reason}"
-            await self._handle(event)
-
-    def _record_received(self, payload: bytes, obj: dict[str, Any] | None) -> None:
-        """The wire view of a received frame, exactly as it crossed the network."""
-        self.wire.publish(WireFrame("received", frame_payload(payload), obj))
-
-    async def _handle(self, event: Frame) -> None:
-        handler = self._handlers.get(type(event))
-        if handler is not None:
-            await handler(self, event)
-
-    async def _on_welcome(self, welcome: WelcomeFrame) -> None:
-        session = RoomSession(
-            self.identity,
-            welcome.you,
-            welcome.room,
-            welcome.suite,
-            welcome.kex,
-            rng=self.rng,
-            rekey_on_join=self.rekey_on_join,
-            max_text=self.limits.max_text,
-        )
-        self.session = session
-        self._certificates = {name_key(m.alias): m.certificate for m in welcome.members if m.certificate}
-        result = session.start([(m.alias, m.identity) for m in welcome.members])
-        warnings = [self._check_trust(m.alias) for m in welcome.members]
-        info = suite_info(welcome.suite)
-        joined = ev.Joined(
-            welcome.room,
-            welcome.you,
-            welcome.suite,
-            welcome.kex,
-            self.identity.fingerprint,
-            self.members,
-            info.insecure,
-            info.describe(welcome.kex),
-        )
-        waiter = self._join_waiter
-        if waiter is not None and not waiter.done():
-            waiter.set_result(joined)
-        await self._emit(joined)
-        for warning in warnings:
-            if warning is not None:
-                await self._emit(warning)
-        await self._apply(result)
-
-    async def _on_error(self, error: ErrorFrame) -> None:
-        waiter = self._join_waiter
-        if error.ref == "join" and waiter is not None and not waiter.done():
-            waiter.set_exception(JoinError(error.message, error.code.value))
-            return
-        await self._emit(ev.ErrorEvent(error.code.value, error.message, error.fatal))
-
-    async def _on_member_joined(self, frame: MemberJoinedFrame) -> None:
-        if self.session is None:
-            return
-        member = frame.member
-        if member.certificate:
-            self._certificates[name_key(member.alias)] = member.certificate
-        result = self.session.add_member(member.alias, member.identity)
-        warning = self._check_trust(member.alias)
-        view = self._view(member.alias)
-        await self._emit(ev.MemberJoined(member.alias, view.fingerprint, view.trust))
-        if warning is not None:
-            await self._emit(warning)
-        await self._apply(result)
-
-    async def _on_member_left(self, frame: MemberLeftFrame) -> None:
-        if self.session is None:
-            return
-        result = self.session.remove_member(frame.alias)
-        self._trust.pop(name_key(frame.alias), None)
-        self._certificates.pop(name_key(frame.alias), None)
-        await self._emit(ev.MemberLeft(frame.alias, frame.reason))
-        await self._apply(result)
-
-    async def _on_message(self, frame: RelayedMessageFrame) -> None:
-        if self.session is not None:
-            await self._apply(self.session.open_message(frame.sender, frame.body, frame.payload))
-
-    async def _on_key_bundle(self, frame: RelayedKeyBundleFrame) -> None:
-        if self.session is not None:
-            await self._apply(self.session.open_bundle(frame.sender, frame.key_id, frame.body, frame.payload))
-
-    async def _on_left(self, frame: LeftFrame) -> None:
-        self.session = None
-        self._trust = {}
-        self._certificates = {}
-        waiter = self._leave_waiter
-        if waiter is not None and not waiter.done():
-            waiter.set_result(None)
-        await self._emit(ev.Left(frame.room))
-
-    async def _on_pong(self, _frame: PongFrame) -> None:
-        return
-
-    _handlers: ClassVar[dict[type[Frame], Callable[[ChatClient, Any], Awaitable[None]]]] = {
-        WelcomeFrame: _on_welcome,
-        ErrorFrame: _on_error,
-        MemberJoinedFrame: _on_member_joined,
-        MemberLeftFrame: _on_member_left,
-        RelayedMessageFrame: _on_message,
-        RelayedKeyBundleFrame: _on_key_bundle,
-        LeftFrame: _on_left,
-        PongFrame: _on_pong,
-    }
-
-    def _check_trust(self, alias: str) -> ev.WarningEvent | None:
-        """Compare ``alias``'s key with the known-peers store; a warning if it changed."""
-        info = None if self.session is None else self.session.member(alias)
-        if info is None or info.fingerprint is None or self.known_peers is None:
-            return None
-        remembered = self.known_peers.remembered(alias)
-        state = self.known_peers.check(alias, info.fingerprint)
-        self._trust[name_key(alias)] = state.value
-        if state is not TrustState.CHANGED:
-            return None
-        return ev.WarningEvent(
-            "identity_changed",
-            f"{alias}'s identity key changed: fingerprint now {info.fingerprint.digits}, "
-            f"remembered {Fingerprint(bytes.fromhex(remembered)).digits if remembered else 'none'}; "
-            "treat their messages as unverified until you trust the new key",
-            alias,
-        )
 
     async def _disconnected(self, reason: str, *, by_us: bool = False) -> None:
         if not self._connected:
@@ -628,87 +409,5 @@ class ChatClient:
         self._writer = None
         await self._emit(ev.Disconnected(reason, by_us))
 
-    # --- results of the session -----------------------------------------------------------------
 
-    async def _apply(self, result: Result) -> None:
-        """Send the session's frames, publish its trace, and report its events."""
-        for record in result.trace:
-            self.trace.publish(_stamped(record))
-        for out in result.outgoing:
-            await self._send_outgoing(out)
-        for event in result.events:
-            reported = self._report(event)
-            if reported is not None:
-                await self._emit(reported)
-
-    def _report(self, event: SessionEvent) -> ev.ClientEvent | None:
-        room = self.room or ""
-        if isinstance(event, Delivered):
-            trust = self._trust.get(name_key(event.sender))
-            if event.content_type == "text":
-                return ev.MessageReceived(
-                    room, event.sender, event.text, True, event.key_id, event.counter, trust
-                )
-            return ev.DataReceived(
-                room, event.sender, event.content_type, event.data, True, event.key_id, event.counter, trust
-            )
-        if isinstance(event, Sent):
-            return self._sent_event(event)
-        if isinstance(event, Rejected):
-            if event.frame == "member":
-                return ev.WarningEvent(
-                    event.reason.value,
-                    f"{event.sender}'s identity keys are unusable: {event.detail}",
-                    event.sender,
-                )
-            what = "key bundle" if event.frame == "key_bundle" else event.frame
-            return ev.WarningEvent(
-                event.reason.value, f"{what} from {event.sender} rejected: {event.detail}", event.sender
-            )
-        if isinstance(event, KeyReceived):
-            reason = "received" if event.replaced is None else "replaced"
-            return ev.Rekeyed(event.sender, event.key_id, reason, event.replaced)
-        if isinstance(event, KeyDrawn):
-            return ev.Rekeyed(self.alias, event.key_id, event.why, None, event.recipients)
-        if isinstance(event, Held):
-            self._schedule_expiry(event.sender, event.key_id)
-        return None
-
-    def _sent_event(self, sent: Sent) -> ev.MessageSent:
-        text = sent.text if sent.content_type == "text" else None
-        return ev.MessageSent(
-            self.room or "",
-            sent.content_type,
-            text,
-            len(sent.data),
-            sent.key_id,
-            sent.counter,
-            sent.recipients,
-        )
-
-    def _schedule_expiry(self, sender: str, key_id: str) -> None:
-        session = self.session
-
-        async def expire() -> None:
-            await asyncio.sleep(self.hold_timeout)
-            if self.session is session and session is not None and self._connected:
-                with contextlib.suppress(ClientError):
-                    await self._apply(session.expire_held(sender, key_id))
-
-        self._spawn(expire())
-
-
-def _stamped(record: TraceRecord) -> TraceRecord:
-    return dataclasses.replace(record, time=time.time())
-
-
-__all__ = [
-    "DEFAULT_HOST",
-    "DEFAULT_PORT",
-    "ChatClient",
-    "ClientError",
-    "ConnectError",
-    "ConnectionLost",
-    "IdentityError",
-    "JoinError",
-]
+__all__ = ["CLIENT_NAME", "DEFAULT_HOST", "DEFAULT_PORT", "ChatClient"]

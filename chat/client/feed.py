@@ -1,5 +1,7 @@
 """A bounded feed of records with live subscribers: how the client exposes its trace and wire views.
 
+The wire view's records are :class:`WireFrame`; the trace's are :class:`chat.e2e.session.TraceRecord`.
+
 Publishing never blocks and never grows memory: the feed keeps the last ``size`` items (for a
 view opened late), and each subscriber has its own bounded queue that drops its *oldest* item when
 full, counting what it dropped. Diagnostic views may lose old lines; the chat itself never does
@@ -9,11 +11,29 @@ full, counting what it dropped. Diagnostic views may lose old lines; the chat it
 from __future__ import annotations
 
 import asyncio
+import time
 from collections import deque
 from collections.abc import AsyncIterator
-from typing import Generic, TypeVar
+from dataclasses import dataclass, field
+from typing import Any, Generic, TypeVar
 
 T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class WireFrame:
+    """One frame exactly as it crossed the socket (``sent`` or ``received``), for the wire view."""
+
+    direction: str
+    raw: bytes  # the 4-byte length and the JSON, as the relay (or a wiretap) sees them
+    obj: dict[str, Any] | None  # the decoded JSON, None if it was not valid
+    time: float = field(default_factory=time.time)
+
+    @property
+    def type(self) -> str:
+        """The frame's ``type``, or ``?``."""
+        kind = None if self.obj is None else self.obj.get("type")
+        return kind if isinstance(kind, str) else "?"
 
 
 class Subscription(Generic[T]):

@@ -1,7 +1,7 @@
 """Staying in the room when the connection drops: backoff, reconnect, rejoin, rekey, and a send queue.
 
 :class:`ResilientClient` wraps a :class:`~chat.client.chat_client.ChatClient` with the same calls and events,
-plus its own::
+plus its own (all in :mod:`chat.client.events`)::
 
     client = ResilientClient(ChatClient("alice", identity), Backoff(max_attempts=8, max_total=60))
     await client.connect("127.0.0.1", 5050)
@@ -13,8 +13,8 @@ plus its own::
     await client.close()
 
 When the server goes away (a :class:`~chat.client.events.Disconnected` that we did not cause),
-the event is passed on, then attempts follow after :class:`Backoff` delays (exponential, with
-random jitter, bounded in attempts and in total time), each one announced by
+the event is passed on, then attempts follow after :class:`~chat.client.backoff.Backoff` delays
+(exponential, with random jitter, bounded in attempts and in total time), each one announced by
 :class:`Reconnecting`. An attempt connects again with the same ChatClient — so the same identity
 and fingerprint — and rejoins the same room with the same alias, suite and key exchange. The
 join builds a new :class:`~chat.e2e.session.RoomSession`, which draws a fresh session key from the
@@ -39,17 +39,17 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import math
 import time
 from collections import deque
 from collections.abc import AsyncIterator, Awaitable, Callable
-from dataclasses import dataclass
 from enum import StrEnum
-from typing import ClassVar
 
 from chat.client import events as ev
-from chat.client.chat_client import ChatClient, ClientError, ConnectError, JoinError
+from chat.client.backoff import Backoff
+from chat.client.chat_client import ChatClient
+from chat.client.errors import ClientError, ConnectError, JoinError
 from chat.client.event_queue import EventQueue, QueueEnded
+from chat.client.events import GaveUp, MessageQueued, MessagesUnsent, Reconnected, Reconnecting
 from chat.protocol.names import name_key
 from ciphers.rng import RNG, SYSTEM
 
@@ -59,107 +59,6 @@ RETRYABLE_JOIN = frozenset({"alias_taken", "room_full", "server_full", "internal
 
 Sleep = Callable[[float], Awaitable[None]]
 Clock = Callable[[], float]
-
-
-@dataclass(frozen=True)
-class Backoff:
-    """When to try again: ``initial * factor**(n-1)`` seconds before attempt n, capped at
-    ``max_delay``, less a random part of up to ``jitter`` of it (so clients dropped together do
-    not all come back at once). Bounded: at most ``max_attempts`` attempts and ``max_total``
-    seconds from the drop (either may be None, not both).
-    """
-
-    initial: float = 0.5
-    factor: float = 2.0
-    max_delay: float = 10.0
-    max_attempts: int | None = 10
-    max_total: float | None = 120.0
-    jitter: float = 0.5
-
-    def __post_init__(self) -> None:
-        if self.max_attempts is None and self.max_total is None:
-            raise ValueError("reconnection needs a bound: max_attempts, max_total or both")
-        if self.initial < 0 or self.max_delay < 0 or self.factor < 1:
-            raise ValueError("delays must not be negative and the factor must be at least 1")
-        if not 0 <= self.jitter <= 1:
-            raise ValueError("jitter is a fraction from 0 to 1")
-        if self.max_attempts is not None and self.max_attempts < 1:
-            raise ValueError("at least one attempt")
-
-    def base_delay(self, attempt: int) -> float:
-        """The delay before attempt ``attempt`` (from 1) without jitter."""
-        try:
-            delay = self.initial * self.factor ** (attempt - 1)
-        except OverflowError:
-            return self.max_delay
-        return min(delay, self.max_delay) if math.isfinite(delay) else self.max_delay
-
-    def delay(self, attempt: int, rng: RNG = SYSTEM) -> float:
-        """The delay before attempt ``attempt``, jitter drawn from ``rng``: in [base (1 - jitter), base]."""
-        base = self.base_delay(attempt)
-        if not self.jitter:
-            return base
-        fraction = int.from_bytes(rng.bytes(7), "big") / (1 << 56)
-        return base * (1 - self.jitter * fraction)
-
-    def allows(self, attempt: int, elapsed: float, delay: float) -> bool:
-        """Whether attempt ``attempt``, starting ``delay`` seconds from now, stays within the bound."""
-        if self.max_attempts is not None and attempt > self.max_attempts:
-            return False
-        return self.max_total is None or elapsed + delay <= self.max_total
-
-
-# --- events -------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Reconnecting(ev.ClientEvent):
-    """Attempt ``attempt`` (of ``max_attempts`` at most) in ``delay`` s; ``reason``: the last failure."""
-
-    event: ClassVar[str] = "reconnecting"
-    attempt: int
-    delay: float
-    reason: str
-    max_attempts: int | None = None
-
-
-@dataclass(frozen=True)
-class Reconnected(ev.ClientEvent):
-    """Connected again (and rejoined ``room``, if we were in one) after ``attempts`` attempts."""
-
-    event: ClassVar[str] = "reconnected"
-    attempts: int
-    elapsed: float
-    room: str | None
-    queued: int = 0  # messages about to be sent
-
-
-@dataclass(frozen=True)
-class GaveUp(ev.ClientEvent):
-    """No more attempts: ``reason`` says why. :meth:`ResilientClient.reconnect` may start again."""
-
-    event: ClassVar[str] = "gave_up"
-    reason: str
-    attempts: int
-    elapsed: float
-
-
-@dataclass(frozen=True)
-class MessageQueued(ev.ClientEvent):
-    """``text`` waits for the connection; it is number ``position`` in the queue."""
-
-    event: ClassVar[str] = "queued"
-    text: str
-    position: int
-
-
-@dataclass(frozen=True)
-class MessagesUnsent(ev.ClientEvent):
-    """These queued texts were never sent, and why."""
-
-    event: ClassVar[str] = "unsent"
-    texts: tuple[str, ...]
-    reason: str
 
 
 class ConnectionState(StrEnum):
@@ -215,7 +114,7 @@ class ResilientClient:
         self.state = ConnectionState.OFFLINE
         self._sleep = sleep
         self._clock = clock
-        self._events: EventQueue[ev.ClientEvent] = EventQueue(events_size)
+        self._events: EventQueue[ev.ChatEvent] = EventQueue(events_size)
         self._queue: deque[str] = deque()
         self._host: str | None = None
         self._port: int | None = None
@@ -355,22 +254,22 @@ class ResilientClient:
 
     # --- events ---------------------------------------------------------------------------------
 
-    async def events(self) -> AsyncIterator[ev.ClientEvent]:
+    async def events(self) -> AsyncIterator[ev.ChatEvent]:
         """The wrapped client's events and ours, in order, until :meth:`close`."""
         async for event in self._events:
             yield event
 
-    async def next_event(self, timeout: float | None = None) -> ev.ClientEvent:
+    async def next_event(self, timeout: float | None = None) -> ev.ChatEvent:
         """The next event; TimeoutError after ``timeout`` seconds, ClientError once closed."""
         try:
             return await self._events.get(timeout)
         except QueueEnded:
             raise ClientError("the client is closed", "closed") from None
 
-    async def _put(self, event: ev.ClientEvent) -> None:
+    async def _put(self, event: ev.ChatEvent) -> None:
         await self._events.put(event)
 
-    def _put_now(self, event: ev.ClientEvent) -> None:
+    def _put_now(self, event: ev.ChatEvent) -> None:
         """Queue ``event`` without waiting; if nobody reads, the oldest event makes room."""
         self._events.put_dropping_oldest(event)
 
@@ -528,14 +427,4 @@ class ResilientClient:
         return unsent
 
 
-__all__ = [
-    "RETRYABLE_JOIN",
-    "Backoff",
-    "ConnectionState",
-    "GaveUp",
-    "MessageQueued",
-    "MessagesUnsent",
-    "Reconnected",
-    "Reconnecting",
-    "ResilientClient",
-]
+__all__ = ["RETRYABLE_JOIN", "ConnectionState", "ResilientClient"]

@@ -16,6 +16,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from chat.e2e.identity import Identity, IdentityError
+from chat.e2e.trust import KnownPeers
 
 try:  # POSIX: serialise the first creation of an identity between two clients started at once
     import fcntl
@@ -46,6 +47,14 @@ def known_peers_path(alias: str, host: str, port: int, base: str | os.PathLike[s
     """The known-peers file of ``alias`` on the server ``host:port``."""
     server = f"{_UNSAFE.sub('_', host)}_{port}"
     return config_root(base) / "known_peers" / alias.casefold() / f"{server}.json"
+
+
+def known_peers(alias: str, host: str, port: int, base: str | os.PathLike[str] | None = None) -> KnownPeers:
+    """The known-peers store of ``alias`` on ``host:port``; StoreError in one line if it is unreadable."""
+    try:
+        return KnownPeers(known_peers_path(alias, host, port, base))
+    except ValueError as exc:
+        raise StoreError(str(exc)) from None
 
 
 def alias_identity(

@@ -23,9 +23,9 @@ done. Anything else — a missing, reordered, resized or tampered chunk, the sen
 leaving or disconnecting, our own disconnection, silence for ``idle_timeout`` — deletes the
 partial file and reports why. Memory stays bounded: one chunk at a time on each side.
 
-Events (subclasses of :class:`chat.client.events.ClientEvent`, so ``to_dict`` gives JSON lines):
-:class:`TransferStarted`, :class:`TransferProgress`, :class:`TransferFinished` (``ok`` and a
-one-line ``reason``) and :class:`TransferWarning`. They go to ``on_event`` when given, otherwise
+Events (in the one vocabulary, :mod:`chat.client.events`, so ``to_dict`` gives JSON lines):
+:class:`~chat.client.events.TransferStarted`, ``TransferProgress``, ``TransferFinished`` (``ok``
+and a one-line ``reason``) and ``TransferWarning``. They go to ``on_event`` when given, otherwise
 to :meth:`TransferManager.events`. Transfers are known by ``"<sender>/<id>"``.
 
 :meth:`TransferManager.handle` never waits: the replies it makes go through an outbox task, so the
@@ -43,11 +43,18 @@ import time
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import ClassVar
 
 from chat.client import events as ev
-from chat.client.chat_client import ChatClient, ClientError
+from chat.client.chat_client import ChatClient
+from chat.client.errors import ClientError
 from chat.client.event_queue import EventQueue, QueueEnded
+from chat.client.events import (
+    TransferEvent,
+    TransferFinished,
+    TransferProgress,
+    TransferStarted,
+    TransferWarning,
+)
 from chat.e2e.session import Reason, RoomSession
 from chat.protocol.limits import MiB
 from chat.protocol.names import name_key
@@ -98,77 +105,6 @@ class TransferError(Exception):
         self.message = message
 
 
-# --- events -------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class TransferStarted(ev.ClientEvent):
-    """A transfer began: ours (``direction`` ``out``, offered to ``recipients``) or one we accepted (``in``).
-
-    ``name`` is the sanitised name, safe to display; the saved file may get `` (n)`` added.
-    """
-
-    event: ClassVar[str] = "file_started"
-    transfer: str
-    direction: str
-    sender: str
-    name: str
-    size: int
-    sha256: str
-    recipients: tuple[str, ...] = ()
-
-
-@dataclass(frozen=True)
-class TransferProgress(ev.ClientEvent):
-    """``done`` of ``total`` bytes: sent (``out``) or received and written (``in``).
-
-    For ``out``, ``acknowledged`` is what the slowest receiver has confirmed.
-    """
-
-    event: ClassVar[str] = "file_progress"
-    transfer: str
-    direction: str
-    name: str
-    done: int
-    total: int
-    acknowledged: int = 0
-
-    @property
-    def fraction(self) -> float:
-        """``done / total``, 1.0 for an empty file."""
-        return 1.0 if self.total == 0 else self.done / self.total
-
-
-@dataclass(frozen=True)
-class TransferFinished(ev.ClientEvent):
-    """The end of a transfer. ``ok``: saved with a matching SHA-256 (``in``), or delivered to at
-    least one member (``out``). ``reason`` is one line either way. ``path``: where we saved it.
-    ``outcomes`` (``out``): (alias, saved, reason) per member offered the file.
-    """
-
-    event: ClassVar[str] = "file_finished"
-    transfer: str
-    direction: str
-    sender: str
-    name: str
-    ok: bool
-    reason: str
-    size: int
-    sha256: str
-    path: str | None = None
-    outcomes: tuple[tuple[str, bool, str], ...] = ()
-
-
-@dataclass(frozen=True)
-class TransferWarning(ev.ClientEvent):
-    """A file message from ``sender`` that made no sense (malformed, or for an unknown state)."""
-
-    event: ClassVar[str] = "file_warning"
-    sender: str
-    message: str
-
-
-TransferEvent = TransferStarted | TransferProgress | TransferFinished | TransferWarning
 EventSink = Callable[[TransferEvent], None]
 
 
@@ -424,7 +360,7 @@ class TransferManager:
 
     # --- client events in -----------------------------------------------------------------------
 
-    def handle(self, event: ev.ClientEvent) -> bool:
+    def handle(self, event: ev.ChatEvent) -> bool:
         """Take one client event. True when it was a file message (the UI shows nothing for it);
         False for the others, which it may also act on (a member leaving, a disconnection).
         """
@@ -497,7 +433,8 @@ class TransferManager:
             return
         incoming = _Incoming(key, sender, offer, name, Reassembly(offer), partial, time.monotonic())
         self._incoming[name_key(key)] = incoming
-        self._emit(TransferStarted(key, "in", sender, name, offer.size, offer.sha256))
+        folder = str(self.downloads)
+        self._emit(TransferStarted(key, "in", sender, name, offer.size, offer.sha256, folder=folder))
         self._reply(Accept(offer.transfer_id, sender))
         self._start_sweeper()
 
@@ -825,11 +762,6 @@ __all__ = [
     "DEFAULT_MAX_SIZE",
     "OutgoingTransfer",
     "TransferError",
-    "TransferEvent",
-    "TransferFinished",
     "TransferManager",
-    "TransferProgress",
-    "TransferStarted",
     "TransferStatus",
-    "TransferWarning",
 ]

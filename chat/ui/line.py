@@ -1,57 +1,57 @@
-"""The line client: one line in per message, one line out per event.
+"""The line client: one line in per message or command, a line or a few out per event.
 
-Input: each line of stdin is a message, except commands: ``/who``, ``/leave``, ``/join ROOM``,
-``/quit``, ``/help``. Output on stdout, one line per event::
+Input: each line of stdin is a message, or one of the commands of the Textual client
+(:mod:`chat.ui.commands`: ``/who``, ``/verify ALIAS``, ``/trust ALIAS``, ``/cert [ALIAS]``,
+``/send PATH``, ``/cancel``, ``/join ROOM``, ``/leave``, ``/help``, ``/quit``) except those
+that open its panels. Output on stdout, in the words of :mod:`chat.ui.text`::
 
-    * joined lobby as alice (3des, kex rsa; fingerprint 04521 88310 ...); members: bob
+    * joined #lobby as alice (3des, kex rsa): 3DES-CBC + HMAC-SHA256; ...; members: bob
+    * your fingerprint: 04521 88310 ...
     [lobby] bob: hello
-    * carol joined (fingerprint 12345 67890 ...)
-    * carol left
-    ! warning bad_signature from bob: message from bob rejected: not signed by bob's identity key
+    * carol joined (fingerprint 12345 67890 ..., new)
+    ! warning identity_changed from dave: dave's identity key changed: ...
 
-``--json`` prints the same events as JSON lines with an ``event`` field (plus ``sent`` for our own
-messages). At the end of input everything already read is sent before the client leaves and
-disconnects: nothing typed is lost. If the server cannot be reached or goes away, one line on
-stderr and exit status 1.
+``--json`` prints every event as a JSON line with an ``event`` field instead (``sent`` for our
+own messages, ``members`` for ``/who``...). The client runs on the application core
+(:mod:`chat.app.chat_session`) as the Textual client does: it reconnects when the server goes
+away, remembers the fingerprints it has seen, checks certificates under ``--ca`` and sends files.
+
+At the end of input everything already read is sent (messages and files) before the client leaves
+and disconnects: nothing typed is lost. If the server cannot be reached, one line on stderr and
+exit status 1; if it goes away and reconnecting gives up, every line not sent is named on stderr
+and the exit status is 1.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import sys
 import threading
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Awaitable, Callable
 from typing import Any, TextIO
 
+from chat.app.chat_session import ChatSession
 from chat.client import events as ev
-from chat.client.chat_client import DEFAULT_HOST, DEFAULT_PORT, ChatClient, ClientError
-from chat.e2e.identity import Identity
-from chat.e2e.suites import suite
-from chat.ui.text import plain_line, printable
+from chat.client.errors import ClientError
+from chat.e2e.certificates import Certificate
+from chat.ui import commands as cmd
+from chat.ui.options import DEFAULT_ROOM, ClientOptions
+from chat.ui.runner import CommandRunner
+from chat.ui.text import plain_lines, printable
+from ciphers.rsa.keys import RSAPublicKey
 
 EXIT_OK = 0
 EXIT_FAILED = 1
 INPUT_QUEUE = 256
-DEFAULT_ROOM = "lobby"
-HELP = "commands: /who, /leave, /join ROOM, /quit, /help; anything else is sent as a message"
-
-
-@dataclass(frozen=True)
-class LineOptions:
-    """What the line client needs from the command line."""
-
-    alias: str
-    room: str = "lobby"
-    certificate: str | None = None
-    host: str = DEFAULT_HOST
-    port: int = DEFAULT_PORT
-    cipher: str | None = None
-    kex: str | None = None
-    json: bool = False
-    hold_timeout: float = 3.0
-
+CLIENT_NAME = "cipherchat-line"
+HELP = (
+    "commands: "
+    + ", ".join(item.usage for item in cmd.COMMANDS if not item.panel)
+    + "; anything else is sent as a message"
+)
+PANELS = {cmd.ShowTrace: "/trace", cmd.ShowWire: "/wire", cmd.ShowChat: "/chat"}
 
 # --- input --------------------------------------------------------------------------------------
 
@@ -77,12 +77,17 @@ def stdin_lines(loop: asyncio.AbstractEventLoop, queue: asyncio.Queue[str | None
     threading.Thread(target=reader, name="stdin", daemon=True).start()
 
 
-class Printer:
-    """Formats events as the plain lines documented above, or as JSON lines."""
+# --- output -------------------------------------------------------------------------------------
 
-    def __init__(self, out: TextIO, as_json: bool) -> None:
+
+class LineView:
+    """Events as the plain lines documented above, or as JSON lines; the runner's view."""
+
+    def __init__(self, out: TextIO, as_json: bool, alias: str) -> None:
         self.out = out
         self.as_json = as_json
+        self.alias = alias
+        self.quit = asyncio.Event()
 
     def line(self, text: str) -> None:
         try:
@@ -94,160 +99,117 @@ class Printer:
     def record(self, record: dict[str, Any]) -> None:
         self.line(json.dumps(record, ensure_ascii=False, sort_keys=False))
 
-    def event(self, event: ev.ClientEvent) -> None:
+    def show(self, event: ev.ChatEvent) -> None:
         if self.as_json:
             self.record(event.to_dict())
+            return
+        for text in plain_lines(event, self.alias):
+            self.line(text)
+
+    def view_command(self, command: cmd.ViewCommand) -> None:
+        if isinstance(command, cmd.Quit):
+            self.quit.set()
+        elif isinstance(command, cmd.Help):
+            if self.as_json:
+                self.record({"event": "help", "text": HELP})
+            else:
+                self.line(f"* {HELP}")
         else:
-            text = plain_line(event)
-            if text is not None:
-                self.line(text)
-        if isinstance(event, ev.Joined) and event.insecure:
-            self.event(
-                ev.WarningEvent("insecure_suite", f"{event.suite} is insecure: {suite(event.suite).note}")
+            name = PANELS[type(command)]
+            self.show(
+                ev.ErrorEvent(
+                    "not_in_line_mode",
+                    f"{name} shows a panel of the Textual client; line mode has none "
+                    "(run on a terminal without --plain or --json)",
+                )
             )
+
+    def report_internal(self, exc: BaseException) -> None:
+        self.show(ev.ErrorEvent("internal_error", f"internal error: {type(exc).__name__}: {exc}"))
 
 
 # --- the session --------------------------------------------------------------------------------
 
 
 async def run_line_client(
-    options: LineOptions,
-    identity: Identity | None,
+    options: ClientOptions,
     source: LineSource,
     out: TextIO,
     err: TextIO,
+    *,
+    ca: RSAPublicKey | None = None,
+    certificate: Certificate | None = None,
 ) -> int:
-    """Connect, join, then send each input line and print each event until input ends or /quit."""
-    printer = Printer(out, options.json)
-    client = ChatClient(
-        options.alias,
-        identity,
-        hold_timeout=options.hold_timeout,
-        client_name="cipherchat-line",
-        certificate=options.certificate,
+    """Join, then perform each input line and print each event until input ends or /quit."""
+    assert options.alias is not None
+    view = LineView(out, options.json, options.alias)
+    session = ChatSession.for_alias(
+        options.session(options.alias, ca=ca, certificate=certificate, client_name=CLIENT_NAME)
     )
     try:
-        await client.connect(options.host, options.port)
-        await client.join(options.room, options.cipher, options.kex)
+        await session.open(options.room or DEFAULT_ROOM, options.cipher, options.kex)
     except ClientError as exc:
         err.write(f"error: {exc.message}\n")
-        await client.close()
         return EXIT_FAILED
-    lost = asyncio.Event()
-    printing = asyncio.ensure_future(_print_events(client, printer, lost))
+    gave_up = asyncio.Event()
+    printing = asyncio.ensure_future(_print_events(session, view, gave_up))
+    runner = CommandRunner(view, session)
+    acting = asyncio.ensure_future(runner.run())
     queue: asyncio.Queue[str | None] = asyncio.Queue(INPUT_QUEUE)
     source(asyncio.get_running_loop(), queue)
-    status = await _process_input(client, queue, printer, lost, err)
-    await client.close()
+    stops = (view.quit, gave_up)
+    while not any(stop.is_set() for stop in stops):
+        line = await _until(queue.get(), stops)
+        if line is None:
+            break
+        runner.submit(line)
+        await _until(runner.drain(), stops)  # one line at a time, as typed
+    if not gave_up.is_set():
+        await _until(_settle(runner, session), (gave_up,))
+    await session.close()
     await printing
-    return status
+    acting.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await acting
+    unread = _unread(queue) if gave_up.is_set() else []  # after /quit the rest is left unsaid
+    unsent = [*session.unsent, *runner.pending(), *unread]
+    for text in unsent:
+        err.write(f"! not sent: {printable(text)}\n")
+    err.flush()
+    return EXIT_FAILED if unsent or gave_up.is_set() else EXIT_OK
 
 
-async def _print_events(client: ChatClient, printer: Printer, lost: asyncio.Event) -> None:
-    async for event in client.events():
-        printer.event(event)
-        if isinstance(event, ev.Disconnected) and not event.by_us:
-            lost.set()
+async def _print_events(session: ChatSession, view: LineView, gave_up: asyncio.Event) -> None:
+    async for event in session.events():
+        view.show(event)
+        if isinstance(event, ev.GaveUp):
+            gave_up.set()
 
 
-class _Lost:
-    """The connection ended while we waited for input."""
+async def _settle(runner: CommandRunner, session: ChatSession) -> None:
+    """Everything read has been performed and has left (or was reported unsent)."""
+    await runner.drain()
+    await session.wait_idle()
 
 
-LOST = _Lost()
+async def _until(work: Awaitable[Any], stops: tuple[asyncio.Event, ...]) -> Any:
+    """The result of ``work``, or None as soon as one of ``stops`` is set."""
+    task = asyncio.ensure_future(work)
+    waiters = [asyncio.ensure_future(stop.wait()) for stop in stops]
+    await asyncio.wait([task, *waiters], return_when=asyncio.FIRST_COMPLETED)
+    for waiter in waiters:
+        waiter.cancel()
+    if task.done():
+        return task.result()
+    task.cancel()
+    return None
 
 
-async def _next_line(queue: asyncio.Queue[str | None], lost: asyncio.Event) -> str | _Lost | None:
-    """The next input line, None at its end, or LOST if the connection ended meanwhile."""
-    if lost.is_set():
-        return LOST
-    getter = asyncio.ensure_future(queue.get())
-    waiter = asyncio.ensure_future(lost.wait())
-    await asyncio.wait({getter, waiter}, return_when=asyncio.FIRST_COMPLETED)
-    waiter.cancel()
-    if getter.done():
-        return getter.result()
-    getter.cancel()
-    return LOST
-
-
-async def _process_input(
-    client: ChatClient,
-    queue: asyncio.Queue[str | None],
-    printer: Printer,
-    lost: asyncio.Event,
-    err: TextIO,
-) -> int:
-    while True:
-        line = await _next_line(queue, lost)
-        if isinstance(line, _Lost):
-            return _report_unsent(queue, err)
-        if line is None or line == "/quit":
-            return EXIT_OK
-        try:
-            if line.startswith("/"):
-                await _command(client, line, printer)
-            elif line.strip():
-                await client.send(line)
-        except ValueError as exc:
-            printer.event(ev.ErrorEvent("too_large", str(exc)))
-        except ClientError as exc:
-            if not client.connected:
-                err.write(f"! not sent: {printable(line)}\n")
-                return _report_unsent(queue, err)
-            printer.event(ev.ErrorEvent(exc.code, exc.message))
-
-
-def _report_unsent(queue: asyncio.Queue[str | None], err: TextIO) -> int:
-    """Name every line read but not sent: nothing is lost silently."""
+def _unread(queue: asyncio.Queue[str | None]) -> list[str]:
+    """The lines read from stdin but never taken up (blank lines and /quit are not messages)."""
+    lines = []
     while not queue.empty():
         line = queue.get_nowait()
         if line is not None and line.strip() and line != "/quit":
-            err.write(f"! not sent: {printable(line)}\n")
-    err.flush()
-    return EXIT_FAILED
-
-
-async def _command(client: ChatClient, line: str, printer: Printer) -> None:
-    command, _, argument = line.partition(" ")
-    argument = argument.strip()
-    if command == "/who":
-        _who(client, printer)
-    elif command == "/leave":
-        await client.leave()
-    elif command == "/join":
-        if not argument:
-            printer.event(ev.ErrorEvent("usage", "usage: /join ROOM"))
-            return
-        if client.in_room:
-            await client.leave()
-        await client.join(argument)
-    elif command == "/help":
-        if printer.as_json:
-            printer.record({"event": "help", "text": HELP})
-        else:
-            printer.line(f"* {HELP}")
-    else:
-        printer.event(ev.ErrorEvent("unknown_command", f"unknown command {command}; {HELP}"))
-
-
-def _who(client: ChatClient, printer: Printer) -> None:
-    if client.room is None:
-        printer.event(ev.ErrorEvent("not_in_room", "not in a room (use /join ROOM)"))
-        return
-    members = client.members
-    if printer.as_json:
-        printer.record(
-            {
-                "event": "members",
-                "room": client.room,
-                "you": {"alias": client.alias, "fingerprint": client.fingerprint},
-                "members": [m.to_dict() for m in members],
-            }
-        )
-        return
-    shown = [f"{client.alias} (you, {client.identity.fingerprint.short})"]
-    for member in members:
-        print_ = "unusable keys" if member.fingerprint is None else member.fingerprint.short
-        shown.append(f"{member.alias} ({print_})")
-    printer.line(f"* members of {client.room}: {', '.join(shown)}")
+            lines.append(line)
+    return lines

@@ -2,7 +2,8 @@
 
 :func:`run` is what :mod:`chat.cli.client` calls when stdin is a terminal and neither ``--plain``
 nor ``--json`` was given. Files given on the command line (``--ca``, ``--cert``) are read before
-the screen opens, so a bad one is one line on stderr, as in every other command.
+the screen opens (:func:`chat.ui.options.load_files`), so a bad one is one line on stderr, as in
+every other command.
 """
 
 from __future__ import annotations
@@ -10,34 +11,15 @@ from __future__ import annotations
 import argparse
 import sys
 
-from chat.e2e.certificates import Certificate, read_ca_public_key, read_certificate
+from chat.ui.options import ClientOptions, load_files
 from chat.ui.text import printable
-from chat.ui.tui.settings import TuiOptions
-from ciphers.cli.common import UsageError
-from ciphers.errors import CryptoError
-from ciphers.rsa.keys import RSAPublicKey
-
-
-def load_files(options: TuiOptions) -> tuple[RSAPublicKey | None, Certificate | None]:
-    """The CA key (``--ca``) and our certificate (``--cert``); UsageError in one line if unreadable."""
-    ca = certificate = None
-    try:
-        if options.ca is not None:
-            ca = read_ca_public_key(options.ca)
-        if options.cert is not None:
-            certificate = read_certificate(options.cert)
-    except CryptoError as exc:
-        raise UsageError(str(exc)) from None
-    except OSError as exc:
-        raise UsageError(f"cannot read {exc.filename}: {exc.strerror or exc}") from None
-    return ca, certificate
 
 
 def run(args: argparse.Namespace) -> int:
     """Run the Textual client until the user quits; the exit status."""
     from chat.ui.tui.app import ChatApp  # Textual is imported only when the client starts
 
-    options = TuiOptions.from_args(args)
+    options = ClientOptions.from_args(args)
     ca, certificate = load_files(options)
     app = ChatApp(options, ca=ca, certificate=certificate)
     result = app.run()

@@ -1,4 +1,5 @@
-"""What the Textual client shows, as rich Text built from the client's events, trace and wire records.
+"""What the Textual client shows, as rich Text: the words of :mod:`chat.ui.text` with time and
+colour, the member list, and the trace and wire records.
 
 Pure functions, no widgets: the screens put their results into the log and the panels, and the
 tests read them without a terminal. Text from other members is never parsed as markup and its
@@ -14,11 +15,12 @@ from collections.abc import Sequence
 
 from rich.text import Text
 
-from chat.client.events import MemberView, WireFrame
-from chat.e2e.certificates import Certificate, CertificateStatus, iso8601
-from chat.e2e.identity import Fingerprint
+from chat.client import events as ev
+from chat.client.feed import WireFrame
+from chat.e2e.certificates import CertificateStatus
 from chat.e2e.session import TraceRecord
-from chat.ui.text import printable
+from chat.e2e.trust import TrustState
+from chat.ui.text import Line, Tone, fingerprint_text, printable, trust_label
 from ciphers.des import DESTrace
 
 ALIAS_COLOURS = (
@@ -38,9 +40,13 @@ ALIAS_COLOURS = (
 SYSTEM_STYLE = "dim"
 WARNING_STYLE = "bold red"
 ERROR_STYLE = "red"
-TRUST_STYLES = {"new": "yellow", "known": "", "verified": "bold green", "changed": "bold red reverse"}
-TRUST_LABELS = {"new": "new", "known": "known", "verified": "verified", "changed": "CHANGED"}
-UNVERIFIED_MARK = " [unverified key]"
+TONE_STYLES = {Tone.SYSTEM: SYSTEM_STYLE, Tone.GOOD: "green", Tone.PENDING: "yellow"}
+TRUST_STYLES = {
+    TrustState.NEW: "yellow",
+    TrustState.KNOWN: "",
+    TrustState.VERIFIED: "bold green",
+    TrustState.CHANGED: "bold red reverse",
+}
 MAX_HEX = 512  # hex digits shown of one field in the trace detail
 MAX_WIRE = 1200  # characters shown of one frame in the wire panel
 
@@ -82,18 +88,23 @@ def error_line(moment: float, text: str) -> Text:
     return Text.assemble((f"{clock(moment)} ", SYSTEM_STYLE), (f"! {printable(text)}", ERROR_STYLE))
 
 
-def fingerprint_groups(fingerprint: Fingerprint | None, short: bool = True) -> str:
-    """The fingerprint's digit groups (the first two when ``short``), or ``unusable keys``."""
-    if fingerprint is None:
-        return "unusable keys"
-    return fingerprint.short if short else fingerprint.digits
+def log_line(moment: float, line: Line) -> Text:
+    """A line of :mod:`chat.ui.text` in the log: a message in its sender's colour, or a system,
+    warning or error line in the colour of its tone."""
+    if line.sender is not None:
+        return message_line(moment, line.sender, line.text, mark=line.mark, own=line.tone is Tone.OWN)
+    if line.tone is Tone.WARNING:
+        return warning_line(moment, line.text)
+    if line.tone is Tone.ERROR:
+        return error_line(moment, line.text)
+    return system_line(moment, line.text, TONE_STYLES.get(line.tone, SYSTEM_STYLE))
 
 
-def trust_text(trust: str | None) -> Text:
+def trust_text(trust: TrustState | None) -> Text:
     """The member list's trust label in its style."""
     if trust is None:
         return Text("")
-    return Text(TRUST_LABELS.get(trust, trust), style=TRUST_STYLES.get(trust, ""))
+    return Text(trust_label(trust), style=TRUST_STYLES[trust])
 
 
 def certificate_text(status: CertificateStatus | None) -> Text:
@@ -103,52 +114,30 @@ def certificate_text(status: CertificateStatus | None) -> Text:
     return Text(status.label, style="green" if status.ok else "red")
 
 
-def member_list(
-    alias: str,
-    fingerprint: Fingerprint,
-    members: Sequence[MemberView],
-    certificates: dict[str, CertificateStatus] | None = None,
-    own_certificate: CertificateStatus | None = None,
-) -> Text:
+def member_list(roster: ev.Members) -> Text:
     """The member list: each alias in its colour, then its short fingerprint, trust and certificate."""
     out = Text()
-    out.append(f"Members ({len(members) + 1})\n", style="bold")
-    out.append(alias, style=alias_colour(alias) + " bold")
+    you = roster.you
+    out.append(f"Members ({len(roster.members) + 1})\n", style="bold")
+    out.append(you.alias, style=alias_colour(you.alias) + " bold")
     out.append(" (you)\n")
-    out.append(f"  {fingerprint.short}\n", style=SYSTEM_STYLE)
-    if own_certificate is not None:
+    out.append(f"  {fingerprint_text(you.fingerprint, short=True)}\n", style=SYSTEM_STYLE)
+    if you.certificate_status is not None:
         out.append("  ")
-        out.append_text(certificate_text(own_certificate))
+        out.append_text(certificate_text(you.certificate_status))
         out.append("\n")
-    for member in members:
+    for member in roster.members:
         out.append(member.alias, style=alias_colour(member.alias))
         out.append("\n")
-        out.append(f"  {fingerprint_groups(member.fingerprint)} ", style=SYSTEM_STYLE)
+        out.append(f"  {fingerprint_text(member.fingerprint, short=True)} ", style=SYSTEM_STYLE)
         out.append_text(trust_text(member.trust))
         out.append("\n")
-        status = None if certificates is None else certificates.get(member.alias.casefold())
-        if status is not None:
+        if member.certificate_status is not None:
             out.append("  ")
-            out.append_text(certificate_text(status))
+            out.append_text(certificate_text(member.certificate_status))
             out.append("\n")
     out.rstrip()
     return out
-
-
-def certificate_details(alias: str, status: CertificateStatus | None, certificate: Certificate | None) -> str:
-    """The certificate of ``alias`` in a few lines: state, alias, keys bound, issuer, validity."""
-    if certificate is None:
-        state = "no certificate" if status is None else status.label
-        return f"{alias}: {state}"
-    bound = "RSA and ElGamal keys" if certificate.elgamal is not None else "RSA key only"
-    lines = [
-        f"{alias}'s certificate: {'not checked (no --ca given)' if status is None else status.label}",
-        f"  for alias {certificate.alias}, {bound}"
-        + (f", fingerprint {certificate.identity_fingerprint}" if certificate.identity_fingerprint else ""),
-        f"  serial {certificate.serial}, issuer (CA key SHA-256) {certificate.issuer[:32]}...",
-        f"  valid {iso8601(certificate.not_before)} to {iso8601(certificate.not_after)}",
-    ]
-    return "\n".join(lines)
 
 
 # --- the trace panel ----------------------------------------------------------------------------

@@ -16,7 +16,7 @@ from textual.screen import ModalScreen, Screen
 from textual.widgets import Button, ContentSwitcher, Footer, Input, Label, Select, Static
 
 from chat.e2e.suites import KEX_NAMES, SUITES
-from chat.ui.tui.commands import COMMANDS
+from chat.ui.commands import COMMANDS
 from chat.ui.tui.guard import guarded
 from chat.ui.tui.settings import JoinRequest, check_join_form
 from chat.ui.tui.widgets import ChatHeader, MemberList, MessageLog, TracePanel, TransferBars, WirePanel

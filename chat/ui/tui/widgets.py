@@ -16,7 +16,8 @@ from textual.message import Message
 from textual.timer import Timer
 from textual.widgets import DataTable, Label, ProgressBar, RichLog, Static
 
-from chat.client.events import WireFrame
+from chat.client import events as ev
+from chat.client.feed import WireFrame
 from chat.e2e.session import TraceRecord
 from chat.ui.tui import format as fmt
 from chat.ui.tui.guard import guarded
@@ -228,6 +229,18 @@ class TransferBars(Vertical):
         super().__init__(id=id)
         self.rows: dict[str, Horizontal] = {}
         self.shown: dict[str, str] = {}  # transfer key -> label text (for the tests)
+
+    def show(self, event: ev.TransferStarted | ev.TransferProgress | ev.TransferFinished) -> None:
+        """A transfer's start, progress or end, on its bar."""
+        if isinstance(event, ev.TransferProgress):
+            self.progress(event.transfer, event.done, event.total)
+        elif isinstance(event, ev.TransferStarted):
+            ours = event.direction == "out"
+            label = f"sending {event.name}" if ours else f"{event.name} from {event.sender}"
+            self.start(event.transfer, label, event.size)
+        else:
+            done = ("sent" if event.direction == "out" else "saved") if event.ok else "failed"
+            self.finish(event.transfer, f"{event.name}: {done}", event.ok)
 
     def start(self, key: str, label: str, total: int) -> None:
         """A bar for transfer ``key`` of ``total`` bytes."""

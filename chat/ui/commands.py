@@ -1,9 +1,10 @@
-"""The Textual client's commands: the input line parsed into a command, pure and tested without the UI.
+"""The commands of both clients: the input line parsed into a command, pure and tested without a UI.
 
 A line that does not start with ``/`` is a message; ``//text`` sends ``/text`` as a message.
 Arguments are split as a shell would (:func:`shlex.split`), so a path with spaces is quoted:
 ``/send "my notes.txt"``. Every mistake is a :class:`CommandError` whose message is one line
-ending with the command's usage, for the red line in the log.
+ending with the command's usage. :mod:`chat.ui.runner` performs the commands on the session;
+what only the view can do (:data:`ViewCommand`: help, panels, quitting) is the view's.
 """
 
 from __future__ import annotations
@@ -16,7 +17,11 @@ from chat.protocol.names import name_problem
 
 
 class CommandError(ValueError):
-    """An unknown command or bad arguments, in one line."""
+    """An unknown command or bad arguments, in one line; ``code``: ``unknown_command`` or ``usage``."""
+
+    def __init__(self, message: str, code: str = "usage") -> None:
+        super().__init__(message)
+        self.code = code
 
 
 @dataclass(frozen=True)
@@ -124,13 +129,23 @@ Command = (
 )
 
 
+#: Commands that go out over the network, performed one after another in the order typed.
+Action = Say | JoinRoom | Leave | SendFile
+#: Commands the session answers at once.
+Question = Who | Verify | Trust | Cert | CancelTransfers
+#: Commands that change only what the view shows (or end it).
+ViewCommand = Help | ShowTrace | ShowWire | ShowChat | Quit
+
+
 @dataclass(frozen=True)
 class CommandHelp:
-    """One line of the help: usage, what it does, and its key if it has one."""
+    """One line of the help: usage, what it does, its key if it has one, and whether only the
+    Textual client has it (its panels)."""
 
     usage: str
     summary: str
     key: str = ""
+    panel: bool = False
 
 
 COMMANDS: tuple[CommandHelp, ...] = (
@@ -143,10 +158,10 @@ COMMANDS: tuple[CommandHelp, ...] = (
     CommandHelp("/cert [ALIAS]", "a member's certificate (yours without ALIAS)"),
     CommandHelp("/send PATH", 'send a file, encrypted (/send "a b.txt")'),
     CommandHelp("/cancel", "cancel the file transfers in progress"),
-    CommandHelp("/trace", "how each message was sealed and checked", "F2"),
-    CommandHelp("/trace rounds [N]", "16 DES rounds of record N's first block"),
-    CommandHelp("/wire", "the frames as the relay sees them", "F3"),
-    CommandHelp("/chat", "back to the chat from a panel", "Esc"),
+    CommandHelp("/trace", "how each message was sealed and checked", "F2", panel=True),
+    CommandHelp("/trace rounds [N]", "16 DES rounds of record N's first block", panel=True),
+    CommandHelp("/wire", "the frames as the relay sees them", "F3", panel=True),
+    CommandHelp("/chat", "back to the chat from a panel", "Esc", panel=True),
     CommandHelp("/quit", "leave and exit", "Ctrl+Q"),
 )
 
@@ -254,4 +269,6 @@ def parse(line: str) -> Command | None:
     if name in simple:
         _no_arguments(name, args)
         return simple[name]
-    raise CommandError(f"unknown command {words[0]}; /help lists them (// sends a line starting with /)")
+    raise CommandError(
+        f"unknown command {words[0]}; /help lists them (// sends a line starting with /)", "unknown_command"
+    )

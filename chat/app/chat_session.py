@@ -1,0 +1,411 @@
+"""The application core: one chat session, the same under the line client and the Textual app.
+
+::
+
+    session = ChatSession.for_alias(SessionOptions("alice", port=5050))
+    await session.open("lobby", suite="3des")        # ConnectError / JoinError, one line each
+    async for event in session.events():             # chat.client.events; words in chat.ui.text
+        ...
+    await session.say("hello")                       # queued (MessageQueued) while reconnecting
+    await session.send_file("notes.pdf")             # TransferError if it cannot start
+    session.who(), session.verify("bob"), session.trust("bob"), session.certificate("bob")
+    unsent = await session.close()                   # the texts that never left
+
+:class:`ChatSession` wires a :class:`~chat.client.chat_client.ChatClient` (with the known-peers
+store of this alias on this server: trust on first use), a
+:class:`~chat.client.reconnect.ResilientClient` (reconnection and the queue of what is typed
+meanwhile), a :class:`~chat.transfer.manager.TransferManager` (files) and, under ``--ca``, the
+certificate checks (:mod:`chat.app.ca_checks`). It never renders anything: what happens comes out
+of :meth:`ChatSession.events`, each command's answer is an event returned to the caller, and a
+failure is a ClientError or TransferError with a one-line message.
+
+What the user sees of each event from the connection is decided in one place,
+:meth:`ChatSession._react`: file messages are the transfers' business, an insecure suite gets a
+warning, each arriving member its certificate check. The policies of protocol v2 attach there:
+which members may receive our session key (not a CHANGED identity before ``/trust``, nor an
+uncertified one under ``--ca``; the session wraps it for every member today), whether to refuse
+a room whose suite is weaker than the one asked for (at :class:`~chat.client.events.Joined`),
+and consent and quotas for file offers (beside the manager's own refusals).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import dataclasses
+import os
+from collections.abc import AsyncIterator, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from chat.app.ca_checks import NO_CERTIFICATE, CertificateChecks
+from chat.client import events as ev
+from chat.client.backoff import Backoff
+from chat.client.chat_client import CLIENT_NAME, DEFAULT_HOST, DEFAULT_PORT, ChatClient
+from chat.client.errors import ClientError, JoinError
+from chat.client.event_queue import EventQueue
+from chat.client.feed import Feed, WireFrame
+from chat.client.reconnect import ConnectionState, ResilientClient
+from chat.client.store import alias_identity, known_peers
+from chat.e2e.certificates import Certificate, CertificateStatus, load_certificate
+from chat.e2e.identity import Identity
+from chat.e2e.session import TraceRecord
+from chat.e2e.suites import suite as suite_info
+from chat.protocol.names import name_key
+from chat.transfer.manager import OutgoingTransfer, TransferManager
+from ciphers.des import DESTrace
+from ciphers.errors import CryptoError
+from ciphers.rsa.keys import RSAPublicKey
+
+CLOSE_TIMEOUT = 3.0  # seconds for each step of closing
+
+
+@dataclass(frozen=True)
+class SessionOptions:
+    """Who we are, where, and what we check: what both user interfaces start the core with."""
+
+    alias: str
+    host: str = DEFAULT_HOST
+    port: int = DEFAULT_PORT
+    identity_dir: str | None = None  # --identity DIR; None: per alias in the config store
+    ephemeral: bool = False  # fresh identity keys, never saved
+    ca: RSAPublicKey | None = None  # --ca: check every member's certificate against this key
+    certificate: Certificate | None = None  # --cert: presented with each join
+    downloads: str | None = None  # where received files go (None: the default folder)
+    hold_timeout: float = 3.0
+    client_name: str = CLIENT_NAME
+    backoff: Backoff | None = None  # when to reconnect (None: Backoff's defaults)
+
+    @property
+    def server(self) -> str:
+        return f"{self.host}:{self.port}"
+
+
+def connection_state(link: ConnectionState, connected: bool, in_room: bool) -> str:
+    """What a status line says: ``reconnecting``, ``offline``, ``connected`` or ``online`` (in a room)."""
+    if link is ConnectionState.RECONNECTING:
+        return "reconnecting"
+    if link is ConnectionState.GAVE_UP or not connected:
+        return "offline"
+    return "online" if in_room else "connected"
+
+
+def join_refusal(error: JoinError, certified: bool) -> str:
+    """The server's refusal in one line, with a hint when it wants a certificate we did not present."""
+    if error.code != "unauthorized":
+        return error.message
+    hint = "" if certified else " (this server admits only certified members: start with --cert FILE)"
+    return f"refused: {error.message}{hint}"
+
+
+def insecure_warning(suite: str) -> ev.WarningEvent:
+    """The warning that follows joining a room whose suite is insecure."""
+    return ev.WarningEvent("insecure_suite", f"{suite} is insecure: {suite_info(suite).note}")
+
+
+class ChatSession:
+    """One alias on one server, in at most one room at a time (see the module notes).
+
+    ``identity``: the keys to use (fresh ones if None; :meth:`for_alias` takes the alias's from the
+    store). ``client_options`` and ``resilience`` go to ChatClient and ResilientClient as they are.
+    StoreError (one line) if the known-peers file of this alias and server is unreadable.
+    """
+
+    def __init__(
+        self,
+        options: SessionOptions,
+        identity: Identity | None = None,
+        *,
+        client_options: Mapping[str, Any] | None = None,
+        resilience: Mapping[str, Any] | None = None,
+        events_size: int = 1024,
+    ) -> None:
+        self.options = options
+        certificate = None if options.certificate is None else options.certificate.encode()
+        self.client = ChatClient(
+            options.alias,
+            identity,
+            known_peers=known_peers(options.alias, options.host, options.port),
+            hold_timeout=options.hold_timeout,
+            client_name=options.client_name,
+            certificate=certificate,
+            **(client_options or {}),
+        )
+        self.link = ResilientClient(self.client, options.backoff, **(resilience or {}))
+        self.transfers = TransferManager(self.client, options.downloads)
+        self.checks = None if options.ca is None else CertificateChecks(options.ca)
+        self.joined: ev.Joined | None = None  # the room we are in, as we joined it
+        self.unsent: list[str] = []  # every text reported unsent
+        self._sending: set[OutgoingTransfer] = set()
+        self._events: EventQueue[ev.ChatEvent] = EventQueue(events_size)
+        self._pump: asyncio.Task[None] | None = None
+        self._closed = False
+
+    @classmethod
+    def for_alias(cls, options: SessionOptions, **kwargs: Any) -> ChatSession:
+        """A session with the alias's identity keys from the store (created on first use; fresh and
+        unsaved when ``options.ephemeral``). StoreError in one line if they cannot be kept."""
+        identity = alias_identity(options.alias, options.identity_dir, ephemeral=options.ephemeral)
+        return cls(options, identity, **kwargs)
+
+    # --- state ----------------------------------------------------------------------------------
+
+    @property
+    def alias(self) -> str:
+        return self.client.alias
+
+    @property
+    def fingerprint(self) -> str:
+        """Our identity's fingerprint, as digit groups."""
+        return self.client.fingerprint
+
+    @property
+    def room(self) -> str | None:
+        """The room we are in, or the one we rejoin while reconnecting."""
+        return self.link.room
+
+    @property
+    def in_room(self) -> bool:
+        return self.client.in_room
+
+    @property
+    def state(self) -> str:
+        """The connection as a status line says it (:func:`connection_state`)."""
+        return connection_state(self.link.state, self.client.connected, self.client.in_room)
+
+    @property
+    def trace(self) -> Feed[TraceRecord]:
+        """How each message was sealed and checked (:class:`~chat.e2e.session.TraceRecord`)."""
+        return self.client.trace
+
+    @property
+    def wire(self) -> Feed[WireFrame]:
+        """Every frame as it crossed the socket: what the relay sees."""
+        return self.client.wire
+
+    # --- the room -------------------------------------------------------------------------------
+
+    async def open(self, room: str, suite: str | None = None, kex: str | None = None) -> ev.Joined:
+        """Connect and join ``room`` (``suite``/``kex`` if it is new), then start the events.
+
+        On failure the session is closed and the error raised: ConnectError, JoinError (with a hint
+        when the server wants a certificate), ClientError, ValueError (an unknown suite or kex).
+        """
+        try:
+            await self.link.connect(self.options.host, self.options.port)
+            joined = await self.link.join(room, suite, kex)
+        except JoinError as exc:
+            await self.close()
+            raise JoinError(join_refusal(exc, self.options.certificate is not None), exc.code) from None
+        except Exception:
+            await self.close()
+            raise
+        self._pump = asyncio.ensure_future(self._pump_all())
+        return joined
+
+    async def join(self, room: str, suite: str | None = None, kex: str | None = None) -> ev.Joined:
+        """Leave the room we are in (if any) and join ``room``; connect again first if we are offline."""
+        if self.link.state is ConnectionState.RECONNECTING:
+            raise ClientError("reconnecting: /join once the connection is back", "reconnecting")
+        if not self.client.connected:
+            await self.link.connect(self.options.host, self.options.port)
+        if self.client.in_room:
+            await self.link.leave()
+        try:
+            return await self.link.join(room, suite, kex)
+        except JoinError as exc:
+            refusal = join_refusal(exc, self.options.certificate is not None)
+            raise JoinError(f"cannot join #{room}: {refusal}", exc.code) from None
+
+    async def leave(self) -> None:
+        """Leave the room; the connection stays open."""
+        await self.link.leave()
+
+    async def say(self, text: str) -> ev.MessageSent | None:
+        """Send ``text`` to the room, or queue it while reconnecting (None, and a MessageQueued event).
+
+        ValueError if it is too long; ClientError when not in a room or offline for good.
+        """
+        if self.link.room is None:
+            raise ClientError("not in a room; /join ROOM first", "not_in_room")
+        return await self.link.send(text)
+
+    async def send_file(self, path: str | os.PathLike[str]) -> OutgoingTransfer:
+        """Offer the file at ``path`` to the room; it goes in the background (TransferError if not)."""
+        transfer = await self.transfers.send_file(path)
+        self._sending.add(transfer)
+        return transfer
+
+    def cancel_transfers(self, reason: str = "cancelled by the user") -> ev.TransfersCancelled:
+        """Cancel every transfer in progress, ours and those we receive."""
+        active = self.transfers.active
+        for status in active:
+            self.transfers.cancel(status.transfer, reason)
+        return ev.TransfersCancelled(len(active))
+
+    async def wait_idle(self, timeout: float | None = None) -> bool:
+        """Until what was typed has left: the queue sent and our file transfers finished.
+
+        True when all of it went; False if some was reported unsent or failed, or after ``timeout``.
+        """
+        done = await self.link.wait_sent(timeout)
+        for transfer in list(self._sending):
+            try:
+                finished = await transfer.wait(timeout)
+            except TimeoutError:
+                return False
+            self._sending.discard(transfer)
+            done = done and finished.ok
+        return done
+
+    async def close(self, timeout: float = CLOSE_TIMEOUT) -> tuple[str, ...]:
+        """Cancel the transfers (no partial file stays), leave, disconnect and end the events, each
+        step bounded. Returns the texts still queued for a connection that never came back."""
+        if self._closed:
+            return ()
+        self._closed = True
+        with contextlib.suppress(Exception):
+            await self.transfers.close(timeout=timeout)
+        unsent: tuple[str, ...] = ()
+        with contextlib.suppress(Exception):
+            async with asyncio.timeout(timeout * 2):
+                unsent = await self.link.close(timeout=timeout)
+        pump = self._pump
+        if pump is not None:
+            with contextlib.suppress(TimeoutError, asyncio.CancelledError):
+                async with asyncio.timeout(timeout):
+                    await asyncio.shield(pump)
+            pump.cancel()  # nobody reads the events: stop passing them on
+        self._events.end()
+        return unsent
+
+    # --- answers --------------------------------------------------------------------------------
+
+    def who(self) -> ev.Members:
+        """Us and the other members, with fingerprints, trust and (under ``--ca``) certificates."""
+        client = self._require_room()
+        certificate = self.options.certificate
+        you = ev.MemberView(
+            client.alias,
+            client.identity.fingerprint,
+            certificate=None if certificate is None else certificate.encode(),
+            certificate_status=self._own_status(),
+        )
+        members = tuple(self._with_status(member) for member in client.members)
+        return ev.Members(client.room or "", you, members)
+
+    def verify(self, alias: str) -> ev.SafetyNumber:
+        """The safety number to compare with ``alias`` out of band (ClientError if no such member)."""
+        client = self._require_room()
+        number = client.safety_number(alias)
+        identity = client.member_identity(alias)
+        assert identity is not None  # safety_number found it
+        return ev.SafetyNumber(alias, number, identity.fingerprint, client.identity.fingerprint)
+
+    def trust(self, alias: str) -> ev.Trusted:
+        """Accept ``alias``'s current key as verified, in the known-peers store."""
+        client = self._require_room()
+        client.trust(alias)
+        identity = client.member_identity(alias)
+        assert identity is not None  # trust found it
+        return ev.Trusted(alias, identity.fingerprint)
+
+    def certificate(self, alias: str | None = None) -> ev.CertificateDetails:
+        """``alias``'s certificate and its state under ``--ca`` (ours when ``alias`` is None)."""
+        if alias is None:
+            certificate = self.options.certificate
+            status = None if certificate is None else self._own_status()
+            return ev.CertificateDetails(self.alias, status, certificate, own=True)
+        self._require_room()
+        member = self._member(alias)
+        if member is None:
+            raise ClientError(f"no member {alias!r} in this room", "unknown_member")
+        parsed = None
+        if member.certificate is not None:
+            with contextlib.suppress(CryptoError):
+                parsed = load_certificate(member.certificate)
+        status = self._with_status(member).certificate_status
+        if status is None and member.certificate is None:
+            status = NO_CERTIFICATE
+        return ev.CertificateDetails(member.alias, status, parsed)
+
+    def round_trace(self, record: TraceRecord) -> list[DESTrace] | None:
+        """The 16 DES rounds of ``record``'s first block, while its session key is current."""
+        session = self.client.session
+        return None if session is None else session.round_trace(record)
+
+    # --- events ---------------------------------------------------------------------------------
+
+    async def events(self) -> AsyncIterator[ev.ChatEvent]:
+        """Everything the user sees, in order, until :meth:`close`."""
+        async for event in self._events:
+            yield event
+
+    async def _pump_all(self) -> None:
+        try:
+            await asyncio.gather(self._pump_link(), self._pump_transfers())
+        finally:
+            self._events.end()
+
+    async def _pump_link(self) -> None:
+        async for event in self.link.events():
+            if self.transfers.handle(event):
+                continue  # a file message: the transfer's own events say what happened
+            for shown in self._react(event):
+                await self._events.put(shown)
+
+    async def _pump_transfers(self) -> None:
+        async for event in self.transfers.events():
+            await self._events.put(event)
+
+    def _react(self, event: ev.ChatEvent) -> tuple[ev.ChatEvent, ...]:
+        """What the user sees of ``event`` from the connection: itself, and what follows from it."""
+        if isinstance(event, ev.Joined):
+            self.joined = event
+            shown: list[ev.ChatEvent | None] = [event]
+            if event.insecure:
+                shown.append(insecure_warning(event.suite))
+            own = self._own_status()
+            if own is not None:
+                shown.append(ev.CertificateChecked(self.alias, own, own=True))
+                shown.extend(self._checked(member.alias) for member in event.members)
+            return tuple(item for item in shown if item is not None)
+        if isinstance(event, ev.MemberJoined) and self.checks is not None:
+            checked = self._checked(event.alias)
+            return (event,) if checked is None else (event, checked)
+        if isinstance(event, ev.Left):
+            self.joined = None
+        elif isinstance(event, ev.MessagesUnsent):
+            self.unsent.extend(event.texts)
+        return (event,)
+
+    # --- helpers --------------------------------------------------------------------------------
+
+    def _require_room(self) -> ChatClient:
+        if self.client.room is None:
+            raise ClientError("not in a room: /join ROOM", "not_in_room")
+        return self.client
+
+    def _member(self, alias: str) -> ev.MemberView | None:
+        return next((m for m in self.client.members if name_key(m.alias) == name_key(alias)), None)
+
+    def _own_status(self) -> CertificateStatus | None:
+        """Our certificate's state under ``--ca`` (None without it)."""
+        if self.checks is None:
+            return None
+        return self.checks.own(self.alias, self.client.identity.public, self.options.certificate)
+
+    def _with_status(self, member: ev.MemberView) -> ev.MemberView:
+        if self.checks is None:
+            return member
+        status = self.checks.member(member, self.client.member_identity(member.alias))
+        return dataclasses.replace(member, certificate_status=status)
+
+    def _checked(self, alias: str) -> ev.CertificateChecked | None:
+        """``alias``'s certificate check, if it is still in the room."""
+        member = self._member(alias)
+        if member is None:
+            return None
+        status = self._with_status(member).certificate_status
+        assert status is not None
+        return ev.CertificateChecked(member.alias, status)

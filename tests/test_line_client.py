@@ -1,0 +1,271 @@
+"""What the line client gained by running on the application core, shown through a real relay:
+reconnection, trust on first use, certificates under ``--ca``, and files (``/send``, ``/cancel``).
+
+Clients are ``python -m chat client`` processes with piped stdin (as in test_cli_client); relays
+run in the test's event loop on 127.0.0.1, so a test can stop one and start it again on its port.
+Each client's identity is the tests' own, saved to a directory (``--identity``), and known peers go
+to a temporary config directory.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from chat.client.chat_client import ChatClient
+from chat.client.store import known_peers_path
+from chat.e2e.certificates import make_authorizer
+from chat.e2e.identity import safety_number
+from chat.e2e.trust import KnownPeers
+from chat.relay.server import RelayServer, ServerConfig, serve
+from ciphers.rng import DeterministicRNG
+from tests.chat_net import run
+from tests.chat_support import identity
+from tests.test_certificates import ca_key
+from tests.test_cli_client import FINGERPRINT, LineClient, joined_client
+from tests.test_tui_identity import ca_file, certificate_file
+
+pytestmark = pytest.mark.usefixtures("config_home")  # the processes inherit the variable
+
+
+def keys(tmp_path: Path, alias: str) -> str:
+    """A directory holding the tests' identity of ``alias``, for ``--identity``."""
+    directory = tmp_path / "identities" / alias
+    if not directory.exists():
+        identity(alias).save(directory)
+    return str(directory)
+
+
+async def relay(port: int = 0, **config: Any) -> RelayServer:
+    return await serve(ServerConfig(port=port, **config))
+
+
+async def library_client(port: int, alias: str, room: str, certificate: str | None = None) -> ChatClient:
+    client = ChatClient(alias, identity(alias), certificate=certificate)
+    await client.connect("127.0.0.1", port)
+    await client.join(room)
+    return client
+
+
+async def finish(*clients: LineClient) -> list[tuple[int, str]]:
+    """End each client's input and wait for it: the exit statuses and stderr."""
+    results = []
+    for client in clients:
+        await client.end_input()
+        results.append(await client.finish())
+    return results
+
+
+# --- reconnection -------------------------------------------------------------------------------
+
+
+def test_it_reconnects_after_the_relay_restarts_and_sends_what_was_typed_meanwhile(tmp_path: Path) -> None:
+    async def scenario() -> None:
+        server = await relay()
+        port = server.port
+        bob = await joined_client(port, "bob", "lobby", "--identity", keys(tmp_path, "bob"))
+        alice = await joined_client(port, "alice", "lobby", "--identity", keys(tmp_path, "alice"))
+        await bob.until(lambda line: line.startswith("* alice joined"), "alice in bob's room")
+        await server.close()
+        await alice.until(lambda line: line.startswith("! disconnected: "), "the loss")
+        await alice.until(lambda line: line.startswith("* reconnecting in "), "the first attempt")
+        alice.write("typed during the outage\n")
+        queued = "* queued until the connection is back: typed during the outage"
+        await alice.until(lambda line: line == queued, "the queue")
+        server = await relay(port=port)
+        back = await alice.until(lambda line: line.startswith("* reconnected after "), "alice back")
+        assert "rejoined #lobby with a fresh session key; sending 1 queued message" in back
+        await bob.until(lambda line: line == "[lobby] alice: typed during the outage", "the queued message")
+        alice.write("after the outage\n")
+        assert await finish(alice) == [(0, "")]
+        await bob.until(lambda line: line == "* alice left", "alice leaving")
+        assert await finish(bob) == [(0, "")]
+        assert bob.lines.count("[lobby] alice: typed during the outage") == 1
+        assert "[lobby] alice: after the outage" in bob.lines
+        await server.close()
+
+    run(scenario, timeout=60)
+
+
+def test_json_reports_the_reconnection_and_what_was_never_sent(tmp_path: Path) -> None:
+    async def scenario() -> None:
+        server = await relay()
+        alice = await joined_client(
+            server.port,
+            "alice",
+            "lobby",
+            "--json",
+            "--reconnect-for",
+            "1",
+            "--identity",
+            keys(tmp_path, "alice"),
+        )
+        await server.close()
+        await alice.until(lambda line: json.loads(line)["event"] == "reconnecting", "the first attempt")
+        alice.write("into the void\n")
+        status, err = await alice.finish()  # stdin still open: giving up alone ends the client
+        assert status == 1 and err == "! not sent: into the void\n"
+        events = [json.loads(line) for line in alice.lines]
+        kinds = [event["event"] for event in events]
+        assert kinds.index("disconnected") < kinds.index("reconnecting") < kinds.index("gave_up")
+        (unsent,) = [event for event in events if event["event"] == "unsent"]
+        assert unsent["texts"] == ["into the void"]
+
+    run(scenario, timeout=60)
+
+
+# --- trust on first use -------------------------------------------------------------------------
+
+
+def remember_another_key(config_home: Path, port: int) -> Path:
+    """alice's known peers on this server: bob was seen before, with another key."""
+    path = known_peers_path("alice", "127.0.0.1", port, config_home)
+    KnownPeers(path).check("bob", identity("mallory").fingerprint)
+    return path
+
+
+def test_a_changed_key_is_a_warning_and_its_messages_are_marked_until_trusted(
+    tmp_path: Path, config_home: Path
+) -> None:
+    async def scenario() -> None:
+        server = await relay()
+        path = remember_another_key(config_home, server.port)
+        bob = await library_client(server.port, "bob", "lobby")
+        alice = await joined_client(server.port, "alice", "lobby", "--identity", keys(tmp_path, "alice"))
+        warning = await alice.until(lambda line: line.startswith("! warning identity_changed"), "the warning")
+        assert warning.startswith(
+            "! warning identity_changed from bob: bob's identity key changed: "
+            f"fingerprint now {identity('bob').fingerprint.digits}, "
+            f"remembered {identity('mallory').fingerprint.digits}"
+        )
+        await bob.send("it is really me")
+        await alice.until(lambda line: line == "[lobby] bob [unverified key]: it is really me", "the mark")
+        alice.write("/who\n/verify bob\n/trust bob\n/who\n")
+        number = safety_number("alice", identity("alice").public, "bob", identity("bob").public)
+        await alice.until(lambda line: line == f"* safety number with bob: {number}", "the safety number")
+        await alice.until(lambda line: line.startswith("* you marked bob's key as verified"), "the trust")
+        await alice.until(lambda line: line.endswith(" verified") and "bob" in line, "bob verified in /who")
+        rows = [line for line in alice.lines if line.startswith("*   bob ")]
+        assert rows == [
+            f"*   bob {identity('bob').fingerprint.digits} CHANGED",
+            f"*   bob {identity('bob').fingerprint.digits} verified",
+        ]
+        await bob.send("and again")
+        await alice.until(lambda line: line == "[lobby] bob: and again", "an unmarked message")
+        assert await finish(alice) == [(0, "")]
+        assert KnownPeers(path).remembered("bob") == identity("bob").fingerprint.hex
+        await bob.close()
+        await server.close()
+
+    run(scenario, timeout=60)
+
+
+def test_json_shows_the_changed_key_with_the_same_fields(tmp_path: Path, config_home: Path) -> None:
+    async def scenario() -> None:
+        server = await relay()
+        remember_another_key(config_home, server.port)
+        alice = await joined_client(
+            server.port, "alice", "lobby", "--json", "--identity", keys(tmp_path, "alice")
+        )
+        bob = await library_client(server.port, "bob", "lobby")
+        await alice.until(lambda line: json.loads(line)["event"] == "warning", "the warning")
+        await bob.send("hello")
+        await alice.until(lambda line: json.loads(line)["event"] == "message", "the message")
+        events = [json.loads(line) for line in alice.lines]
+        (arrival,) = [e for e in events if e["event"] == "member_joined"]
+        assert (arrival["alias"], arrival["trust"]) == ("bob", "changed")
+        assert re.fullmatch(FINGERPRINT, arrival["fingerprint"])
+        (warning,) = [e for e in events if e["event"] == "warning"]
+        assert (warning["code"], warning["sender"]) == ("identity_changed", "bob")
+        (message,) = [e for e in events if e["event"] == "message"]
+        assert (message["sender"], message["text"], message["trust"]) == ("bob", "hello", "changed")
+        assert await finish(alice) == [(0, "")]
+        await bob.close()
+        await server.close()
+
+    run(scenario, timeout=60)
+
+
+# --- certificates -------------------------------------------------------------------------------
+
+
+def test_under_ca_every_certificate_state_is_shown(tmp_path: Path) -> None:
+    async def scenario() -> None:
+        server = await relay()  # no --ca on the server: the client checks for itself
+        bob_cert = certificate_file(tmp_path, "bob").read_text("ascii")
+        bob = await library_client(server.port, "bob", "lobby", certificate=bob_cert)
+        carol = await library_client(server.port, "carol", "lobby")
+        args = ["--ca", str(ca_file(tmp_path)), "--cert", str(certificate_file(tmp_path, "alice"))]
+        alice = await joined_client(
+            server.port, "alice", "lobby", *args, "--identity", keys(tmp_path, "alice")
+        )
+        await alice.until(lambda line: line == "! carol: no certificate", "carol's state")
+        assert "* your certificate: certified" in alice.lines and "* bob: certified" in alice.lines
+        alice.write("/who\n/cert bob\n/cert\n")
+        await alice.until(lambda line: line.startswith("* alice's certificate: certified"), "our certificate")
+        assert f"*   alice (you) {identity('alice').fingerprint.digits}; certified" in alice.lines
+        assert f"*   bob {identity('bob').fingerprint.digits} new; certified" in alice.lines
+        assert f"*   carol {identity('carol').fingerprint.digits} new; no certificate" in alice.lines
+        assert "* bob's certificate: certified" in alice.lines
+        assert any(line.startswith("*   for alias bob, RSA and ElGamal keys") for line in alice.lines)
+        assert await finish(alice) == [(0, "")]
+        await bob.close()
+        await carol.close()
+        await server.close()
+
+    run(scenario, timeout=60)
+
+
+def test_a_certifying_relay_refuses_the_line_client_without_certificate_in_one_line(tmp_path: Path) -> None:
+    async def scenario() -> None:
+        server = await relay(authorize=make_authorizer(ca_key().public_key()))
+        alice = await LineClient.start(server.port, "alice", "--identity", keys(tmp_path, "alice"))
+        ((status, err),) = await finish(alice)
+        assert status == 1 and alice.lines == []
+        assert err == (
+            "error: refused: no certificate "
+            "(this server admits only certified members: start with --cert FILE)\n"
+        )
+        await server.close()
+
+    run(scenario, timeout=60)
+
+
+# --- files --------------------------------------------------------------------------------------
+
+
+def test_send_delivers_a_file_before_the_end_of_input_ends_the_client(tmp_path: Path) -> None:
+    source = tmp_path / "notes from class.bin"
+    source.write_bytes(DeterministicRNG("line-client-file").bytes(150_000))
+    downloads = tmp_path / "bob-downloads"
+
+    async def scenario() -> None:
+        server = await relay()
+        bob = await joined_client(
+            server.port, "bob", "files", "--downloads", str(downloads), "--identity", keys(tmp_path, "bob")
+        )
+        alice = await joined_client(server.port, "alice", "files", "--identity", keys(tmp_path, "alice"))
+        alice.write(f'/cancel\n/send {tmp_path / "missing.bin"}\n/send "{source}"\n')
+        ((status, err),) = await finish(alice)  # the input ends at once: the transfer still completes
+        assert (status, err) == (0, "")
+        assert "* no file transfer in progress" in alice.lines
+        assert f"! error not_sent: no such file: {tmp_path / 'missing.bin'}" in alice.lines
+        assert any(
+            line.startswith("* offering notes from class.bin (146.5 KiB, SHA-256 ") for line in alice.lines
+        )
+        assert "* sent notes from class.bin (146.5 KiB): bob saved it" in alice.lines
+        saved = downloads / source.name
+        await bob.until(lambda line: line.startswith("* saved notes from class.bin"), "bob's copy")
+        assert f"* alice is sending notes from class.bin (146.5 KiB); saving it in {downloads}" in bob.lines
+        assert f"* saved notes from class.bin from alice to {saved} (146.5 KiB, SHA-256 checked)" in bob.lines
+        assert hashlib.sha256(saved.read_bytes()).digest() == hashlib.sha256(source.read_bytes()).digest()
+        assert not any("bytes of file" in line for line in bob.lines)  # chunks are never chat lines
+        assert await finish(bob) == [(0, "")]
+        await server.close()
+
+    run(scenario, timeout=60)
