@@ -25,7 +25,7 @@ from chat.e2e.certificates import CertificateState, issue
 from chat.e2e.suites import SUITES
 from chat.e2e.trust import TrustState
 from chat.relay.server import ServerConfig, serve
-from chat.transfer.manager import TransferError
+from chat.transfer.errors import TransferError
 from chat.ui import commands as cmd
 from chat.ui.runner import CommandRunner
 from tests.chat_net import Recorder, eventually, run

@@ -52,7 +52,8 @@ from chat.e2e.identity import Identity
 from chat.e2e.session import TraceRecord
 from chat.e2e.suites import suite as suite_info
 from chat.protocol.names import name_key
-from chat.transfer.manager import OutgoingTransfer, TransferManager
+from chat.transfer.manager import TransferManager
+from chat.transfer.outgoing import OutgoingTransfer
 from ciphers.des import DESTrace
 from ciphers.errors import CryptoError
 from ciphers.rsa.keys import RSAPublicKey

@@ -17,7 +17,7 @@ from typing import Protocol
 from chat.app.chat_session import ChatSession
 from chat.client import events as ev
 from chat.client.errors import ClientError
-from chat.transfer.manager import TransferError
+from chat.transfer.errors import TransferError
 from chat.ui import commands as cmd
 
 
