@@ -291,8 +291,10 @@ def test_server_going_away_for_good_ends_the_client_with_status_1() -> None:
         (["--alias", "ok", "--port", "0"], "error: --port must be 1 to 65535"),
         (["--alias", "ok", "--cipher", "aes"], "invalid choice: 'aes'"),
         (["--alias", "ok", "--reconnect-for", "-1"], "error: --reconnect-for must be 0 to 86400 seconds"),
+        (["--alias", "ok", "--quota-total", "-5"], "error: --quota-total must be 0 to 1048576 MiB, got -5"),
+        (["--alias", "ok", "--transfers-at-once", "0"], "error: --transfers-at-once must be 1 to 64, got 0"),
     ],
-    ids=["alias", "room", "port", "cipher", "reconnect"],
+    ids=["alias", "room", "port", "cipher", "reconnect", "quota", "at-once"],
 )
 def test_bad_arguments(args: list[str], message: str) -> None:
     async def scenario() -> None:

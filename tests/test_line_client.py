@@ -247,7 +247,14 @@ def test_send_delivers_a_file_before_the_end_of_input_ends_the_client(tmp_path: 
     async def scenario() -> None:
         server = await relay()
         bob = await joined_client(
-            server.port, "bob", "files", "--downloads", str(downloads), "--identity", keys(tmp_path, "bob")
+            server.port,
+            "bob",
+            "files",
+            "--downloads",
+            str(downloads),
+            "--identity",
+            keys(tmp_path, "bob"),
+            "--accept-files",
         )
         alice = await joined_client(server.port, "alice", "files", "--identity", keys(tmp_path, "alice"))
         alice.write(f'/cancel\n/send {tmp_path / "missing.bin"}\n/send "{source}"\n')
@@ -266,6 +273,38 @@ def test_send_delivers_a_file_before_the_end_of_input_ends_the_client(tmp_path: 
         assert hashlib.sha256(saved.read_bytes()).digest() == hashlib.sha256(source.read_bytes()).digest()
         assert not any("bytes of file" in line for line in bob.lines)  # chunks are never chat lines
         assert await finish(bob) == [(0, "")]
+        await server.close()
+
+    run(scenario, timeout=60)
+
+
+def test_without_accept_files_an_offer_is_refused_in_one_line_and_the_sender_told(tmp_path: Path) -> None:
+    source = tmp_path / "unwanted.bin"
+    source.write_bytes(b"not for you" * 100)
+    downloads = tmp_path / "bob-downloads"
+
+    async def scenario() -> None:
+        server = await relay()
+        bob = await joined_client(
+            server.port, "bob", "files", "--downloads", str(downloads), "--identity", keys(tmp_path, "bob")
+        )
+        carol = await joined_client(
+            server.port, "carol", "files", "--json", "--identity", keys(tmp_path, "carol")
+        )
+        alice = await joined_client(server.port, "alice", "files", "--identity", keys(tmp_path, "alice"))
+        alice.write(f'/send "{source}"\n/accept\n')
+        ((status, err),) = await finish(alice)
+        assert (status, err) == (0, "")
+        told = "refused: this member accepts no files (its client runs without --accept-files)"
+        assert f"! unwanted.bin not sent: bob: {told}; carol: {told}" in alice.lines
+        assert "! error no_offer: no file offer is waiting for an answer" in alice.lines
+        refused = "! unwanted.bin from alice not saved: refused: this client accepts no files"
+        line = await bob.until(lambda line: line.startswith(refused), "bob's refusal")
+        assert line == refused + " (start it with --accept-files to receive them)"
+        record = json.loads(await carol.until(lambda line: '"file_finished"' in line, "carol's refusal"))
+        assert (record["direction"], record["sender"], record["ok"]) == ("in", "alice", False)
+        assert not downloads.exists()
+        assert await finish(bob, carol) == [(0, ""), (0, "")]
         await server.close()
 
     run(scenario, timeout=60)

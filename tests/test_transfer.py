@@ -59,6 +59,7 @@ from chat.transfer.format import (
 )
 from chat.transfer.manager import TransferManager
 from chat.transfer.outgoing import OutgoingTransfer
+from chat.transfer.policy import Consent, OfferPolicy
 from chat.transfer.state import Distribution, Reassembly, Status
 from ciphers.elgamal.encoding import max_message_length
 from ciphers.rng import DeterministicRNG
@@ -570,6 +571,8 @@ class Chat:
         client = ChatClient(name, identity(name), ping_interval=None)
         downloads = self.tmp / f"downloads-{name}"
         defaults: dict[str, Any] = {"accept_timeout": 5.0, "ack_timeout": 5.0, "idle_timeout": 5.0}
+        limits = {"max_size": options.pop("max_size")} if "max_size" in options else {}
+        defaults["policy"] = OfferPolicy(Consent.ACCEPT, **limits)
         defaults.update(options)
         member = Member(client, None, downloads)
         if manager:

@@ -8,6 +8,7 @@
         ...
     await session.say("hello")                       # queued (MessageQueued) while reconnecting
     await session.send_file("notes.pdf")             # TransferError if it cannot start
+    session.answer_offer("1", accept=True)           # /accept 1: an offer the policy asked about
     session.who(), session.verify("bob"), session.trust("bob"), session.certificate("bob")
     unsent = await session.close()                   # the texts that never left
 
@@ -19,13 +20,17 @@ certificate checks (:mod:`chat.app.ca_checks`). It never renders anything: what 
 of :meth:`ChatSession.events`, each command's answer is an event returned to the caller, and a
 failure is a ClientError or TransferError with a one-line message.
 
+File offers are received as ``options.files`` says (:class:`~chat.transfer.policy.OfferPolicy`:
+consent, asked or given, and quotas), and :meth:`ChatSession._vet_sender` refuses those from a
+member the core would not hand its key to (under ``--ca``, one without a valid certificate).
+
 What the user sees of each event from the connection is decided in one place,
 :meth:`ChatSession._react`: file messages are the transfers' business, an insecure suite gets a
 warning, each arriving member its certificate check. The policies of protocol v2 attach there:
 which members may receive our session key (not a CHANGED identity before ``/trust``, nor an
 uncertified one under ``--ca``; the session wraps it for every member today), whether to refuse
 a room whose suite is weaker than the one asked for (at :class:`~chat.client.events.Joined`),
-and consent and quotas for file offers (beside the manager's own refusals).
+and who may send us files (:meth:`ChatSession._vet_sender`).
 """
 
 from __future__ import annotations
@@ -54,6 +59,7 @@ from chat.e2e.suites import suite as suite_info
 from chat.protocol.names import name_key
 from chat.transfer.manager import TransferManager
 from chat.transfer.outgoing import OutgoingTransfer
+from chat.transfer.policy import OfferPolicy, Refusal
 from ciphers.des import DESTrace
 from ciphers.errors import CryptoError
 from ciphers.rsa.keys import RSAPublicKey
@@ -73,6 +79,7 @@ class SessionOptions:
     ca: RSAPublicKey | None = None  # --ca: check every member's certificate against this key
     certificate: Certificate | None = None  # --cert: presented with each join
     downloads: str | None = None  # where received files go (None: the default folder)
+    files: OfferPolicy = dataclasses.field(default_factory=OfferPolicy)  # offers accepted (default: none)
     hold_timeout: float = 3.0
     client_name: str = CLIENT_NAME
     backoff: Backoff | None = None  # when to reconnect (None: Backoff's defaults)
@@ -133,7 +140,9 @@ class ChatSession:
             **(client_options or {}),
         )
         self.link = ResilientClient(self.client, options.backoff, **(resilience or {}))
-        self.transfers = TransferManager(self.client, options.downloads)
+        self.transfers = TransferManager(
+            self.client, options.downloads, policy=options.files, vet=self._vet_sender
+        )
         self.checks = None if options.ca is None else CertificateChecks(options.ca)
         self.joined: ev.Joined | None = None  # the room we are in, as we joined it
         self.unsent: list[str] = []  # every text reported unsent
@@ -237,12 +246,18 @@ class ChatSession:
         self._sending.add(transfer)
         return transfer
 
+    def answer_offer(self, which: str | None, accept: bool) -> None:
+        """``/accept`` or ``/refuse`` the file offer numbered (or keyed) ``which``, the only one when
+        None; what follows is a transfer event. TransferError (one line) if no such offer waits."""
+        self.transfers.answer(which, accept)
+
     def cancel_transfers(self, reason: str = "cancelled by the user") -> ev.TransfersCancelled:
-        """Cancel every transfer in progress, ours and those we receive."""
-        active = self.transfers.active
-        for status in active:
-            self.transfers.cancel(status.transfer, reason)
-        return ev.TransfersCancelled(len(active))
+        """Cancel every transfer in progress, ours and those we receive, and refuse the offers waiting."""
+        keys = [status.transfer for status in self.transfers.active]
+        keys += [pending.arrived.key for pending in self.transfers.offers]
+        for key in keys:
+            self.transfers.cancel(key, reason)
+        return ev.TransfersCancelled(len(keys))
 
     async def wait_idle(self, timeout: float | None = None) -> bool:
         """Until what was typed has left: the queue sent and our file transfers finished.
@@ -381,6 +396,20 @@ class ChatSession:
         return (event,)
 
     # --- helpers --------------------------------------------------------------------------------
+
+    def _vet_sender(self, alias: str) -> Refusal | None:
+        """What the core holds against files from ``alias``: under ``--ca``, a certificate that does
+        not hold (the transfer policy itself refuses a CHANGED key)."""
+        member = self._member(alias)
+        if member is None:
+            return Refusal(f"{alias} is not in the room as far as this client knows")
+        status = self._with_status(member).certificate_status
+        if status is not None and not status.ok:
+            return Refusal(
+                f"{alias}'s certificate does not hold ({status.label})",
+                "this member checks certificates, and yours does not hold",
+            )
+        return None
 
     def _require_room(self) -> ChatClient:
         if self.client.room is None:

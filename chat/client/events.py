@@ -293,6 +293,23 @@ class Trusted(ChatEvent):
 
 
 @dataclass(frozen=True)
+class TransferOffered(ChatEvent):
+    """``sender`` offers a file, and this member's consent is asked: ``/accept NUMBER`` or
+    ``/refuse NUMBER`` (``transfer`` serves too). Unanswered, it is refused after ``timeout``
+    seconds. ``name`` is the sanitised name, safe to display.
+    """
+
+    event: ClassVar[str] = "file_offered"
+    transfer: str
+    number: int
+    sender: str
+    name: str
+    size: int
+    sha256: str
+    timeout: float
+
+
+@dataclass(frozen=True)
 class TransferStarted(ChatEvent):
     """A transfer began: ours (``direction`` ``out``, offered to ``recipients``) or one we accepted
     (``in``, to be saved in ``folder``). ``name`` is the sanitised name, safe to display; the saved
@@ -360,7 +377,7 @@ class TransferWarning(ChatEvent):
     message: str
 
 
-TransferEvent = TransferStarted | TransferProgress | TransferFinished | TransferWarning
+TransferEvent = TransferOffered | TransferStarted | TransferProgress | TransferFinished | TransferWarning
 
 
 # --- answers to the user's commands -------------------------------------------------------------

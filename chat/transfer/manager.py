@@ -46,9 +46,9 @@ from chat.protocol.names import name_key
 from chat.transfer.downloads import default_downloads_dir
 from chat.transfer.errors import FileMessageError, TransferError
 from chat.transfer.format import Cancel, Chunk, End, FileMessage, Offer, decode, encode, is_file_message
-from chat.transfer.incoming import Receiver
+from chat.transfer.incoming import PendingOffer, Receiver
 from chat.transfer.outgoing import ACK_EVERY, WINDOW, OutgoingTransfer, Sender
-from chat.transfer.policy import DEFAULT_MAX_INCOMING, DEFAULT_MAX_SIZE, OfferPolicy
+from chat.transfer.policy import ANSWER_TIMEOUT, OfferPolicy, Vet
 from chat.transfer.state import TransferStatus
 from ciphers.rng import RNG, SYSTEM
 
@@ -60,11 +60,14 @@ EventSink = Callable[[TransferEvent], None]
 class TransferManager:
     """Sends and receives files for one :class:`ChatClient` (see the module notes).
 
-    ``downloads``: the folder received files go to (created on the first offer, mode 0700; default
-    :func:`chat.transfer.downloads.default_downloads_dir`). ``max_size``: the largest file sent or accepted.
-    Timeouts, in seconds: ``accept_timeout`` for answers to an offer, ``ack_timeout`` for each
+    ``downloads``: the folder received files go to (created on the first accepted offer, mode
+    0700; default :func:`chat.transfer.downloads.default_downloads_dir`). ``policy``: consent and
+    quotas for what we receive (:class:`~chat.transfer.policy.OfferPolicy`; by default every offer
+    is refused), its ``max_size`` also the largest file we send; ``vet``: the application core's
+    say on a sender. Timeouts, in seconds: ``accept_timeout`` for answers to an offer (longer than
+    a receiver's ``answer_timeout``, so a user asked has time to answer), ``ack_timeout`` for each
     acknowledgement and for the final confirmations, ``idle_timeout`` for a receiver waiting for
-    the next chunk. ``max_incoming``: transfers received at once (more are refused).
+    the next chunk.
     """
 
     def __init__(
@@ -72,19 +75,18 @@ class TransferManager:
         client: ChatClient,
         downloads: str | os.PathLike[str] | None = None,
         *,
-        max_size: int = DEFAULT_MAX_SIZE,
+        policy: OfferPolicy | None = None,
+        vet: Vet | None = None,
         on_event: EventSink | None = None,
         rng: RNG = SYSTEM,
         window: int = WINDOW,
         ack_every: int = ACK_EVERY,
-        accept_timeout: float = 15.0,
+        accept_timeout: float = ANSWER_TIMEOUT + 15.0,
         ack_timeout: float = 30.0,
         idle_timeout: float = 30.0,
-        max_incoming: int = DEFAULT_MAX_INCOMING,
         events_size: int = 1024,
     ) -> None:
-        if max_size < 0:
-            raise ValueError("the size limit must not be negative")
+        policy = policy if policy is not None else OfferPolicy()
         if not 1 <= ack_every <= window:
             raise ValueError("acknowledge at least once per window")
         self.client = client
@@ -96,7 +98,7 @@ class TransferManager:
             self._send,
             self._emit,
             rng=rng,
-            max_size=max_size,
+            max_size=policy.max_size,
             window=window,
             ack_every=ack_every,
             accept_timeout=accept_timeout,
@@ -106,9 +108,10 @@ class TransferManager:
             self.downloads,
             self._reply,
             self._emit,
-            policy=OfferPolicy(max_size, max_incoming),
+            policy=policy,
             rng=rng,
             idle_timeout=idle_timeout,
+            vet=vet,
         )
         self._events: EventQueue[TransferEvent] = EventQueue()
         self._outbox: asyncio.Queue[FileMessage] = asyncio.Queue()
@@ -132,6 +135,18 @@ class TransferManager:
             raise TransferError("file sharing is closed")
         self._start_outbox()
         return await self.sender.start(path)
+
+    @property
+    def offers(self) -> tuple[PendingOffer, ...]:
+        """The offers waiting for the user's answer (when the policy asks), oldest first."""
+        return self.receiver.pending
+
+    def answer(self, which: str | None, accept: bool) -> None:
+        """Accept or refuse the offer numbered (or keyed) ``which`` (the only one when None); what
+        follows is a transfer event. TransferError in one line if no such offer waits."""
+        if self._closed:
+            raise TransferError("file sharing is closed")
+        self.receiver.answer(which, accept)
 
     def cancel(self, transfer: str, reason: str = "cancelled") -> bool:
         """Cancel a transfer by its key (``"<sender>/<id>"``): ours stops and tells the receivers;
@@ -189,7 +204,7 @@ class TransferManager:
         """
         if isinstance(event, ev.DataReceived) and is_file_message(event.content_type):
             if not self._closed:
-                self._on_data(event.sender, event.content_type, event.data)
+                self._on_data(event)
             return True
         if isinstance(event, ev.MessageSent) and is_file_message(event.content_type):
             return True
@@ -208,14 +223,15 @@ class TransferManager:
             self.sender.fail_member(event.sender, reason)
         return False
 
-    def _on_data(self, sender: str, content_type: str, data: bytes) -> None:
+    def _on_data(self, event: ev.DataReceived) -> None:
+        sender = event.sender
         try:
-            message = decode(content_type, data)
+            message = decode(event.content_type, event.data)
         except FileMessageError as exc:
             self._emit(TransferWarning(sender, f"malformed file message from {sender}: {exc}"))
             return
         if isinstance(message, Offer):
-            self.receiver.on_offer(sender, message)
+            self.receiver.on_offer(sender, message, event.trust)
         elif isinstance(message, Chunk | End | Cancel):
             self.receiver.on_message(sender, message)
         else:

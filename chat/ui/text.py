@@ -239,6 +239,13 @@ def _certificate_details(event: ev.CertificateDetails, me: str) -> tuple[Line, .
 # --- files --------------------------------------------------------------------------------------
 
 
+def _file_offered(event: ev.TransferOffered, me: str) -> tuple[Line, ...]:
+    what = f"{event.name} ({format_size(event.size)}, SHA-256 {event.sha256[:16]}...)"
+    answer = f"/accept {event.number} or /refuse {event.number}"
+    text = f"{event.sender} offers {what}: {answer} (refused in {event.timeout:g} s without an answer)"
+    return (Line(text, Tone.PENDING),)
+
+
 def _file_started(event: ev.TransferStarted, me: str) -> tuple[Line, ...]:
     size = format_size(event.size)
     if event.direction == "out":
@@ -260,8 +267,7 @@ def _file_finished(event: ev.TransferFinished, me: str) -> tuple[Line, ...]:
     )
     if event.ok:
         return (Line(f"sent {event.name} ({size}): {outcomes}", Tone.GOOD),)
-    detail = f" ({outcomes})" if outcomes else ""
-    return (Line(f"{event.name} not sent: {event.reason}{detail}", Tone.WARNING),)
+    return (Line(f"{event.name} not sent: {event.reason}", Tone.WARNING),)  # the reason names each
 
 
 def _file_warning(event: ev.TransferWarning, me: str) -> tuple[Line, ...]:
@@ -302,6 +308,7 @@ WORDS: dict[type[ev.ChatEvent], Callable[[Any, str], tuple[Line, ...]]] = {
     ev.Members: _members,
     ev.SafetyNumber: _safety_number,
     ev.CertificateDetails: _certificate_details,
+    ev.TransferOffered: _file_offered,
     ev.TransferStarted: _file_started,
     ev.TransferProgress: _nothing,  # a progress bar's business
     ev.TransferFinished: _file_finished,
