@@ -6,22 +6,18 @@ from __future__ import annotations
 import asyncio
 import time
 from typing import Any
+from unittest.mock import ANY
 
 import pytest
 
 from chat.app.ca_checks import NO_CERTIFICATE, UNUSABLE, CertificateChecks
-from chat.app.chat_session import (
-    ChatSession,
-    SessionOptions,
-    connection_state,
-    insecure_warning,
-    join_refusal,
-)
+from chat.app.chat_session import ChatSession, SessionOptions, connection_state
+from chat.app.policy import exclusion, first_contact, insecure_warning, join_refusal, sender_refusal
 from chat.client import events as ev
 from chat.client.chat_client import ChatClient
 from chat.client.errors import ClientError, JoinError
 from chat.client.reconnect import ConnectionState
-from chat.e2e.certificates import CertificateState, issue
+from chat.e2e.certificates import CertificateState, CertificateStatus, issue
 from chat.e2e.suites import SUITES
 from chat.e2e.trust import TrustState
 from chat.relay.server import ServerConfig, serve
@@ -69,6 +65,32 @@ def test_every_insecure_suite_has_its_warning() -> None:
         assert (warning.code, warning.message) == ("insecure_suite", f"{name} is insecure: {info.note}")
 
 
+def test_the_key_goes_to_neither_a_changed_key_nor_a_certificate_that_does_not_hold() -> None:
+    assert exclusion("bob", TrustState.NEW, None) is None  # first contact: trust on first use
+    assert exclusion("bob", TrustState.KNOWN, CertificateStatus(CertificateState.VALID, "ok")) is None
+    changed = exclusion("bob", TrustState.CHANGED, None)
+    assert changed == "its identity key CHANGED (/verify bob, then /trust bob if the numbers match)"
+    assert (
+        exclusion("bob", TrustState.VERIFIED, NO_CERTIFICATE)
+        == "its certificate does not hold (no certificate)"
+    )
+    assert exclusion("bob", None, UNUSABLE) == "its certificate does not hold (identity keys unusable)"
+    refused = sender_refusal("bob", TrustState.KNOWN, NO_CERTIFICATE)
+    assert (
+        refused is not None
+        and refused.to_sender == "this member checks certificates, and yours does not hold"
+    )
+    assert sender_refusal("bob", TrustState.KNOWN, None) is None
+
+
+def test_first_contact_is_said_once_per_key() -> None:
+    fingerprint = identity("bob").fingerprint
+    assert first_contact("bob", fingerprint, TrustState.NEW) == ev.FirstContact("bob", fingerprint, time=ANY)
+    for trust in (TrustState.KNOWN, TrustState.VERIFIED, TrustState.CHANGED, None):
+        assert first_contact("bob", fingerprint, trust) is None
+    assert first_contact("bob", None, TrustState.NEW) is None
+
+
 def test_certificate_checks_are_remembered_per_alias_certificate_and_key() -> None:
     now = int(time.time())
     times: list[float] = []
@@ -109,6 +131,9 @@ def test_a_session_answers_who_verify_trust_and_cert_and_shows_the_insecure_suit
         await bob.connect("127.0.0.1", server.port)
         await bob.join("lobby")
         await eventually(lambda: bool(alice.of(ev.MemberJoined)), "bob's arrival")
+        assert [(e.alias, e.fingerprint) for e in alice.of(ev.FirstContact)] == [
+            ("bob", identity("bob").fingerprint)
+        ]
         (warning,) = alice.of(ev.WarningEvent)
         assert warning.code == "insecure_suite"
         checked = {(c.alias, c.own): c.status for c in alice.of(ev.CertificateChecked)}

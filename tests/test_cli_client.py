@@ -109,7 +109,12 @@ def test_two_clients_chat_through_pipes(server: ServerProcess) -> None:
         assert alice.lines[0] == f"* joined #{room} as alice ({suite}; members: bob"
         await bob.until(lambda line: line == "* alice left", "alice to leave")
         # trust on first use: "new" the first time bob meets alice on this server, "known" after
-        assert re.fullmatch(rf"\* alice joined \(fingerprint {FINGERPRINT}, (new|known)\)", bob.lines[2])
+        arrival = rf"\* alice joined \(fingerprint {FINGERPRINT}, (?P<trust>new|known)\)"
+        met = re.fullmatch(arrival, bob.lines[2])
+        assert met is not None
+        said = bob.lines[3:4] if met.group("trust") == "new" else []  # said once, the first time
+        assert said == ["* first contact with alice: key remembered (trust on first use)"][: len(said)]
+        del bob.lines[3 : 3 + len(said)]
         assert bob.lines[3:6] == [
             f"[{room}] alice: hello bob",
             f"[{room}] alice: second line",
@@ -371,6 +376,17 @@ def test_plain_lines() -> None:
         (ev.MessagesUnsent(("a", "b"), "gave up"), ["! NOT SENT (gave up): a", "! NOT SENT (gave up): b"]),
         (ev.CertificateChecked("carol", NO_CERTIFICATE), ["! carol: no certificate"]),
         (ev.Trusted("bob", fingerprint), [f"* you marked bob's key as verified (fingerprint {zeros})"]),
+        (
+            ev.FirstContact("bob", fingerprint),
+            ["* first contact with bob: key remembered (trust on first use)"],
+        ),
+        (
+            ev.TransferOffered("bob/1", 3, "bob", "a.txt", 2048, "ab" * 32, 60.0),
+            [
+                "* bob offers a.txt (2 KiB, SHA-256 abababababababab...): /accept 3 or /refuse 3 "
+                "(refused in 60 s without an answer)"
+            ],
+        ),
         (
             ev.Members(
                 "r",

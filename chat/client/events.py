@@ -281,6 +281,16 @@ class CertificateChecked(ChatEvent):
 
 
 @dataclass(frozen=True)
+class FirstContact(ChatEvent):
+    """``alias``'s key was never seen on this server: remembered now, trusted on first use (the one
+    moment a relay could substitute a key unnoticed; ``/verify`` checks it out of band)."""
+
+    event: ClassVar[str] = "first_contact"
+    alias: str
+    fingerprint: Fingerprint
+
+
+@dataclass(frozen=True)
 class Trusted(ChatEvent):
     """The user accepted ``alias``'s key (``/trust``): it is VERIFIED from now on."""
 

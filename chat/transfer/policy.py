@@ -67,6 +67,14 @@ class Refusal:
         return self.reason if self.told is None else self.told
 
 
+def changed_sender(sender: str) -> Refusal:
+    """The refusal of an offer from ``sender`` while its identity key is CHANGED."""
+    return Refusal(
+        f"{sender}'s identity key CHANGED: no files from it until you /verify and /trust it",
+        "this member has not trusted your identity key since it changed",
+    )
+
+
 #: The application core's say on a sender (None: nothing against it).
 Vet = Callable[[str], Refusal | None]
 
@@ -127,10 +135,7 @@ class OfferPolicy:
                 "this member accepts no files (its client runs without --accept-files)",
             )
         if trust is TrustState.CHANGED:
-            return Refusal(
-                f"{sender}'s identity key CHANGED: no files from it until you /verify and /trust it",
-                "this member has not trusted your identity key since it changed",
-            )
+            return changed_sender(sender)
         if standing is not None:
             return standing
         if offer.size > self.max_size:
@@ -166,4 +171,5 @@ __all__ = [
     "OfferPolicy",
     "Refusal",
     "Vet",
+    "changed_sender",
 ]

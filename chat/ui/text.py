@@ -189,6 +189,10 @@ def _certificate_checked(event: ev.CertificateChecked, me: str) -> tuple[Line, .
     return (Line(f"{who}: {event.status.label}", Tone.SYSTEM if event.status.ok else Tone.WARNING),)
 
 
+def _first_contact(event: ev.FirstContact, me: str) -> tuple[Line, ...]:
+    return (Line(f"first contact with {event.alias}: key remembered (trust on first use)"),)
+
+
 def _trusted(event: ev.Trusted, me: str) -> tuple[Line, ...]:
     return (Line(f"you marked {event.alias}'s key as verified (fingerprint {event.fingerprint.digits})"),)
 
@@ -304,6 +308,7 @@ WORDS: dict[type[ev.ChatEvent], Callable[[Any, str], tuple[Line, ...]]] = {
     ev.WarningEvent: _warning,
     ev.ErrorEvent: _error,
     ev.CertificateChecked: _certificate_checked,
+    ev.FirstContact: _first_contact,
     ev.Trusted: _trusted,
     ev.Members: _members,
     ev.SafetyNumber: _safety_number,
