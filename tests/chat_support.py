@@ -13,16 +13,12 @@ from typing import Any
 
 from chat.e2e.identity import Identity
 from chat.e2e.session import Delivered, Outgoing, Rejected, Result, RoomSession
+from chat.e2e.suites import rooms
 from ciphers.rng import DeterministicRNG
 
-SUITE_KEX = [
-    ("3des", "rsa"),
-    ("3des", "elgamal"),
-    ("des", "rsa"),
-    ("des", "elgamal"),
-    ("rsa", "rsa"),
-    ("elgamal", "elgamal"),
-]
+#: Every room the registry can make (each hybrid suite with each kex, each direct suite with its
+#: own family): a new suite or kex is covered by every test that runs over these.
+SUITE_KEX = [(entry.name, family.name) for entry, family in rooms()]
 SUITE_IDS = [f"{suite}-{kex}" for suite, kex in SUITE_KEX]
 
 
