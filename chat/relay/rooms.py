@@ -41,15 +41,27 @@ class Seat(Generic[P]):
 
 @dataclass(slots=True)
 class Room(Generic[P]):
-    """A room: its name as first written, its suite and key exchange, its members by folded alias."""
+    """A room: its name as first written, its suite and key exchange, its members by folded alias.
+
+    For the server's flow control it also counts the members who are ``behind`` (their
+    connection's buffer is full) and keeps the senders ``held`` (not read) until the room has
+    caught up: see :attr:`congested`.
+    """
 
     name: str
     suite: SuiteName
     kex: KexName
     seats: dict[str, Seat[P]] = field(default_factory=dict)
+    behind: int = 0
+    held: list[P] = field(default_factory=list)
 
     def __len__(self) -> int:
         return len(self.seats)
+
+    @property
+    def congested(self) -> bool:
+        """At least half the members are behind: the room itself, not one reader, is too slow."""
+        return self.behind > 0 and 2 * self.behind >= len(self.seats)
 
     def seat(self, alias: str) -> Seat[P] | None:
         """The member called ``alias`` (ignoring case), if any."""

@@ -1,17 +1,30 @@
-"""The relay server: a thin asyncio loop around the sans-IO protocol.
+"""The relay server: an asyncio protocol around the sans-IO one.
 
-Each client gets a :class:`~chat.protocol.connection.Connection`; bytes read go in, events come
-out and are handled synchronously (join, leave, relay, ping), and the bytes to send go straight to
-the recipients' transports. The relay never decrypts: it stamps the sender's alias on what it
-forwards, hands each recipient only its own payload, and shows the operator what it sees
-(:mod:`chat.relay.console`).
+Each client connection is a :class:`~chat.relay.peer.Peer` with its own
+:class:`~chat.protocol.connection.Connection`: bytes read go in, events come out and are handled
+synchronously (join, leave, relay, ping), and the frames for each recipient go into that
+recipient's own queue, which the relay hands to its transport as the transport drains. The relay
+never decrypts: it stamps the sender's alias on what it forwards, hands each recipient only its
+own payload, and shows the operator what it sees (:mod:`chat.relay.console`).
+
+No head-of-line blocking: a sender never waits for a recipient. A recipient is cut off as a slow
+reader (``slow_reader``) when a frame comes for it while more than ``queue_bytes`` already wait
+for it (in its queue and its transport's buffer), or when it has taken none of what waits for it
+for ``stall_timeout`` seconds. What waited is dropped, so its error frame is the next thing it
+reads, and the room is told why.
+
+What a connection may hold: a new connection must be in a room within ``join_timeout``, a frame
+once begun must be complete within ``frame_timeout``, and a connection that sends no frame for
+``idle_timeout`` is dropped (clients ping). At most ``max_connections`` connections, of which
+``max_per_address`` from one address; when the server is full, a newcomer takes the place of the
+oldest connection that has not joined a room. The bytes of unfinished frames, all connections
+together, are bounded by ``max_unfinished``: past it, the connection whose unfinished frame is the
+oldest is dropped.
 
 Bad input costs only the client that sent it: a refused frame gets an ``error`` frame, a frame that
 leaves the stream out of step (length above the limit, the connection ending mid-frame) gets an
-``error`` frame and the connection closed. Each client's send queue is its transport's write
-buffer, bounded by ``queue_bytes``: a client whose queue would pass the bound, or that stays above
-a quarter of it for ``stall_timeout`` seconds while others send, is disconnected as a slow reader,
-and the room is told why. Shutting down sends every client a ``shutdown`` frame.
+``error`` frame and the connection closed. Shutting down sends every client a ``shutdown`` frame,
+ahead of any backlog, and gives them ``shutdown_grace`` seconds to read it.
 """
 
 from __future__ import annotations
@@ -19,11 +32,12 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import signal
+import sys
+from collections import Counter
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
-from chat.protocol.connection import Connection
 from chat.protocol.errors import ErrorCode, LocalProtocolError, RemoteProtocolError
 from chat.protocol.events import (
     ConnectionClosed,
@@ -47,112 +61,67 @@ from chat.protocol.events import (
     WelcomeFrame,
 )
 from chat.protocol.framing import encode_frame
-from chat.protocol.limits import DEFAULT_LIMITS, KiB, Limits, MiB
-from chat.protocol.state import Role
+from chat.protocol.limits import DEFAULT_LIMITS, Limits, MiB
 from chat.relay.console import WireView
+from chat.relay.deadlines import Deadlines
+from chat.relay.fanout import SharedPrefix
+from chat.relay.peer import Peer
 from chat.relay.rooms import Refusal, Room, Rooms
 
 Authorize = Callable[[JoinFrame], "str | None"]
 Wiretap = Callable[[str, str, bytes], None]
 
+BACKLOG = 1024  # connections the kernel may hold for us to accept (a class arriving at once)
+FILES_SPARE = 64  # open files besides the connections: the listening socket, logs, the loop's own
+
 
 @dataclass(frozen=True)
 class ServerConfig:
-    """Everything the relay needs; port 0 picks a free port (tests)."""
+    """Everything the relay needs; port 0 picks a free port (tests). Times in seconds, None: never."""
 
     host: str = "127.0.0.1"
     port: int = 5050
     suite: SuiteName = "3des"  # for rooms whose first client asks for none
     kex: KexName = "rsa"
     limits: Limits = DEFAULT_LIMITS
-    queue_bytes: int = 4 * MiB  # bound of each client's send queue
-    stall_timeout: float = 5.0  # how long a sender waits for a recipient above a quarter of the bound
-    idle_timeout: float | None = 600.0  # nothing received for this long: disconnected (clients ping)
-    max_connections: int = 256
-    read_size: int = 64 * KiB
-    shutdown_grace: float = 2.0  # how long shutdown waits for clients to take their last frames
+    max_connections: int = 2000
+    max_per_address: int = 64  # connections from one IP address (tests on loopback raise it)
+    queue_bytes: int = 8 * MiB  # what may wait for one client; at least a full room's welcome
+    stall_timeout: float = 5.0  # how long a client may take none of what waits for it
+    idle_timeout: float | None = 600.0  # no frame received for this long: disconnected (clients ping)
+    join_timeout: float | None = 10.0  # a new connection must be in a room within this
+    frame_timeout: float | None = 30.0  # a frame once begun must be complete within this
+    max_unfinished: int = 64 * MiB  # bytes of unfinished frames held, all connections together
+    linger: float = 10.0  # how long a dropped client has to read its last frames (its error) once cut
+    shutdown_grace: float = 2.0  # how long the clients have to read the shutdown frame
     # Called on each join; returns None to admit, or the reason to refuse (issue 5's --ca hooks here).
     authorize: Authorize | None = None
     # Called with (peer, "in" or "out", bytes) for every chunk read and written (whole frames out).
     wiretap: Wiretap | None = None
 
+    def __post_init__(self) -> None:
+        for name in ("max_connections", "max_per_address", "queue_bytes", "max_unfinished"):
+            if getattr(self, name) < 1:
+                raise ValueError(f"{name} must be at least 1, got {getattr(self, name)}")
+        timeouts = (
+            "stall_timeout",
+            "idle_timeout",
+            "join_timeout",
+            "frame_timeout",
+            "linger",
+            "shutdown_grace",
+        )
+        for name in timeouts:
+            value = getattr(self, name)
+            if value is not None and not value > 0:
+                raise ValueError(f"{name} must be above 0 seconds, got {value}")
 
-class Peer:
-    """One client connection: its protocol state, its transport, and where it sits."""
-
-    __slots__ = (
-        "alias",
-        "closed",
-        "conn",
-        "high_water",
-        "label",
-        "last_seen",
-        "pending",
-        "queue_bytes",
-        "reason",
-        "room",
-        "server",
-        "task",
-        "transport",
-        "wiretap",
-        "writer",
-    )
-
-    def __init__(self, server: RelayServer, writer: asyncio.StreamWriter, label: str) -> None:
-        config = server.config
-        self.server = server
-        self.conn = Connection(Role.SERVER, config.limits)
-        self.writer = writer
-        self.transport = writer.transport
-        self.queue_bytes = config.queue_bytes
-        self.high_water = config.queue_bytes // 4
-        self.wiretap = config.wiretap
-        self.label = label
-        self.room: Room[Peer] | None = None
-        self.alias = ""
-        self.closed = False
-        self.reason = "disconnected"  # what the room is told when this client goes
-        self.last_seen = asyncio.get_running_loop().time()
-        self.task: asyncio.Task[None] | None = None
-        self.pending: list[bytes] = []
-
-    def send(self, event: Frame, encoded: bytes | None = None) -> None:
-        """Queue ``event`` (``encoded`` once for a fan-out) unless the client is gone.
-
-        Frames wait in ``pending`` until the server flushes, once per batch of frames read, so a
-        client gets one write per batch rather than one per frame.
-        """
-        if self.closed:
-            return
-        data = self.conn.send(event, encoded=encoded)
-        if not self.pending:
-            self.server.dirty.append(self)
-        self.pending.append(data)
-
-    def flush(self) -> None:
-        """Write what is pending. The send queue is the transport's write buffer: a client whose queue
-        is already past ``queue_bytes`` is dropped instead; one past a quarter of it holds the
-        current sender (see :meth:`RelayServer._wait_for_readers`).
-        """
-        pending = self.pending
-        if self.closed or not pending:
-            pending.clear()
-            return
-        data = pending[0] if len(pending) == 1 else b"".join(pending)
-        pending.clear()
-        transport = self.transport
-        if transport.is_closing():  # the connection is going; its reader will see to the rest
-            return
-        queued = transport.get_write_buffer_size()
-        if queued > self.queue_bytes:
-            message = f"send queue full ({queued} bytes): the client is not reading"
-            self.server.drop(self, ErrorCode.SLOW_READER, message)
-            return
-        if self.wiretap is not None:
-            self.wiretap(self.label, "out", data)
-        transport.write(data)
-        if queued + len(data) > self.high_water:
-            self.server.stalled.append(self)
+    @property
+    def tick(self) -> float:
+        """How often the deadlines are checked: a quarter of the shortest, within 10 ms and 0.5 s."""
+        timeouts = [self.stall_timeout, self.idle_timeout, self.join_timeout, self.frame_timeout]
+        shortest = min(t for t in timeouts if t is not None)
+        return min(max(shortest / 4, 0.01), 0.5)
 
 
 class RelayServer:
@@ -162,15 +131,24 @@ class RelayServer:
         self.config = config
         self.view = view
         self.rooms: Rooms[Peer] = Rooms(config.suite, config.kex, config.limits.max_members)
-        self.peers: set[Peer] = set()
-        self.dirty: list[Peer] = []  # peers with frames pending, flushed after each batch read
-        self.stalled: list[Peer] = []
+        self.peers: set[Peer] = set()  # admitted connections, until the transport reports them lost
+        self.per_address: Counter[str] = Counter()
+        self.unjoined: Deadlines[Peer] = Deadlines()  # connections that have never been in a room
+        self.unfinished: Deadlines[Peer] = Deadlines()  # connections in the middle of a frame
+        self.unfinished_bytes = 0
+        self.quiet: Deadlines[Peer] = Deadlines()  # since each connection's last frame
+        self.paused: set[Peer] = set()  # connections whose transport is above its high-water mark
+        self.dirty: list[Peer] = []  # peers with frames queued, flushed after each batch read
+        self.to_cut: list[tuple[Peer, ErrorCode, str]] = []
         self.internal_errors = 0  # bugs caught at a connection's edge; tests require 0
         self.host = config.host
         self.port = config.port
+        self._loop = asyncio.get_running_loop()
         self._server: asyncio.Server | None = None
         self._sweeper: asyncio.Task[None] | None = None
         self._closing = False
+        self._flush_pending = False
+        self._all_gone = asyncio.Event()
         self._closed = asyncio.Event()
         self._show_frames = view is not None and view.frames
         self._handlers: dict[type[Frame], Callable[[Peer, Any], None]] = {
@@ -182,10 +160,12 @@ class RelayServer:
         }
 
     async def start(self) -> None:
-        self._server = await asyncio.start_server(self._serve_client, self.config.host, self.config.port)
+        config = self.config
+        self._server = await self._loop.create_server(
+            lambda: Peer(self), config.host, config.port, backlog=BACKLOG
+        )
         self.host, self.port = self._server.sockets[0].getsockname()[:2]
-        if self.config.idle_timeout is not None:
-            self._sweeper = asyncio.create_task(self._sweep_idle(self.config.idle_timeout))
+        self._sweeper = asyncio.create_task(self._sweep())
 
     async def __aenter__(self) -> RelayServer:
         return self
@@ -195,70 +175,122 @@ class RelayServer:
 
     # --- connections ----------------------------------------------------------------------------
 
-    async def _serve_client(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        address = writer.get_extra_info("peername")
-        label = f"{address[0]}:{address[1]}" if isinstance(address, tuple) else str(address)
-        peer = Peer(self, writer, label)
-        if self._closing or len(self.peers) >= self.config.max_connections:
-            code, message = (
-                (ErrorCode.SERVER_FULL, f"server full ({self.config.max_connections} connections)")
-                if not self._closing
-                else (ErrorCode.SERVER_FULL, "server shutting down")
-            )
-            self._log_refused(label, code, message)
-            writer.write(peer.conn.send(ErrorFrame(code, message, fatal=True)))
-            writer.close()
-            return
-        peer.task = asyncio.current_task()
-        self.peers.add(peer)
-        if self.view is not None:
-            self.view.connected(label)
-        try:
-            await self._read_loop(peer, reader)
-        except (ConnectionError, OSError) as exc:
-            peer.reason = "disconnected"
-            if self.view is not None and not peer.closed:
-                self.view.disconnected(label, type(exc).__name__)
-        except Exception as exc:  # a bug of ours: this connection alone pays for it
-            self.internal_errors += 1
-            self.drop(peer, ErrorCode.INTERNAL, f"internal error: {type(exc).__name__}: {exc}")
-        finally:
-            self._depart(peer)
+    def admit(self, peer: Peer) -> None:
+        """A new connection: count it in, or refuse it with ``server_full`` (one frame, then closed)."""
+        address = peer.transport.get_extra_info("peername")
+        if isinstance(address, tuple):
+            peer.address, peer.label = str(address[0]), f"{address[0]}:{address[1]}"
+        else:
+            peer.address = peer.label = str(address)
+        config = self.config
+        refusal = None
+        if self._closing:
+            refusal = "server shutting down"
+        elif self.per_address[peer.address] >= config.max_per_address:
+            refusal = f"too many connections from {peer.address} ({config.max_per_address})"
+        elif len(self.peers) >= config.max_connections:
+            oldest = self.unjoined.oldest()
+            if oldest is None:
+                refusal = f"server full ({config.max_connections} connections)"
+            else:
+                self._evict(oldest)
+        if refusal is not None:
+            self._log_refused(peer.label, ErrorCode.SERVER_FULL, refusal)
             peer.closed = True
-            self.peers.discard(peer)
-            self.flush()
-            writer.close()
-            self._abort_later(writer)
+            peer.transport.write(encode_frame(ErrorFrame(ErrorCode.SERVER_FULL, refusal, True).to_dict()))
+            peer.transport.close()
+            self._abort_later(peer, self.config.shutdown_grace)
+            return
+        peer.admitted = True
+        peer.bound_buffers()
+        self.peers.add(peer)
+        self.per_address[peer.address] += 1
+        now = self._loop.time()
+        self.unjoined.start(peer, now)
+        self.quiet.start(peer, now)
+        if self.view is not None:
+            self.view.connected(peer.label)
 
-    async def _read_loop(self, peer: Peer, reader: asyncio.StreamReader) -> None:
+    def _evict(self, peer: Peer) -> None:
+        """Make room for a newcomer: ``peer`` has not joined a room and is the oldest such."""
+        self.drop(peer, ErrorCode.SERVER_FULL, "server full: a newcomer takes the place of this connection")
+        peer.transport.abort()
+
+    def received(self, peer: Peer, data: bytes) -> None:
+        """Bytes from ``peer`` (``b""``: the end of its input); a bug of ours costs this connection only.
+
+        A sender in a congested room is held: what it sent waits, unread, until the room catches up.
+        """
+        if peer.closed:
+            return
+        if peer.held or (peer.room is not None and peer.room.congested):
+            peer.conn.receive_data(data)
+            self._hold(peer)
+            return
         conn = peer.conn
-        loop = asyncio.get_running_loop()
-        read_size = self.config.read_size
         wiretap = self.config.wiretap
-        handlers = self._handlers
-        while not peer.closed:
-            data = await reader.read(read_size)
-            peer.last_seen = loop.time()
-            if wiretap is not None and data:
-                wiretap(peer.label, "in", data)
+        if wiretap is not None and data:
+            wiretap(peer.label, "in", data)
+        try:
             conn.receive_data(data)
-            while not peer.closed:
-                try:
-                    event = conn.next_event()
-                except RemoteProtocolError as exc:
-                    self._refuse(peer, exc)
-                    continue
-                if event is None:
-                    break
-                if type(event) is ConnectionClosed:
-                    if self.view is not None and not self._closing:
-                        self.view.disconnected(peer.label, "closed by the client")
-                    return
-                handlers[type(event)](peer, event)
-            self.flush()
-            if self.stalled:
-                stalled, self.stalled = self.stalled, []
-                await self._wait_for_readers(stalled)
+            self._handle_events(peer)
+        except Exception as exc:
+            self._internal_error(peer, exc)
+        self.flush_soon()
+
+    def _handle_events(self, peer: Peer) -> None:
+        """Handle the whole frames ``peer``'s connection holds, until its room is congested."""
+        conn = peer.conn
+        handlers = self._handlers
+        frames = 0
+        while not peer.closed:
+            room = peer.room
+            if room is not None and room.congested:
+                self._hold(peer)
+                break
+            try:
+                event = conn.next_event()
+            except RemoteProtocolError as exc:
+                frames += 1
+                self._refuse(peer, exc)
+                continue
+            if event is None:
+                break
+            frames += 1
+            if type(event) is ConnectionClosed:
+                if self.view is not None:
+                    self.view.disconnected(peer.label, "closed by the client")
+                self._finish(peer)
+                return
+            handlers[type(event)](peer, event)
+        if peer.closed or peer.held:
+            return
+        now = self._loop.time()
+        if frames:
+            self.quiet.start(peer, now)
+        self._track_unfinished(peer, conn.buffered, bool(frames), now)
+
+    def _internal_error(self, peer: Peer, exc: Exception) -> None:
+        self.internal_errors += 1
+        self.drop(peer, ErrorCode.INTERNAL, f"internal error: {type(exc).__name__}: {exc}")
+
+    def _track_unfinished(self, peer: Peer, buffered: int, new_frame: bool, now: float) -> None:
+        """Account for the frame ``peer`` is in the middle of; past the global bound, drop the oldest."""
+        self.unfinished_bytes += buffered - peer.partial
+        peer.partial = buffered
+        if not buffered:
+            self.unfinished.stop(peer)
+        elif new_frame or peer not in self.unfinished:
+            self.unfinished.start(peer, now)
+        while self.unfinished_bytes > self.config.max_unfinished:
+            oldest = self.unfinished.oldest()
+            if oldest is None:
+                break
+            message = (
+                f"{self.unfinished_bytes} bytes of unfinished frames on the server, "
+                f"above the bound of {self.config.max_unfinished}; this connection's is the oldest"
+            )
+            self.drop(oldest, ErrorCode.SERVER_FULL, message)
 
     def _refuse(self, peer: Peer, exc: RemoteProtocolError) -> None:
         """Answer a frame the protocol refused; close the connection if the stream is out of step."""
@@ -277,62 +309,212 @@ class RelayServer:
         if self.view is not None:
             self.view.refused(label, code.value, message)
 
+    def cut(self, peer: Peer, code: ErrorCode, message: str) -> None:
+        """Drop ``peer`` once the current batch is handled (so that no drop runs inside a fan-out)."""
+        if not peer.doomed:
+            peer.doomed = True
+            self.to_cut.append((peer, code, message))
+
     def drop(self, peer: Peer, code: ErrorCode, message: str, *, ref: str | None = None) -> None:
-        """Disconnect ``peer`` with an ``error`` frame saying why, and tell its room."""
+        """Disconnect ``peer`` with an ``error`` frame saying why, and tell its room.
+
+        A client that is behind (its transport paused) loses its backlog, so the error is the next
+        frame it reads; otherwise the error follows what was queued.
+        """
         if peer.closed:
             return
         self._log_refused(peer.label, code, message)
         peer.reason = code.value
         self._depart(peer)
         peer.closed = True
-        if code is ErrorCode.SLOW_READER:
-            peer.pending.clear()
+        if peer.paused:
+            peer.outbox.clear()
         with contextlib.suppress(LocalProtocolError):
-            peer.pending.append(peer.conn.send(self._error(code, message, fatal=True, ref=ref)))
-        peer.transport.write(b"".join(peer.pending))  # past the bound: we are closing
-        peer.pending.clear()
-        peer.writer.close()
-        self._abort_later(peer.writer)
+            error = peer.conn.send(self._error(code, message, fatal=True, ref=ref))
+            peer.outbox.put(error, len(error))
+        self._close(peer)
+
+    def _finish(self, peer: Peer) -> None:
+        """The client ended its side cleanly: it leaves its room and gets what was queued for it."""
+        peer.reason = "disconnected"
+        self._depart(peer)
+        peer.closed = True
+        self._close(peer)
+
+    def _close(self, peer: Peer, grace: float | None = None) -> None:
+        """Write what is queued, close once written, and abort if it is not read within ``grace``."""
+        self._forget(peer)
+        peer.write_all()
+        peer.transport.close()
+        self._abort_later(peer, self.config.linger if grace is None else grace)
+
+    def _abort_later(self, peer: Peer, grace: float) -> None:
+        if not peer.lost and peer.abort_handle is None:
+            peer.abort_handle = self._loop.call_later(grace, self._abort, peer)
+
+    @staticmethod
+    def _abort(peer: Peer) -> None:
+        peer.abort_handle = None
+        if not peer.lost:
+            peer.transport.abort()
+
+    def _forget(self, peer: Peer) -> None:
+        """Stop every clock and count of a connection that receives no more."""
+        self.unjoined.stop(peer)
+        self.quiet.stop(peer)
+        self.unfinished.stop(peer)
+        self.unfinished_bytes -= peer.partial
+        peer.partial = 0
+        self.paused.discard(peer)
+
+    def lost(self, peer: Peer, exc: Exception | None) -> None:
+        """The transport is gone: forget the connection entirely."""
+        if peer.abort_handle is not None:
+            peer.abort_handle.cancel()
+            peer.abort_handle = None
+        peer.outbox.clear()
+        if not peer.admitted:
+            return
+        if not peer.closed:
+            if self.view is not None and not self._closing:
+                self.view.disconnected(peer.label, type(exc).__name__ if exc else "connection lost")
+            peer.reason = "disconnected"
+            self._depart(peer)
+            peer.closed = True
+            self._forget(peer)
+        self.peers.discard(peer)
+        self.per_address[peer.address] -= 1
+        if not self.per_address[peer.address]:
+            del self.per_address[peer.address]
+        if self._closing and not self.peers:
+            self._all_gone.set()
+        self.flush_soon()
+
+    def flush_soon(self) -> None:
+        """Flush once the connections the event loop found readable in this round are all read, so
+        that each recipient gets one write for everything they brought."""
+        if not self._flush_pending:
+            self._flush_pending = True
+            self._loop.call_soon(self._flush_now)
+
+    def _flush_now(self) -> None:
+        self._flush_pending = False
+        try:
+            self.flush()
+        except Exception:  # a bug of ours: counted (tests require none), never an event-loop traceback
+            self.internal_errors += 1
 
     def flush(self) -> None:
-        """Write every client's pending frames (dropping a client may queue more: loop until none)."""
-        for _ in range(len(self.peers) + 1):
+        """Cut off the clients marked for it (which may mark others), then feed every transport."""
+        for _ in range(len(self.peers) + 2):
+            if self.to_cut:
+                to_cut, self.to_cut = self.to_cut, []
+                for peer, code, message in to_cut:
+                    self.drop(peer, code, message)
+                continue
             if not self.dirty:
                 return
             dirty, self.dirty = self.dirty, []
             for peer in dirty:
-                peer.flush()
+                if peer.closed:
+                    peer.dirty = False
+                else:
+                    peer.feed()
 
-    def _abort_later(self, writer: asyncio.StreamWriter) -> None:
-        """Closing waits for the queue to flush; a client that never reads is cut off after the grace."""
-        loop = asyncio.get_running_loop()
-        loop.call_later(self.config.shutdown_grace, writer.transport.abort)
+    def writing_paused(self, peer: Peer) -> None:
+        """``peer``'s transport is full: from now on it must take some of it within ``stall_timeout``."""
+        if not peer.closed:
+            peer.stall_size = peer.transport.get_write_buffer_size()
+            peer.stall_since = self._loop.time()
+            self.paused.add(peer)
 
-    async def _wait_for_readers(self, stalled: list[Peer]) -> None:
-        """Hold the sender until its recipients read (TCP then slows it); drop those that do not."""
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + self.config.stall_timeout
-        for peer in dict.fromkeys(stalled):
-            if peer.closed:
-                continue
-            try:
-                async with asyncio.timeout(max(deadline - loop.time(), 0.0)):
-                    await peer.writer.drain()
-            except TimeoutError:
-                self.drop(peer, ErrorCode.SLOW_READER, f"did not read for {self.config.stall_timeout:g} s")
-                self.flush()
-            except (ConnectionError, OSError):
-                continue
+    def writing_resumed(self, peer: Peer) -> None:
+        self.paused.discard(peer)
 
-    async def _sweep_idle(self, idle_timeout: float) -> None:
-        loop = asyncio.get_running_loop()
-        period = min(max(idle_timeout / 4, 0.01), 30.0)
+    # --- pacing: a room moves at the pace of most of its members ----------------------------------
+
+    def fell_behind(self, peer: Peer) -> None:
+        """More than :data:`~chat.relay.peer.PACE_MARK` bytes wait for ``peer``: its room counts it behind."""
+        if peer.room is not None and peer.behind_in is None:
+            peer.behind_in = peer.room
+            peer.room.behind += 1
+
+    def caught_up(self, peer: Peer) -> None:
+        """``peer`` is no longer behind; its room's held senders go on if the room has caught up."""
+        room = peer.behind_in
+        if room is None:
+            return
+        peer.behind_in = None
+        room.behind -= 1
+        self._release_if_caught_up(room)
+
+    def _hold(self, peer: Peer) -> None:
+        """Read no more from ``peer`` until its room has caught up (TCP then slows the sender)."""
+        room = peer.room
+        if peer.held or room is None:
+            return
+        peer.held = True
+        room.held.append(peer)
+        peer.transport.pause_reading()
+
+    def _release_if_caught_up(self, room: Room[Peer]) -> None:
+        if not room.held or room.congested:
+            return
+        held, room.held = room.held, []
+        for peer in held:
+            self._release(peer)
+
+    def _release(self, peer: Peer) -> None:
+        peer.held = False
+        if not peer.closed:
+            peer.transport.resume_reading()
+            self._loop.call_soon(self._resume, peer)
+
+    def _resume(self, peer: Peer) -> None:
+        """Handle what a sender sent while it was held (its frame clock restarts: it could not go on)."""
+        if peer.closed or peer.held:
+            return
+        try:
+            if peer.partial:
+                self.unfinished.start(peer, self._loop.time())
+            self._handle_events(peer)
+        except Exception as exc:
+            self._internal_error(peer, exc)
+        self.flush_soon()
+
+    # --- deadlines ------------------------------------------------------------------------------
+
+    async def _sweep(self) -> None:
+        tick = self.config.tick
         while not self._closing:
-            await asyncio.sleep(period)
-            now = loop.time()
-            for peer in [p for p in self.peers if now - p.last_seen > idle_timeout]:
-                self.drop(peer, ErrorCode.IDLE_TIMEOUT, f"nothing received for {idle_timeout:g} s")
-            self.flush()
+            await asyncio.sleep(tick)
+            try:
+                self._check_deadlines(self._loop.time())
+                self.flush()
+            except Exception:  # a bug of ours: counted, and the sweeping goes on
+                self.internal_errors += 1
+
+    def _check_deadlines(self, now: float) -> None:
+        config = self.config
+        if config.join_timeout is not None:
+            for peer in self.unjoined.expired(now, config.join_timeout):
+                message = f"not in a room {config.join_timeout:g} s after connecting"
+                self.drop(peer, ErrorCode.IDLE_TIMEOUT, message)
+        if config.frame_timeout is not None:
+            for peer in self.unfinished.expired(now, config.frame_timeout):
+                message = f"frame not finished within {config.frame_timeout:g} s ({peer.partial} bytes of it)"
+                self.drop(peer, ErrorCode.IDLE_TIMEOUT, message)
+        if config.idle_timeout is not None:
+            for peer in self.quiet.expired(now, config.idle_timeout):
+                self.drop(peer, ErrorCode.IDLE_TIMEOUT, f"nothing received for {config.idle_timeout:g} s")
+        for peer in list(self.paused):
+            size = peer.transport.get_write_buffer_size()
+            if size < peer.stall_size:
+                peer.stall_size, peer.stall_since = size, now
+            elif now - peer.stall_since > config.stall_timeout:
+                waiting = size + peer.outbox.size
+                message = f"took none of the {waiting} bytes waiting for it in {config.stall_timeout:g} s"
+                self.drop(peer, ErrorCode.SLOW_READER, message)
 
     # --- the protocol's events ------------------------------------------------------------------
 
@@ -350,6 +532,7 @@ class RelayServer:
             self._log_refused(peer.label, refusal.code, refusal.message)
             peer.send(self._error(refusal.code, refusal.message, ref="join"))
             return
+        self.unjoined.stop(peer)
         others = room.others(join.alias)
         welcome_members = tuple(seat.member for seat in others)
         peer.room, peer.alias = room, join.alias
@@ -357,7 +540,7 @@ class RelayServer:
         joined = MemberJoinedFrame(join.member)
         frame = encode_frame(joined.to_dict())
         for seat in others:
-            seat.peer.send(joined, frame)
+            seat.peer.send(joined, frame, len(frame))
         if self.view is not None:
             self.view.joined(peer.label, room.name, join.alias, room.suite, room.kex, join.identity)
 
@@ -376,6 +559,12 @@ class RelayServer:
             return
         peer.room = None
         self.rooms.leave(room.name, peer.alias)
+        if peer.held:
+            room.held.remove(peer)
+            self._release(peer)
+        if peer.behind_in is room:
+            self.caught_up(peer)
+        self._release_if_caught_up(room)
         if self.view is not None:
             self.view.left(room.name, peer.alias, peer.reason)
         if self._closing or not room.seats:
@@ -383,7 +572,7 @@ class RelayServer:
         left = MemberLeftFrame(peer.alias, peer.reason)
         frame = encode_frame(left.to_dict())
         for seat in list(room.seats.values()):
-            seat.peer.send(left, frame)
+            seat.peer.send(left, frame, len(frame))
 
     def _ping(self, peer: Peer, ping: PingFrame) -> None:
         peer.send(PongFrame(ping.data))
@@ -395,13 +584,15 @@ class RelayServer:
             self._relay_each(peer, room, message, message.payloads, None)
             return
         event = RelayedMessageFrame(peer.alias, message.body)
-        frame = self._encode_relayed(peer, event)
-        if frame is None:
+        try:
+            frame = encode_frame(event.to_dict(), self.config.limits.max_frame)
+        except LocalProtocolError as exc:
+            self._refuse_relayed(peer, exc, event.type)
             return
         count = 0
         for seat in list(room.seats.values()):
             if seat.peer is not peer:
-                seat.peer.send(event, frame)
+                seat.peer.send(event, frame, len(frame))
                 count += 1
         if self._show_frames and self.view is not None:
             self.view.relayed(room.name, peer.alias, event.type, len(frame), count, message.body)
@@ -420,6 +611,12 @@ class RelayServer:
         key_id: str | None,
     ) -> None:
         """Deliver to each recipient named in ``payloads`` the common body and its own entry only."""
+        common: RelayedMessageFrame | RelayedKeyBundleFrame = (
+            RelayedMessageFrame(peer.alias, event.body)
+            if key_id is None
+            else RelayedKeyBundleFrame(peer.alias, key_id, {}, event.body)
+        )
+        shared = SharedPrefix(common, self.config.limits.max_frame)
         missing: list[str] = []
         size = 0
         delivered = 0
@@ -433,11 +630,13 @@ class RelayServer:
                 if key_id is None
                 else RelayedKeyBundleFrame(peer.alias, key_id, payload, event.body)
             )
-            frame = self._encode_relayed(peer, relayed)
-            if frame is None:
+            try:
+                frame, frame_size = shared.frame(payload)
+            except LocalProtocolError as exc:
+                self._refuse_relayed(peer, exc, relayed.type)
                 return
-            seat.peer.send(relayed, frame)
-            size += len(frame)
+            seat.peer.send(relayed, frame, frame_size)
+            size += frame_size
             delivered += 1
         if self._show_frames and self.view is not None:
             self.view.relayed(
@@ -449,13 +648,9 @@ class RelayServer:
             self._log_refused(peer.label, ErrorCode.UNKNOWN_MEMBER, message)
             peer.send(self._error(ErrorCode.UNKNOWN_MEMBER, message, ref=event.type))
 
-    def _encode_relayed(self, peer: Peer, event: Frame) -> bytes | None:
-        try:
-            return encode_frame(event.to_dict(), self.config.limits.max_frame)
-        except LocalProtocolError as exc:
-            self._log_refused(peer.label, exc.code, exc.message)
-            peer.send(self._error(exc.code, exc.message, ref=event.type))
-            return None
+    def _refuse_relayed(self, peer: Peer, exc: LocalProtocolError, kind: str) -> None:
+        self._log_refused(peer.label, exc.code, exc.message)
+        peer.send(self._error(exc.code, exc.message, ref=kind))
 
     # --- stopping -------------------------------------------------------------------------------
 
@@ -470,26 +665,31 @@ class RelayServer:
         if self._sweeper is not None:
             self._sweeper.cancel()
         self.flush()
-        peers = list(self.peers)
+        peers = [peer for peer in self.peers if not peer.closed]
+        for peer in self.peers:  # dropped before, and lingering: they get the shutdown's grace only
+            if peer.closed and peer.abort_handle is not None:
+                peer.abort_handle.cancel()
+                peer.abort_handle = None
+                self._abort_later(peer, self.config.shutdown_grace)
         if self.view is not None:
             self.view.stopping(len(peers))
         shutdown = ShutdownFrame(reason[: self.config.limits.max_short])
         frame = encode_frame(shutdown.to_dict())
         for peer in peers:
-            if not peer.closed:
-                with contextlib.suppress(LocalProtocolError):
-                    peer.writer.transport.write(peer.conn.send(shutdown, encoded=frame))
-                peer.closed = True
-            peer.writer.close()
-        tasks = [peer.task for peer in peers if peer.task is not None and not peer.task.done()]
-        if tasks:
-            _, pending = await asyncio.wait(tasks, timeout=self.config.shutdown_grace)
-            for task in pending:
-                task.cancel()
-            if pending:
-                await asyncio.wait(pending, timeout=1.0)
-        for peer in peers:
-            peer.writer.transport.abort()
+            self._depart(peer)
+            peer.closed = True
+            peer.outbox.clear()  # the shutdown frame goes ahead of any backlog
+            with contextlib.suppress(LocalProtocolError):
+                peer.conn.send(shutdown, encoded=frame)
+                peer.outbox.put(frame, len(frame))
+            self._close(peer, self.config.shutdown_grace)
+        if self.peers:
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(self.config.shutdown_grace + 1.0):
+                    await self._all_gone.wait()
+        for peer in list(self.peers):
+            self._abort(peer)
+        await asyncio.sleep(0)  # the transports report their connections lost
         if self._server is not None:
             await self._server.wait_closed()
         self._closed.set()
@@ -506,12 +706,40 @@ async def serve(config: ServerConfig, view: WireView | None = None) -> RelayServ
     return server
 
 
+def raise_open_file_limit(wanted: int) -> int:
+    """Raise this process's soft limit on open files towards ``wanted`` (the hard limit caps it).
+
+    Returns the limit now in force. Each connection is an open file; the common default of 1024
+    would refuse a lecture hall with "too many open files" before ``max_connections`` is reached.
+    """
+    try:
+        import resource
+    except ImportError:  # not on POSIX: nothing to raise
+        return wanted
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft == resource.RLIM_INFINITY or soft >= wanted:
+        return wanted if soft == resource.RLIM_INFINITY else soft
+    new = wanted if hard == resource.RLIM_INFINITY else min(wanted, hard)
+    with contextlib.suppress(ValueError, OSError):
+        resource.setrlimit(resource.RLIMIT_NOFILE, (new, hard))
+        return new
+    return soft
+
+
 def run_server(
     config: ServerConfig,
     view: WireView | None = None,
     announce: Callable[[RelayServer], None] | None = None,
 ) -> int:
     """Run a relay until SIGINT (Ctrl-C) or SIGTERM, then shut down cleanly. Returns the exit status."""
+    files = raise_open_file_limit(config.max_connections + FILES_SPARE)
+    if files < config.max_connections + FILES_SPARE:
+        most = max(files - FILES_SPARE, 1)
+        print(
+            f"note: the open-file limit is {files}: at most {most} connections (ulimit -n to raise it)",
+            file=sys.stderr,
+        )
+        config = replace(config, max_connections=most)
 
     async def main() -> None:
         server = await serve(config, view)
