@@ -7,7 +7,7 @@ check costs only what it finds, however many connections are open.
 
 from __future__ import annotations
 
-from collections.abc import Hashable
+from collections.abc import Hashable, Iterator
 from typing import Generic, TypeVar
 
 K = TypeVar("K", bound=Hashable)
@@ -26,6 +26,10 @@ class Deadlines(Generic[K]):
 
     def __contains__(self, key: object) -> bool:
         return key in self._started
+
+    def __iter__(self) -> Iterator[K]:
+        """The keys, oldest clock first."""
+        return iter(list(self._started))
 
     def start(self, key: K, now: float) -> None:
         """Start (or restart) ``key``'s clock at ``now``."""

@@ -45,23 +45,18 @@ class Peer(asyncio.Protocol):
         "address",
         "admitted",
         "alias",
-        "behind_in",
         "closed",
         "conn",
         "dirty",
         "doomed",
-        "held",
         "label",
         "lost",
         "outbox",
-        "partial",
         "paused",
         "queue_bytes",
         "reason",
         "room",
         "server",
-        "stall_since",
-        "stall_size",
         "transport",
     )
 
@@ -82,11 +77,6 @@ class Peer(asyncio.Protocol):
         self.reason = "disconnected"  # what the room is told when this client goes
         self.dirty = False  # frames queued since the last flush
         self.paused = False  # the transport's buffer is above the high-water mark
-        self.behind_in: Room[Peer] | None = None  # the room counting us behind (PACE_MARK waiting)
-        self.held = False  # not read until its room has caught up (its transport's reading paused)
-        self.partial = 0  # bytes of an unfinished frame held in the connection's buffer
-        self.stall_size = 0  # the transport's buffer when we last saw it shrink
-        self.stall_since = 0.0
         self.abort_handle: asyncio.TimerHandle | None = None
 
     # --- what the transport tells us -------------------------------------------------------------
@@ -145,8 +135,8 @@ class Peer(asyncio.Protocol):
         else:
             self.conn.send(event, encoded=b"")  # the state machine's check: the bytes are ``frame``
         self.outbox.put(frame, size)
-        if self.outbox.size > PACE_MARK and self.behind_in is None:
-            self.server.fell_behind(self)
+        if self.outbox.size > PACE_MARK and self.room is not None:
+            self.room.behind.add(self)
         if not self.dirty:
             self.dirty = True
             self.server.dirty.append(self)
@@ -160,8 +150,9 @@ class Peer(asyncio.Protocol):
             if wiretap is not None:
                 wiretap(self.label, "out", data)
             transport.write(data)
-        if self.behind_in is not None and outbox.size <= PACE_MARK:
-            self.server.caught_up(self)
+        room = self.room
+        if room is not None and outbox.size <= PACE_MARK and self in room.behind:
+            self.server.release(room.caught_up(self))
 
     def write_all(self) -> None:
         """Hand the transport everything queued (the connection is closing: no more will come)."""

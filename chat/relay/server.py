@@ -7,19 +7,17 @@ recipient's own queue, which the relay hands to its transport as the transport d
 never decrypts: it stamps the sender's alias on what it forwards, hands each recipient only its
 own payload, and shows the operator what it sees (:mod:`chat.relay.console`).
 
-No head-of-line blocking: a sender never waits for a recipient. A recipient is cut off as a slow
+No head-of-line blocking: a sender never waits for one recipient. A recipient is cut off as a slow
 reader (``slow_reader``) when a frame comes for it while more than ``queue_bytes`` already wait
 for it (in its queue and its transport's buffer), or when it has taken none of what waits for it
-for ``stall_timeout`` seconds. What waited is dropped, so its error frame is the next thing it
-reads, and the room is told why.
+for ``stall_timeout`` seconds; what waited is dropped, so its error frame is the next thing it
+reads, and the room is told why. A room moves at the pace of most of its members: when at least
+half of them are behind (more than :data:`~chat.relay.peer.PACE_MARK` waiting), the relay reads
+the room's senders no further until it has caught up, and TCP slows them. So a stalled minority
+never delays the others, and a room that is slow as a whole loses nobody.
 
-What a connection may hold: a new connection must be in a room within ``join_timeout``, a frame
-once begun must be complete within ``frame_timeout``, and a connection that sends no frame for
-``idle_timeout`` is dropped (clients ping). At most ``max_connections`` connections, of which
-``max_per_address`` from one address; when the server is full, a newcomer takes the place of the
-oldest connection that has not joined a room. The bytes of unfinished frames, all connections
-together, are bounded by ``max_unfinished``: past it, the connection whose unfinished frame is the
-oldest is dropped.
+What a connection may hold (admission, deadlines, the bound on unfinished frames) is the
+:class:`~chat.relay.guard.Guard`'s to say; the configuration is :class:`~chat.relay.config.ServerConfig`.
 
 Bad input costs only the client that sent it: a refused frame gets an ``error`` frame, a frame that
 leaves the stream out of step (length above the limit, the connection ending mid-frame) gets an
@@ -33,9 +31,8 @@ import asyncio
 import contextlib
 import signal
 import sys
-from collections import Counter
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass, replace
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import replace
 from typing import Any
 
 from chat.protocol.errors import ErrorCode, LocalProtocolError, RemoteProtocolError
@@ -44,7 +41,6 @@ from chat.protocol.events import (
     ErrorFrame,
     Frame,
     JoinFrame,
-    KexName,
     KeyBundleFrame,
     LeaveFrame,
     LeftFrame,
@@ -57,71 +53,20 @@ from chat.protocol.events import (
     RelayedMessageFrame,
     ShutdownFrame,
     StrMap,
-    SuiteName,
     WelcomeFrame,
 )
 from chat.protocol.framing import encode_frame
-from chat.protocol.limits import DEFAULT_LIMITS, Limits, MiB
+from chat.relay.config import Authorize, ServerConfig, Wiretap
 from chat.relay.console import WireView
-from chat.relay.deadlines import Deadlines
 from chat.relay.fanout import SharedPrefix
+from chat.relay.guard import Cut, Guard
 from chat.relay.peer import Peer
 from chat.relay.rooms import Refusal, Room, Rooms
 
-Authorize = Callable[[JoinFrame], "str | None"]
-Wiretap = Callable[[str, str, bytes], None]
+__all__ = ["Authorize", "RelayServer", "ServerConfig", "Wiretap", "run_server", "serve"]
 
 BACKLOG = 1024  # connections the kernel may hold for us to accept (a class arriving at once)
 FILES_SPARE = 64  # open files besides the connections: the listening socket, logs, the loop's own
-
-
-@dataclass(frozen=True)
-class ServerConfig:
-    """Everything the relay needs; port 0 picks a free port (tests). Times in seconds, None: never."""
-
-    host: str = "127.0.0.1"
-    port: int = 5050
-    suite: SuiteName = "3des"  # for rooms whose first client asks for none
-    kex: KexName = "rsa"
-    limits: Limits = DEFAULT_LIMITS
-    max_connections: int = 2000
-    max_per_address: int = 64  # connections from one IP address (tests on loopback raise it)
-    queue_bytes: int = 8 * MiB  # what may wait for one client; at least a full room's welcome
-    stall_timeout: float = 5.0  # how long a client may take none of what waits for it
-    idle_timeout: float | None = 600.0  # no frame received for this long: disconnected (clients ping)
-    join_timeout: float | None = 10.0  # a new connection must be in a room within this
-    frame_timeout: float | None = 30.0  # a frame once begun must be complete within this
-    max_unfinished: int = 64 * MiB  # bytes of unfinished frames held, all connections together
-    linger: float = 10.0  # how long a dropped client has to read its last frames (its error) once cut
-    shutdown_grace: float = 2.0  # how long the clients have to read the shutdown frame
-    # Called on each join; returns None to admit, or the reason to refuse (issue 5's --ca hooks here).
-    authorize: Authorize | None = None
-    # Called with (peer, "in" or "out", bytes) for every chunk read and written (whole frames out).
-    wiretap: Wiretap | None = None
-
-    def __post_init__(self) -> None:
-        for name in ("max_connections", "max_per_address", "queue_bytes", "max_unfinished"):
-            if getattr(self, name) < 1:
-                raise ValueError(f"{name} must be at least 1, got {getattr(self, name)}")
-        timeouts = (
-            "stall_timeout",
-            "idle_timeout",
-            "join_timeout",
-            "frame_timeout",
-            "linger",
-            "shutdown_grace",
-        )
-        for name in timeouts:
-            value = getattr(self, name)
-            if value is not None and not value > 0:
-                raise ValueError(f"{name} must be above 0 seconds, got {value}")
-
-    @property
-    def tick(self) -> float:
-        """How often the deadlines are checked: a quarter of the shortest, within 10 ms and 0.5 s."""
-        timeouts = [self.stall_timeout, self.idle_timeout, self.join_timeout, self.frame_timeout]
-        shortest = min(t for t in timeouts if t is not None)
-        return min(max(shortest / 4, 0.01), 0.5)
 
 
 class RelayServer:
@@ -131,15 +76,10 @@ class RelayServer:
         self.config = config
         self.view = view
         self.rooms: Rooms[Peer] = Rooms(config.suite, config.kex, config.limits.max_members)
+        self.guard: Guard[Peer] = Guard(config)
         self.peers: set[Peer] = set()  # admitted connections, until the transport reports them lost
-        self.per_address: Counter[str] = Counter()
-        self.unjoined: Deadlines[Peer] = Deadlines()  # connections that have never been in a room
-        self.unfinished: Deadlines[Peer] = Deadlines()  # connections in the middle of a frame
-        self.unfinished_bytes = 0
-        self.quiet: Deadlines[Peer] = Deadlines()  # since each connection's last frame
-        self.paused: set[Peer] = set()  # connections whose transport is above its high-water mark
-        self.dirty: list[Peer] = []  # peers with frames queued, flushed after each batch read
-        self.to_cut: list[tuple[Peer, ErrorCode, str]] = []
+        self.dirty: list[Peer] = []  # peers with frames queued, flushed once per round of reads
+        self.to_cut: list[Cut[Peer]] = []
         self.internal_errors = 0  # bugs caught at a connection's edge; tests require 0
         self.host = config.host
         self.port = config.port
@@ -182,39 +122,27 @@ class RelayServer:
             peer.address, peer.label = str(address[0]), f"{address[0]}:{address[1]}"
         else:
             peer.address = peer.label = str(address)
-        config = self.config
-        refusal = None
-        if self._closing:
-            refusal = "server shutting down"
-        elif self.per_address[peer.address] >= config.max_per_address:
-            refusal = f"too many connections from {peer.address} ({config.max_per_address})"
-        elif len(self.peers) >= config.max_connections:
-            oldest = self.unjoined.oldest()
-            if oldest is None:
-                refusal = f"server full ({config.max_connections} connections)"
-            else:
-                self._evict(oldest)
-        if refusal is not None:
-            self._log_refused(peer.label, ErrorCode.SERVER_FULL, refusal)
+        verdict = (
+            "server shutting down" if self._closing else self.guard.admission(peer.address, len(self.peers))
+        )
+        if isinstance(verdict, Peer):  # the oldest connection not in a room makes way
+            self.drop(
+                verdict, ErrorCode.SERVER_FULL, "server full: a newcomer takes the place of this connection"
+            )
+            verdict.transport.abort()
+        elif verdict is not None:
+            self._log_refused(peer.label, ErrorCode.SERVER_FULL, verdict)
             peer.closed = True
-            peer.transport.write(encode_frame(ErrorFrame(ErrorCode.SERVER_FULL, refusal, True).to_dict()))
+            peer.transport.write(encode_frame(ErrorFrame(ErrorCode.SERVER_FULL, verdict, True).to_dict()))
             peer.transport.close()
             self._abort_later(peer, self.config.shutdown_grace)
             return
         peer.admitted = True
         peer.bound_buffers()
         self.peers.add(peer)
-        self.per_address[peer.address] += 1
-        now = self._loop.time()
-        self.unjoined.start(peer, now)
-        self.quiet.start(peer, now)
+        self.guard.admitted(peer, peer.address, self._loop.time())
         if self.view is not None:
             self.view.connected(peer.label)
-
-    def _evict(self, peer: Peer) -> None:
-        """Make room for a newcomer: ``peer`` has not joined a room and is the oldest such."""
-        self.drop(peer, ErrorCode.SERVER_FULL, "server full: a newcomer takes the place of this connection")
-        peer.transport.abort()
 
     def received(self, peer: Peer, data: bytes) -> None:
         """Bytes from ``peer`` (``b""``: the end of its input); a bug of ours costs this connection only.
@@ -223,31 +151,31 @@ class RelayServer:
         """
         if peer.closed:
             return
-        if peer.held or (peer.room is not None and peer.room.congested):
-            peer.conn.receive_data(data)
-            self._hold(peer)
-            return
-        conn = peer.conn
         wiretap = self.config.wiretap
         if wiretap is not None and data:
             wiretap(peer.label, "in", data)
+        room = peer.room
+        if room is not None and (peer in room.held or room.congested):
+            peer.conn.receive_data(data)
+            self._hold(peer, room)
+            return
         try:
-            conn.receive_data(data)
+            peer.conn.receive_data(data)
             self._handle_events(peer)
         except Exception as exc:
             self._internal_error(peer, exc)
         self.flush_soon()
 
     def _handle_events(self, peer: Peer) -> None:
-        """Handle the whole frames ``peer``'s connection holds, until its room is congested."""
+        """Handle the whole frames ``peer``'s connection holds, unless its room becomes congested."""
         conn = peer.conn
         handlers = self._handlers
         frames = 0
         while not peer.closed:
             room = peer.room
             if room is not None and room.congested:
-                self._hold(peer)
-                break
+                self._hold(peer, room)
+                return
             try:
                 event = conn.next_event()
             except RemoteProtocolError as exc:
@@ -263,34 +191,12 @@ class RelayServer:
                 self._finish(peer)
                 return
             handlers[type(event)](peer, event)
-        if peer.closed or peer.held:
-            return
-        now = self._loop.time()
-        if frames:
-            self.quiet.start(peer, now)
-        self._track_unfinished(peer, conn.buffered, bool(frames), now)
+        if not peer.closed:
+            self.to_cut += self.guard.received(peer, frames, conn.buffered, self._loop.time())
 
     def _internal_error(self, peer: Peer, exc: Exception) -> None:
         self.internal_errors += 1
         self.drop(peer, ErrorCode.INTERNAL, f"internal error: {type(exc).__name__}: {exc}")
-
-    def _track_unfinished(self, peer: Peer, buffered: int, new_frame: bool, now: float) -> None:
-        """Account for the frame ``peer`` is in the middle of; past the global bound, drop the oldest."""
-        self.unfinished_bytes += buffered - peer.partial
-        peer.partial = buffered
-        if not buffered:
-            self.unfinished.stop(peer)
-        elif new_frame or peer not in self.unfinished:
-            self.unfinished.start(peer, now)
-        while self.unfinished_bytes > self.config.max_unfinished:
-            oldest = self.unfinished.oldest()
-            if oldest is None:
-                break
-            message = (
-                f"{self.unfinished_bytes} bytes of unfinished frames on the server, "
-                f"above the bound of {self.config.max_unfinished}; this connection's is the oldest"
-            )
-            self.drop(oldest, ErrorCode.SERVER_FULL, message)
 
     def _refuse(self, peer: Peer, exc: RemoteProtocolError) -> None:
         """Answer a frame the protocol refused; close the connection if the stream is out of step."""
@@ -310,10 +216,10 @@ class RelayServer:
             self.view.refused(label, code.value, message)
 
     def cut(self, peer: Peer, code: ErrorCode, message: str) -> None:
-        """Drop ``peer`` once the current batch is handled (so that no drop runs inside a fan-out)."""
+        """Drop ``peer`` once the current round is handled (so that no drop runs inside a fan-out)."""
         if not peer.doomed:
             peer.doomed = True
-            self.to_cut.append((peer, code, message))
+            self.to_cut.append(Cut(peer, code, message))
 
     def drop(self, peer: Peer, code: ErrorCode, message: str, *, ref: str | None = None) -> None:
         """Disconnect ``peer`` with an ``error`` frame saying why, and tell its room.
@@ -332,21 +238,21 @@ class RelayServer:
         with contextlib.suppress(LocalProtocolError):
             error = peer.conn.send(self._error(code, message, fatal=True, ref=ref))
             peer.outbox.put(error, len(error))
-        self._close(peer)
+        self._close(peer, self.config.linger)
 
     def _finish(self, peer: Peer) -> None:
         """The client ended its side cleanly: it leaves its room and gets what was queued for it."""
         peer.reason = "disconnected"
         self._depart(peer)
         peer.closed = True
-        self._close(peer)
+        self._close(peer, self.config.linger)
 
-    def _close(self, peer: Peer, grace: float | None = None) -> None:
+    def _close(self, peer: Peer, grace: float) -> None:
         """Write what is queued, close once written, and abort if it is not read within ``grace``."""
-        self._forget(peer)
+        self.guard.forget(peer)
         peer.write_all()
         peer.transport.close()
-        self._abort_later(peer, self.config.linger if grace is None else grace)
+        self._abort_later(peer, grace)
 
     def _abort_later(self, peer: Peer, grace: float) -> None:
         if not peer.lost and peer.abort_handle is None:
@@ -357,15 +263,6 @@ class RelayServer:
         peer.abort_handle = None
         if not peer.lost:
             peer.transport.abort()
-
-    def _forget(self, peer: Peer) -> None:
-        """Stop every clock and count of a connection that receives no more."""
-        self.unjoined.stop(peer)
-        self.quiet.stop(peer)
-        self.unfinished.stop(peer)
-        self.unfinished_bytes -= peer.partial
-        peer.partial = 0
-        self.paused.discard(peer)
 
     def lost(self, peer: Peer, exc: Exception | None) -> None:
         """The transport is gone: forget the connection entirely."""
@@ -381,11 +278,9 @@ class RelayServer:
             peer.reason = "disconnected"
             self._depart(peer)
             peer.closed = True
-            self._forget(peer)
+            self.guard.forget(peer)
         self.peers.discard(peer)
-        self.per_address[peer.address] -= 1
-        if not self.per_address[peer.address]:
-            del self.per_address[peer.address]
+        self.guard.gone(peer.address)
         if self._closing and not self.peers:
             self._all_gone.set()
         self.flush_soon()
@@ -405,12 +300,12 @@ class RelayServer:
             self.internal_errors += 1
 
     def flush(self) -> None:
-        """Cut off the clients marked for it (which may mark others), then feed every transport."""
+        """Cut off the clients ordered cut (which may order others), then feed every transport."""
         for _ in range(len(self.peers) + 2):
             if self.to_cut:
                 to_cut, self.to_cut = self.to_cut, []
-                for peer, code, message in to_cut:
-                    self.drop(peer, code, message)
+                for order in to_cut:
+                    self.drop(order.peer, order.code, order.message)
                 continue
             if not self.dirty:
                 return
@@ -424,59 +319,32 @@ class RelayServer:
     def writing_paused(self, peer: Peer) -> None:
         """``peer``'s transport is full: from now on it must take some of it within ``stall_timeout``."""
         if not peer.closed:
-            peer.stall_size = peer.transport.get_write_buffer_size()
-            peer.stall_since = self._loop.time()
-            self.paused.add(peer)
+            self.guard.writing_paused(peer, peer.transport.get_write_buffer_size(), self._loop.time())
 
     def writing_resumed(self, peer: Peer) -> None:
-        self.paused.discard(peer)
+        self.guard.writing_resumed(peer)
 
-    # --- pacing: a room moves at the pace of most of its members ----------------------------------
+    # --- pacing: a room moves at the pace of most of its members ---------------------------------
 
-    def fell_behind(self, peer: Peer) -> None:
-        """More than :data:`~chat.relay.peer.PACE_MARK` bytes wait for ``peer``: its room counts it behind."""
-        if peer.room is not None and peer.behind_in is None:
-            peer.behind_in = peer.room
-            peer.room.behind += 1
-
-    def caught_up(self, peer: Peer) -> None:
-        """``peer`` is no longer behind; its room's held senders go on if the room has caught up."""
-        room = peer.behind_in
-        if room is None:
-            return
-        peer.behind_in = None
-        room.behind -= 1
-        self._release_if_caught_up(room)
-
-    def _hold(self, peer: Peer) -> None:
+    def _hold(self, peer: Peer, room: Room[Peer]) -> None:
         """Read no more from ``peer`` until its room has caught up (TCP then slows the sender)."""
-        room = peer.room
-        if peer.held or room is None:
-            return
-        peer.held = True
-        room.held.append(peer)
-        peer.transport.pause_reading()
+        if peer not in room.held:
+            room.held.add(peer)
+            peer.transport.pause_reading()
 
-    def _release_if_caught_up(self, room: Room[Peer]) -> None:
-        if not room.held or room.congested:
-            return
-        held, room.held = room.held, []
-        for peer in held:
-            self._release(peer)
-
-    def _release(self, peer: Peer) -> None:
-        peer.held = False
-        if not peer.closed:
-            peer.transport.resume_reading()
-            self._loop.call_soon(self._resume, peer)
+    def release(self, senders: Iterable[Peer]) -> None:
+        """Read held senders again, starting with what they sent while held."""
+        for peer in senders:
+            if not peer.closed:
+                peer.transport.resume_reading()
+                self._loop.call_soon(self._resume, peer)
 
     def _resume(self, peer: Peer) -> None:
-        """Handle what a sender sent while it was held (its frame clock restarts: it could not go on)."""
-        if peer.closed or peer.held:
+        room = peer.room
+        if peer.closed or (room is not None and peer in room.held):
             return
         try:
-            if peer.partial:
-                self.unfinished.start(peer, self._loop.time())
+            self.guard.restart_frame(peer, self._loop.time())
             self._handle_events(peer)
         except Exception as exc:
             self._internal_error(peer, exc)
@@ -489,32 +357,15 @@ class RelayServer:
         while not self._closing:
             await asyncio.sleep(tick)
             try:
-                self._check_deadlines(self._loop.time())
+                self.to_cut += self.guard.expired(self._loop.time(), self._waiting)
                 self.flush()
             except Exception:  # a bug of ours: counted, and the sweeping goes on
                 self.internal_errors += 1
 
-    def _check_deadlines(self, now: float) -> None:
-        config = self.config
-        if config.join_timeout is not None:
-            for peer in self.unjoined.expired(now, config.join_timeout):
-                message = f"not in a room {config.join_timeout:g} s after connecting"
-                self.drop(peer, ErrorCode.IDLE_TIMEOUT, message)
-        if config.frame_timeout is not None:
-            for peer in self.unfinished.expired(now, config.frame_timeout):
-                message = f"frame not finished within {config.frame_timeout:g} s ({peer.partial} bytes of it)"
-                self.drop(peer, ErrorCode.IDLE_TIMEOUT, message)
-        if config.idle_timeout is not None:
-            for peer in self.quiet.expired(now, config.idle_timeout):
-                self.drop(peer, ErrorCode.IDLE_TIMEOUT, f"nothing received for {config.idle_timeout:g} s")
-        for peer in list(self.paused):
-            size = peer.transport.get_write_buffer_size()
-            if size < peer.stall_size:
-                peer.stall_size, peer.stall_since = size, now
-            elif now - peer.stall_since > config.stall_timeout:
-                waiting = size + peer.outbox.size
-                message = f"took none of the {waiting} bytes waiting for it in {config.stall_timeout:g} s"
-                self.drop(peer, ErrorCode.SLOW_READER, message)
+    @staticmethod
+    def _waiting(peer: Peer) -> tuple[int, int]:
+        buffered = peer.transport.get_write_buffer_size()
+        return buffered, buffered + peer.outbox.size
 
     # --- the protocol's events ------------------------------------------------------------------
 
@@ -532,7 +383,7 @@ class RelayServer:
             self._log_refused(peer.label, refusal.code, refusal.message)
             peer.send(self._error(refusal.code, refusal.message, ref="join"))
             return
-        self.unjoined.stop(peer)
+        self.guard.joined(peer)
         others = room.others(join.alias)
         welcome_members = tuple(seat.member for seat in others)
         peer.room, peer.alias = room, join.alias
@@ -558,13 +409,8 @@ class RelayServer:
         if room is None:
             return
         peer.room = None
-        self.rooms.leave(room.name, peer.alias)
-        if peer.held:
-            room.held.remove(peer)
-            self._release(peer)
-        if peer.behind_in is room:
-            self.caught_up(peer)
-        self._release_if_caught_up(room)
+        self.rooms.leave(room.name, peer.alias)  # no longer behind in it, nor held
+        self.release(room.release())
         if self.view is not None:
             self.view.left(room.name, peer.alias, peer.reason)
         if self._closing or not room.seats:
