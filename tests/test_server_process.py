@@ -16,7 +16,7 @@ from chat.cli import server as cli_server
 from chat.cli.server import choose_suite
 from chat.protocol.limits import Limits
 from chat.relay.server import ServerConfig
-from tests.test_server import TIMEOUT, WireClient, run
+from tests.test_server import TIMEOUT, WireClient, no_event_loop_errors, run  # noqa: F401
 
 
 def test_the_server_process_serves_and_shuts_down_on_ctrl_c() -> None:
@@ -44,6 +44,9 @@ def test_the_server_process_serves_and_shuts_down_on_ctrl_c() -> None:
             rest = (await asyncio.wait_for(process.stdout.read(), TIMEOUT)).decode()
             assert "INSECURE" in rest  # the suite's label is shown to the operator
             assert "alice" in rest  # joins are logged even with --quiet
+            assert process.stderr is not None
+            errors = (await asyncio.wait_for(process.stderr.read(), TIMEOUT)).decode()
+            assert "Traceback" not in errors and "Exception in callback" not in errors, errors
         finally:
             if process.returncode is None:
                 process.kill()
