@@ -177,6 +177,20 @@ def load() -> float:
     return 0.0
 
 
+async def settled_rss(relay: Relay) -> int:
+    """The relay's RSS once it has handled what came before: after a ping round trip, and the
+    least of three readings over a second (the machine is shared: it may be slow to get there)."""
+    await asyncio.sleep(0.5)
+    probe = await connect(relay.port, "probe")
+    await probe.sync()
+    probe.close()
+    readings = []
+    for _ in range(3):
+        await asyncio.sleep(0.5)
+        readings.append(relay.rss)
+    return min(readings)
+
+
 async def close_all(members: list[Member]) -> None:
     for member in members:
         member.close()
@@ -458,8 +472,7 @@ async def slowloris(size: Size, out: Outcome) -> Relay:
     late_join = time.monotonic() - begin
     member.close()
     await close_all(holders)
-    await asyncio.sleep(1.0)
-    after = relay.rss
+    after = await settled_rss(relay)
     out.add(
         f"{size.partial_frames} unfinished 1 MiB frames: {held_cut} cut by the bound; join meanwhile "
         f"{late_join * 1000:.0f} ms; RSS {baseline / MB:.0f} -> {during / MB:.0f} (dripping) -> "
@@ -536,8 +549,7 @@ async def storm(size: Size, out: Outcome) -> Relay:
     expected = seq * n * (n - 1)
     lost = expected - len(tally.latencies)
     await close_all(stable)
-    await asyncio.sleep(1.0)
-    after = relay.rss
+    after = await settled_rss(relay)
     out.add(
         f"{sum(counts.values())} connections over {size.storm_seconds:g} s: "
         + ", ".join(f"{k} {v}" for k, v in counts.items())

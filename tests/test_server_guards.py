@@ -8,8 +8,14 @@ host. Every wait is bounded; the event loop must log no error.
 from __future__ import annotations
 
 import asyncio
+import io
 import time
 
+import pytest
+from rich.console import Console
+
+from chat.relay import server as relay_server
+from chat.relay.console import WireView
 from tests.test_server import (
     WireClient,
     frame,
@@ -168,3 +174,24 @@ def test_unfinished_frames_are_bounded_across_connections() -> None:
                 await client.close()
 
     run(scenario)
+
+
+def test_refusals_at_the_door_are_summed_up_on_the_console(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A flood of refused connections is one line per address per period, not one per connection."""
+    monkeypatch.setattr(relay_server, "REFUSALS_SHOWN_EVERY", 0.3)
+    console = Console(record=True, width=200, color_system=None, file=io.StringIO())
+
+    async def scenario() -> None:
+        async with running(max_per_address=1, view=WireView(console, frames=False)) as server:
+            (member,) = await room_of(server, "member")
+            for _ in range(5):
+                refused = await WireClient.connect(server.port)
+                assert [f["code"] for f in await refused.until_closed()] == ["server_full"]
+            await asyncio.sleep(0.8)
+            await member.close()
+
+    run(scenario)
+    lines = [line for line in console.export_text().splitlines() if "server_full" in line]
+    assert len(lines) == 2, lines
+    assert "too many connections from 127.0.0.1 (1)" in lines[0]
+    assert "4 more connections refused in 0.3 s" in lines[1]

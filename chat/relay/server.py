@@ -69,6 +69,7 @@ __all__ = ["Authorize", "RelayServer", "ServerConfig", "Wiretap", "run_server", 
 BACKLOG = 1024  # connections the kernel may hold for us to accept (a class arriving at once)
 FILES_SPARE = 64  # open files besides the connections: the listening socket, logs, the loop's own
 M_MMAP_THRESHOLD = -3  # glibc's mallopt parameter (malloc.h)
+REFUSALS_SHOWN_EVERY = 10.0  # seconds between the console's summaries of connections refused
 
 
 class RelayServer:
@@ -82,6 +83,7 @@ class RelayServer:
         self.peers: set[Peer] = set()  # admitted connections, until the transport reports them lost
         self.dirty: list[Peer] = []  # peers with frames queued, flushed once per round of reads
         self.to_cut: list[Cut[Peer]] = []
+        self._refused: dict[str, int] = {}  # addresses refused at the door: refusals not yet shown
         self.internal_errors = 0  # bugs caught at a connection's edge; tests require 0
         self.host = config.host
         self.port = config.port
@@ -133,7 +135,7 @@ class RelayServer:
             )
             verdict.transport.abort()
         elif verdict is not None:
-            self._log_refused(peer.label, ErrorCode.SERVER_FULL, verdict)
+            self._log_refused_at_the_door(peer, verdict)
             peer.closed = True
             peer.transport.write(encode_frame(ErrorFrame(ErrorCode.SERVER_FULL, verdict, True).to_dict()))
             peer.transport.close()
@@ -145,6 +147,22 @@ class RelayServer:
         self.guard.admitted(peer, peer.address, self._loop.time())
         if self.view is not None:
             self.view.connected(peer.label)
+
+    def _log_refused_at_the_door(self, peer: Peer, refusal: str) -> None:
+        """The first refusal from an address is shown; the next ones are counted, shown as one line
+        every :data:`REFUSALS_SHOWN_EVERY` seconds (a flood must not flood the operator's console)."""
+        if peer.address in self._refused:
+            self._refused[peer.address] += 1
+            return
+        self._refused[peer.address] = 0
+        self._log_refused(peer.label, ErrorCode.SERVER_FULL, refusal)
+
+    def _show_refusals(self) -> None:
+        for address, count in self._refused.items():
+            if count:
+                message = f"{count} more connections refused in {REFUSALS_SHOWN_EVERY:g} s"
+                self._log_refused(address, ErrorCode.SERVER_FULL, message)
+        self._refused.clear()
 
     def received(self, peer: Peer, data: bytes) -> None:
         """Bytes from ``peer`` (``b""``: the end of its input); a bug of ours costs this connection only.
@@ -356,11 +374,16 @@ class RelayServer:
 
     async def _sweep(self) -> None:
         tick = self.config.tick
+        show_refusals_at = self._loop.time() + REFUSALS_SHOWN_EVERY
         while not self._closing:
             await asyncio.sleep(tick)
             try:
-                self.to_cut += self.guard.expired(self._loop.time(), self._waiting)
+                now = self._loop.time()
+                self.to_cut += self.guard.expired(now, self._waiting)
                 self.flush()
+                if now >= show_refusals_at:
+                    self._show_refusals()
+                    show_refusals_at = now + REFUSALS_SHOWN_EVERY
             except Exception:  # a bug of ours: counted, and the sweeping goes on
                 self.internal_errors += 1
 
