@@ -174,13 +174,12 @@ class RelayServer:
         wiretap = self.config.wiretap
         if wiretap is not None and data:
             wiretap(peer.label, "in", data)
-        room = peer.room
-        if room is not None and (peer in room.held or room.congested):
-            peer.conn.receive_data(data)
-            self._hold(peer, room)
-            return
         try:
             peer.conn.receive_data(data)
+            room = peer.room
+            if room is not None and (peer in room.held or room.congested):
+                self._hold(peer, room)
+                return
             self._handle_events(peer)
         except Exception as exc:
             self._internal_error(peer, exc)
