@@ -56,9 +56,9 @@ from bench.relay_wire import (
     join_frame,
     message_frame,
     ping_frame,
-    raise_open_file_limit,
     room_of,
 )
+from chat.relay.server import raise_open_file_limit
 
 MB = 1_000_000
 BURST_GROUP = 10  # messages sent together in the paced burst (from as many members)

@@ -92,18 +92,6 @@ def cpu_of(pid: int) -> float:
         return 0.0
 
 
-def raise_open_file_limit(wanted: int) -> None:
-    """This process opens one socket per client: raise its soft limit as far as the hard one allows."""
-    try:
-        import resource
-    except ImportError:
-        return
-    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
-    if soft != resource.RLIM_INFINITY and soft < wanted:
-        target = wanted if hard == resource.RLIM_INFINITY else min(wanted, hard)
-        resource.setrlimit(resource.RLIMIT_NOFILE, (target, hard))
-
-
 # --- the relay ----------------------------------------------------------------------------------
 
 
