@@ -15,6 +15,7 @@ import pytest
 from chat.e2e import certificates
 from chat.e2e.identity import Identity
 from chat.e2e.session import Delivered, KeyReceived, Outgoing, RoomSession
+from chat.e2e.suites import kex
 from chat.protocol.connection import Connection
 from chat.protocol.events import (
     JoinFrame,
@@ -30,7 +31,6 @@ from chat.protocol.limits import DEFAULT_LIMITS, FRAME_OVERHEAD, KiB, Limits, Mi
 from chat.protocol.state import Role
 from chat.relay.fanout import SharedPrefix
 from chat.transfer.format import CHUNK, HYBRID_CHUNK, chunk_size_for
-from chat.transfer.manager import _block_sizes
 from ciphers.rsa.keys import generate
 
 HALL = DEFAULT_LIMITS.max_members
@@ -131,7 +131,7 @@ def test_a_direct_message_and_a_file_chunk_to_a_full_room_fit(people: tuple[Iden
     session = RoomSession(teacher, "teacher", "hall", "rsa", "rsa")
     session.start([(alias, student.public.to_wire()) for alias in OTHERS])
     client, server, _ = in_room("teacher")
-    chunk = chunk_size_for(False, HALL - 1, DEFAULT_LIMITS.max_body, [_block_sizes("rsa", student.public)])
+    chunk = chunk_size_for(False, HALL - 1, DEFAULT_LIMITS.max_body, [kex("rsa").block_sizes(student.public)])
     assert chunk > 0
     for data, content_type in ((b"a question from the back row", "text"), (b"x" * chunk, CHUNK)):
         out = sealed_to_all(session, data, content_type)
@@ -150,6 +150,6 @@ def test_a_direct_message_and_a_file_chunk_to_a_full_room_fit(people: tuple[Iden
     # the hybrid suites' chunks do not depend on the room; ElGamal's direct blocks still fit 499
     assert chunk_size_for(True, HALL - 1, DEFAULT_LIMITS.max_body) == HYBRID_CHUNK
     assert (
-        chunk_size_for(False, HALL - 1, DEFAULT_LIMITS.max_body, [_block_sizes("elgamal", student.public)])
+        chunk_size_for(False, HALL - 1, DEFAULT_LIMITS.max_body, [kex("elgamal").block_sizes(student.public)])
         > 0
     )
