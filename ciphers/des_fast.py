@@ -239,20 +239,16 @@ class BitsliceBulk:
     always, ``False`` never (the modes then run one block at a time).
     """
 
-    __slots__ = ("_round_keys", "_threshold")
+    __slots__ = ("_round_keys", "bulk_threshold")
     _encrypt: Schedule
     _decrypt: Schedule
-    _threshold: int
+    #: The input size in bytes from which the modes use the bulk operations.
+    bulk_threshold: int
     _round_keys: dict[bool, RoundKeys]
 
     def _choose(self, bitslice: bool | None, threshold: int) -> None:
-        self._threshold = threshold if bitslice is None else (0 if bitslice else NEVER)
+        self.bulk_threshold = threshold if bitslice is None else (0 if bitslice else NEVER)
         self._round_keys = {}
-
-    @property
-    def bulk_threshold(self) -> int:
-        """The input size in bytes from which the modes use the bulk operations."""
-        return self._threshold
 
     def _keys(self, decrypt: bool) -> RoundKeys:
         keys = self._round_keys.get(decrypt)
