@@ -3,19 +3,24 @@
 ``python -m ciphers.bitslice.search`` rewrites :mod:`ciphers.bitslice.sboxes` from the seeds listed
 there (``--search N`` tries N new seeds per S-box first and keeps what is shorter).
 
-Two steps, both on truth tables (:mod:`ciphers.bitslice.gates`: one 64-bit integer per signal):
+Three steps, all on truth tables (:mod:`ciphers.bitslice.gates`: one 64-bit integer per signal):
 
 1. **Multiplexer decomposition with don't-cares** (Kwan, "Reducing the Gate Count of Bitslice DES",
    IACR ePrint 2000/051). To make a signal that equals a target where a *care* mask is set: reuse a
    signal that already does, or one gate on two signals that already exist; otherwise pick a
    selection signal s and build the target as ``h ^ (g & s)`` (or ``h ^ (g | s)``, ``h | (g & s)``,
    ``h & (g | s)``), where h only has to be right where s is 0 and g only where s is 1: two smaller
-   problems with half the care bits each, built on all the gates made so far. The four outputs
-   share one pool of gates, so later outputs reuse earlier ones. The choice of selection signal
-   is searched (all choices near the top, fewer further down), in random order from a seed.
+   problems with half the care bits each, built on all the gates made so far. Or use an existing
+   signal p as one side: ``p & r`` if the target is 0 wherever p is (then r only has to be right
+   where p is 1), ``p | r`` if the target is 1 wherever p is, or ``p ^ r``: one smaller problem.
+   The four outputs share one pool of gates, so later outputs reuse earlier ones. The choices are
+   searched (many near the top, fewer further down), in random order from a seed.
 2. **Resubstitution with observability don't-cares**: a gate only has to be right on the inputs
-   where changing it would change an output; if some existing signal, or one new gate, agrees
-   with it there, the gate is replaced and whatever fed only it is dropped.
+   where changing it would change an output; if some existing signal, or one new gate (two, if
+   that frees three), agrees with it there, the gate is replaced and whatever fed only it is dropped.
+3. **Complements where they are free**: every signal may be held complemented if that saves a NOT
+   (De Morgan turns AND into OR on complemented inputs, XOR passes complements on), trying all 64
+   ways to complement the inputs; then step 2 again.
 
 The gate count is what the cipher pays per S-box, one big-integer operation per gate. Inputs and
 outputs may be complemented for free (see :mod:`ciphers.bitslice.gates`).
@@ -48,18 +53,24 @@ from ciphers.bitslice.gates import (
 )
 
 RawGate = tuple[str, int, int]  # (op, a, b); b == a for NOT
+_AND_WITH, _OR_WITH, _XOR_WITH = 4, 5, 6  # the one-sided forms, after the four multiplexer forms
 _INPUT_TABLES = [input_truth_table(i) for i in range(1, INPUTS + 1)]
 
 
 @dataclasses.dataclass(frozen=True)
 class Settings:
     """How wide the decomposition search is: ``widths[d]`` choices of selection signal are tried
-    at depth d (1 below that), two-gate matches are looked for above ``two_gate_depth``, and
-    existing gates are tried as selection signals above ``pool_depth``."""
+    at depth d (1 below that), two-gate matches are looked for above ``two_gate_depth``, existing
+    gates are tried as selection signals above ``pool_depth``, and above ``one_sided_depth`` the
+    ``one_sided`` existing signals that leave the fewest care bits are tried as one side of an AND
+    or OR (and ``one_sided_xor`` of them, closest to the target, as one side of an XOR)."""
 
     widths: tuple[int, ...] = (24, 24, 8, 4)
     two_gate_depth: int = 1
     pool_depth: int = 0
+    one_sided_depth: int = 0
+    one_sided: int = 0
+    one_sided_xor: int = 0
     resubstitution_rounds: int = 60
 
 
@@ -185,17 +196,49 @@ class _Search:
         options = [(s, form) for s in selectors for form in range(4)]
         self.rng.shuffle(options)
         widths = self.settings.widths
+        options = options[: widths[depth] if depth < len(widths) else 1]
+        if depth < self.settings.one_sided_depth:
+            options = self.one_sided_options(net, target, care) + options
         best: tuple[_Net, int] | None = None
-        for s, form in options[: widths[depth] if depth < len(widths) else 1]:
+        for s, form in options:
             trial = self.multiplex(net.copy(), target, care, s, form, depth + 1)
             if best is None or trial[0].cost < best[0].cost:
                 best = trial
         assert best is not None
         return best
 
+    def one_sided_options(self, net: _Net, target: int, care: int) -> list[tuple[int, int]]:
+        """Existing signals p that can be one side of the target: ``p & r`` where the target is
+        0 wherever p is (r then only matters where p is 1), ``p | r`` where the target is 1
+        wherever p is, and ``p ^ r``; the most promising first (fewest care bits left for r, or
+        fewest bits where p differs from the target)."""
+        ands, ors, xors = [], [], []
+        for p, v in enumerate(net.values):
+            if not target & ~v & care and care & ~v:
+                ands.append(((care & v).bit_count(), p))
+            if not v & ~target & care and care & v:
+                ors.append(((care & ~v).bit_count(), p))
+            xors.append((((target ^ v) & care).bit_count(), p))
+        count = self.settings.one_sided
+        return (
+            [(p, _AND_WITH) for _, p in sorted(ands)[:count]]
+            + [(p, _OR_WITH) for _, p in sorted(ors)[:count]]
+            + [(p, _XOR_WITH) for _, p in sorted(xors)[: self.settings.one_sided_xor]]
+        )
+
     def multiplex(self, net: _Net, t: int, care: int, s: int, form: int, depth: int) -> tuple[_Net, int]:
-        """Build ``t`` on ``care`` with selection signal ``s`` in one of four forms."""
+        """Build ``t`` on ``care`` with selection signal ``s`` in one of four forms, or with the
+        existing signal ``s`` as one side of an AND, OR or XOR (``_AND_WITH`` and so on)."""
         v = net.values[s]
+        if form == _AND_WITH:  # t = s & r: r is t where s = 1
+            net, r = self.synthesize(net, t, care & v, depth)
+            return net, net.add(AND, s, r)
+        if form == _OR_WITH:  # t = s | r: r is t where s = 0
+            net, r = self.synthesize(net, t, care & ~v, depth)
+            return net, net.add(OR, s, r)
+        if form == _XOR_WITH:  # t = s ^ r
+            net, r = self.synthesize(net, t ^ v, care, depth)
+            return net, net.add(XOR, s, r)
         if form == 0:  # t = h ^ (g & s): h is t where s = 0, g is t ^ h where s = 1
             net, h = self.synthesize(net, t, care & ~v, depth)
             net, g = self.synthesize(net, t ^ net.values[h], care & v, depth)
@@ -262,9 +305,9 @@ def _to_circuit(box: int, raw: Sequence[RawGate], outputs: Sequence[tuple[int, b
             op, a, b = raw[i]
             gates.append(Gate(op, renumber[a]) if op == NOT else Gate(op, renumber[a], renumber[b]))
             renumber[i] = INPUTS + len(gates) - 1
-    output_signals = [renumber[signal] for signal, _ in outputs]
+    o1, o2, o3, o4 = (renumber[signal] for signal, _ in outputs)
     complemented_outputs = sum(1 << j for j, (_, c) in enumerate(outputs) if c)
-    return Circuit(box, tuple(gates), tuple(output_signals), complemented_inputs, complemented_outputs)  # type: ignore[arg-type]
+    return Circuit(box, tuple(gates), (o1, o2, o3, o4), complemented_inputs, complemented_outputs)
 
 
 # --- step 2: resubstitution -----------------------------------------------------------------------
@@ -335,12 +378,16 @@ class _Program:
                     stack.append(x)
         return dead
 
-    def replace(self, gate: int, new: RawGate | int) -> None:
-        """Every use of signal ``gate`` reads ``new`` instead (an existing signal or a new gate)."""
+    def replace(self, gate: int, new: RawGate | int, outer: tuple[str, int] | None = None) -> None:
+        """Every use of signal ``gate`` reads ``new`` instead: an existing signal, a new gate, or
+        (with ``outer`` = (op, c)) the new gate ``op(new, c)``."""
         nodes: dict[int, RawGate] = {INPUTS + i: g for i, g in enumerate(self.gates)}
         target = new if isinstance(new, int) else max(nodes, default=INPUTS) + 1
         if not isinstance(new, int):
             nodes[target] = new
+            if outer is not None:
+                nodes[target + 1] = (outer[0], target, outer[1])
+                target += 1
         del nodes[gate]
         nodes = {
             i: (op, target if a == gate else a, target if b == gate else b) for i, (op, a, b) in nodes.items()
@@ -437,6 +484,12 @@ def _resubstitution(program: _Program, rng: random.Random, neutral: bool) -> boo
             if (op, usable[a], usable[b]) != program.gates[gate - INPUTS]:
                 program.replace(gate, (op, usable[a], usable[b]))
                 return True
+        if len(freed) >= 3:  # two new gates for three or more freed ones
+            pair = _two_gates([values[i] for i in usable], value, care)
+            if pair is not None:
+                (op, a, b), op2, c = pair
+                program.replace(gate, (op, usable[a], usable[b]), (op2, usable[c]))
+                return True
     return False
 
 
@@ -460,9 +513,75 @@ def resubstitute(circuit: Circuit, seed: int, rounds: int) -> Circuit:
     return best
 
 
+# --- step 3: complements where they are free ------------------------------------------------------
+
+
+def _with_polarity(circuit: Circuit, flips: int) -> Circuit:
+    """The same circuit with every signal held in the polarity the gates make cheapest, starting
+    from inputs complemented as ``flips`` says: a NOT becomes a renaming, AND and OR on two
+    complemented inputs become OR and AND (De Morgan) with a complemented output, XOR passes the
+    complements on, and only an AND or OR on one complemented input pays for a NOT."""
+    gates: list[Gate] = []
+    held = list(range(INPUTS))  # where each signal of ``circuit`` is, in the new circuit
+    polarity = [flips >> i & 1 for i in range(INPUTS)]  # and whether it is held complemented
+    opposite: dict[int, int] = {}  # new signal -> its complement, once a NOT has made it
+
+    def emit(op: str, a: int, b: int | None = None) -> int:
+        gates.append(Gate(op, a, b))
+        return INPUTS + len(gates) - 1
+
+    def flipped(signal: int) -> int:
+        if signal not in opposite:
+            opposite[signal] = emit(NOT, signal)
+            opposite[opposite[signal]] = signal
+        return opposite[signal]
+
+    for gate in circuit.gates:
+        a, pa = held[gate.a], polarity[gate.a]
+        if gate.op == NOT:
+            held.append(a)
+            polarity.append(pa ^ 1)
+            continue
+        assert gate.b is not None
+        b, pb = held[gate.b], polarity[gate.b]
+        if gate.op == XOR:
+            held.append(emit(XOR, a, b))
+            polarity.append(pa ^ pb)
+            continue
+        if pa != pb:  # make them agree, on the side whose complement already exists if either does
+            if a in opposite or b not in opposite:
+                a, pa = flipped(a), pb
+            else:
+                b, pb = flipped(b), pa
+        op = gate.op if not pa else (OR if gate.op == AND else AND)
+        held.append(emit(op, a, b))
+        polarity.append(pa)
+    outputs = tuple(held[o] for o in circuit.outputs)
+    complemented_outputs = circuit.complemented_outputs
+    for j, o in enumerate(circuit.outputs):
+        complemented_outputs ^= polarity[o] << j
+    return Circuit(
+        circuit.box,
+        tuple(gates),
+        (outputs[0], outputs[1], outputs[2], outputs[3]),
+        circuit.complemented_inputs ^ flips,
+        complemented_outputs,
+    )
+
+
+def free_complements(circuit: Circuit) -> Circuit:
+    """Step 3: the shortest of :func:`_with_polarity` over the 64 ways to complement the inputs."""
+    best = min((_with_polarity(circuit, flips) for flips in range(64)), key=lambda c: len(c.gates))
+    return best if len(best.gates) < len(circuit.gates) else circuit
+
+
 def search(box: int, seed: int, settings: Settings) -> Circuit:
-    """Both steps for one seed."""
-    return resubstitute(decompose(box, seed, settings), seed, settings.resubstitution_rounds)
+    """The three steps for one seed (resubstitution again if the complements changed anything)."""
+    circuit = resubstitute(decompose(box, seed, settings), seed, settings.resubstitution_rounds)
+    complemented = free_complements(circuit)
+    if complemented is circuit:
+        return circuit
+    return resubstitute(complemented, seed, settings.resubstitution_rounds)
 
 
 # --- the generated module -------------------------------------------------------------------------
@@ -495,8 +614,8 @@ SboxFunction = Callable[[int, int, int, int, int, int, int], Words4]
 def render_module(circuits: Sequence[Circuit], seeds: Sequence[int], settings: Settings) -> str:
     """The text of :mod:`ciphers.bitslice.sboxes` for these circuits (S1..S8 in order)."""
     parts = [_HEADER]
-    fields = ", ".join(f'"{name}": {value!r}' for name, value in dataclasses.asdict(settings).items())
-    parts.append(f"SETTINGS = {{{fields}}}\n")
+    fields = "".join(f'    "{name}": {value!r},\n' for name, value in dataclasses.asdict(settings).items())
+    parts.append(f"SETTINGS = {{\n{fields}}}\n")
     parts.append(f"SEEDS = {tuple(seeds)!r}\n")
     parts.append(f"GATES = {tuple(len(c.gates) for c in circuits)!r}\n")
     parts.append(f"COMPLEMENTED_INPUTS = {tuple(c.complemented_inputs for c in circuits)!r}\n")
