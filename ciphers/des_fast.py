@@ -223,11 +223,13 @@ def des_schedule(key: bytes, *, decrypt: bool = False) -> Pass:
 
 #: Input sizes in bytes from which the bitslice path is faster than this one, for single and Triple
 #: DES; the modes switch paths there. Measured, not guessed: ``python -m bench des`` times ECB on
-#: 8 bytes to 2 KiB on both paths ("Small inputs", medians of interleaved runs) and reports where
-#: they cross. On the 2-core machine this was tuned on (loaded by other work, load average 3-6):
-#: DES crossed between 768 and 1024 bytes, 3DES at about 1024 bytes.
-BITSLICE_THRESHOLD = 1024
-TDES_BITSLICE_THRESHOLD = 1024
+#: 8 bytes to 2 KiB on both paths ("Small inputs": medians of interleaved runs, each sample many
+#: calls) and says where they cross. With the committed circuits, on the 2-core machine this was
+#: tuned on (load average about 2 from other work), two runs crossed at 640 bytes (80 blocks) for
+#: DES and 576 bytes (72 blocks) for 3DES; below that the table-driven path is faster, and the
+#: modes' default stays within a few percent of what they did before the bitslice path existed.
+BITSLICE_THRESHOLD = 640
+TDES_BITSLICE_THRESHOLD = 576
 NEVER = sys.maxsize
 
 

@@ -24,9 +24,8 @@ Between the passes of Triple DES, IP^-1 then IP cancel, leaving the halves excha
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from ciphers.bitslice import sboxes
 from ciphers.des import key_schedule
@@ -171,9 +170,11 @@ KEY_BITS = _key_bit_positions()
 @dataclass(frozen=True)
 class RoundKeys:
     """One key's subkeys as masks of the S-box inputs to complement, round by round: K_n xor
-    :class:`Polarity`. ``passes`` is one pass (DES) or three (Triple DES EDE)."""
+    :class:`Polarity`. ``passes`` is one pass (DES) or three (Triple DES EDE). Like the cipher
+    objects, it keeps its key material out of its repr."""
 
-    passes: tuple[tuple[int, ...], ...]
+    passes: tuple[tuple[int, ...], ...] = field(repr=False)
+    _words: dict[int, list[list[Words]]] = field(default_factory=dict, compare=False, repr=False)
 
     @classmethod
     def of(cls, schedule: Sequence[Sequence[int]]) -> RoundKeys:
@@ -183,18 +184,22 @@ class RoundKeys:
         return cls(tuple(tuple(masks[16 * i : 16 * i + 16]) for i in range(len(schedule))))
 
     def words(self, ones: int) -> list[list[Words]]:
-        """The key words for words of this width: all-ones where an input is complemented."""
-        return _key_words(self, ones)
+        """The key words for words of this width: all-ones where an input is complemented (the
+        last few widths are kept: CBC streams ask for the same one at every step)."""
+        words = self._words.get(ones)
+        if words is None:
+            words = [
+                [[ones if b else 0 for b in _bits(mask, 48)] for mask in subkeys] for subkeys in self.passes
+            ]
+            if len(self._words) >= 4:
+                self._words.clear()
+            self._words[ones] = words
+        return words
 
     @property
     def output_flips(self) -> int:
         """The output bits that come out complemented."""
         return POLARITY[len(self.passes)].output
-
-
-@functools.lru_cache(maxsize=16)
-def _key_words(keys: RoundKeys, ones: int) -> list[list[Words]]:
-    return [[[ones if b else 0 for b in _bits(mask, 48)] for mask in subkeys] for subkeys in keys.passes]
 
 
 def encrypt_slices(slices: Sequence[int], keys: RoundKeys, ones: int) -> Words:
