@@ -1,10 +1,11 @@
 """The bulk operations the modes use: many blocks, or many CBC streams, under one key. INSECURE.
 
 All of them move data into bit slices (:mod:`ciphers.bitslice.transpose`), run the cipher on the
-slices (:mod:`ciphers.bitslice.des`) and move the result back, so their cost is almost the same for
-one block as for thousands: below a few dozen blocks the table-driven path of
-:mod:`ciphers.des_fast` is faster, and the cipher objects only choose this path above a measured
-threshold (:data:`ciphers.des_fast.BITSLICE_THRESHOLD`).
+slices (:mod:`ciphers.bitslice.des`) and move the result back. A pass costs about the same for 8
+blocks as for a few hundred (Python's cost per operation dominates until the words are about a
+kilobit wide), so below some 70 to 80 blocks the table-driven path of :mod:`ciphers.des_fast` is
+faster, and the cipher objects only choose this path above a measured threshold
+(:data:`ciphers.des_fast.BITSLICE_THRESHOLD`).
 
 CTR's counter blocks never exist as bytes: their slices are computed directly, by adding the
 initial counter to the slices of the block numbers 0, 1, 2, ... with a bitsliced ripple-carry adder

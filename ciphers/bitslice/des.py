@@ -6,13 +6,14 @@ made fast, and to run the toolkit's bulk modes and key searches at a usable spee
 circuit on W blocks (or W keys) at once, one W-bit word per bit (:mod:`ciphers.bitslice.transpose`).
 
 * **Every permutation is a renaming.** IP, IP^-1, E and P move bits, and bits are words here, so
-  they are list indexing and cost nothing (Biham section 3); so are PC-1, the rotations and PC-2,
-  which turn a key's 56 bits into subkey bits (:func:`subkey_bits`).
+  they are list indexing and cost nothing; so are PC-1, the rotations and PC-2, which turn a key's
+  56 bits into subkey bits (:data:`KEY_BITS`, :func:`subkey_words`).
 * **Each S-box is a circuit** of AND, OR, XOR and NOT gates, one big-integer operation each
   (:mod:`ciphers.bitslice.sboxes`, made by :mod:`ciphers.bitslice.search`).
 * **Key bits are words too.** Under one key a key bit is the all-zeros or the all-ones word, so
-  XORing it into an S-box input is a NOT or nothing (:class:`RoundKeys`). For a key search the
-  candidate keys' bits are slices (:func:`many_keys`).
+  XORing it into an S-box input is a NOT or nothing (:class:`RoundKeys`; the code XORs either
+  word, which costs about the same, rather than branch). For a key search the candidate keys' bits
+  are slices (:func:`encrypt_many_keys`, :func:`matching_keys`).
 * **Complements are bookkeeping.** The circuits may take inputs and give outputs complemented.
   Whether a word holds a bit or its complement is the same for every key and every block, so it is
   worked out once per round (:class:`Polarity`) and folded into the key bits; the output is

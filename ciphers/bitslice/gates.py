@@ -1,6 +1,6 @@
 """S-box circuits as straight-line programs of AND, OR, XOR and NOT gates. INSECURE: DES, for study.
 
-Biham's bitslice DES ("A Fast New DES Implementation in Software", FSE 1997, section 3) evaluates
+Biham's bitslice DES ("A Fast New DES Implementation in Software", FSE 1997) evaluates
 each S-box as a Boolean circuit on whole words. Here a circuit is a list of two-input gates over
 six input signals, b1..b6 of FIPS 46-3, "The Cipher Function f". Every signal's value can be a
 *truth table*: bit ``v`` of input ``b_i`` is bit ``i`` of the 6-bit number ``v`` (``b1`` the most

@@ -1,6 +1,6 @@
 """Blocks into bit slices and back: the transposition at the edges of the bitslice DES. INSECURE.
 
-Biham (FSE 1997, section 3) keeps bit i of W blocks in one W-bit word: a W x 64 bit matrix (one
+Biham (FSE 1997) keeps bit i of W blocks in one W-bit word: a W x 64 bit matrix (one
 block a row) is stored as its transpose, 64 words of W bits. Here slice i - 1 holds bit i of every
 block (FIPS 46-3 numbering, bit 1 the leftmost), with block k in bit k of the word.
 
