@@ -15,7 +15,9 @@ OAEP labels. Notation:
   ``FP(x)`` is the 32-byte SHA-256 fingerprint of x's identity (:mod:`chat.e2e.identity`).
 * Binary body fields (:data:`BINARY_FIELDS`) are canonical standard base64; in the text fields,
   hex is lower case, numbers are canonical decimals (no sign, no leading zero, below 2^63),
-  aliases folded, lists comma-separated and sorted by folded alias.
+  aliases folded, lists comma-separated and sorted by folded alias. A list of members holds at
+  most as many entries as a room holds members (the protocol's ``max_members``, 64), a list of
+  changes twice that; longer ones are refused before anything is computed.
 
 Views. A sender's *view* is the set of members its messages are for (the members its current chain
 was handed to; in a direct suite, those it encrypts to): entries (fold(alias), FP, N), never itself.
