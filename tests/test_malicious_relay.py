@@ -17,7 +17,8 @@ import pytest
 
 from chat.client import events as ev
 from chat.client.chat_client import ChatClient
-from chat.e2e.session import RoomSession
+from chat.client.handlers import join_nonce
+from chat.e2e.session import Arrival, RoomSession
 from chat.e2e.trust import KnownPeers
 from tests.chat_net import Mutate, Recorder, ServerProcess, TapProxy, connect_all, eventually, run
 from tests.chat_support import SUITE_IDS, SUITE_KEX, identity, wire
@@ -219,8 +220,10 @@ def test_forged_message_injected_under_another_alias(server: ServerProcess, suit
 
     def down(_number: int, alias: str | None, obj: Frame) -> list[Frame]:
         if alias == "carol" and obj.get("type") == "welcome":
-            session = RoomSession(identity("mallory"), "bob", obj["room"], suite, kex)
-            session.start([("carol", wire("carol"))])
+            # The relay knows every member's join nonce: they travel in the member entries.
+            nonce = join_nonce(obj["room"], "bob")
+            session = RoomSession(identity("mallory"), "bob", obj["room"], suite, kex, nonce=nonce)
+            session.start([Arrival("carol", wire("carol"), join_nonce(obj["room"], "carol"))])
             forger.append(session)
         if alias == "carol" and is_message(obj, "alice"):
             (out,) = forger[0].seal(forged_text).outgoing

@@ -9,10 +9,14 @@ import signal
 import pytest
 from rich.console import Console
 
+from chat.cli import main
+from chat.cli import server as cli_server
 from chat.cli.server import choose_suite
+from chat.protocol.limits import Limits
+from chat.relay.server import ServerConfig
 from tests import cli_support
 from tests.chat_net import run, server_child
-from tests.test_server import TIMEOUT, WireClient
+from tests.test_server import TIMEOUT, WireClient, no_event_loop_errors  # noqa: F401
 
 
 def test_the_server_process_serves_and_shuts_down_on_ctrl_c() -> None:
@@ -31,6 +35,9 @@ def test_the_server_process_serves_and_shuts_down_on_ctrl_c() -> None:
             rest = (await asyncio.wait_for(process.stdout.read(), TIMEOUT)).decode()
             assert "INSECURE" in rest  # the suite's label is shown to the operator
             assert "alice" in rest  # joins are logged even with --quiet
+            assert process.stderr is not None
+            errors = (await asyncio.wait_for(process.stderr.read(), TIMEOUT)).decode()
+            assert "Traceback" not in errors and "Exception in callback" not in errors, errors
         finally:
             if process.returncode is None:
                 process.kill()
@@ -45,8 +52,24 @@ def test_the_server_process_serves_and_shuts_down_on_ctrl_c() -> None:
         (["server", "--max-members", "0"], "--max-members: members per room must be 1 to"),
         (["server", "--port", "70000"], "--port must be 0 to 65535"),
         (["server", "--cipher", "aes"], "invalid choice: 'aes'"),
+        (["server", "--max-members", "5000"], "--max-members: members per room must be 1 to"),
+        (["server", "--queue-bytes", "0"], "argument --queue-bytes: not a size: '0'"),
+        (["server", "--queue-bytes", "4X"], "argument --queue-bytes: not a size: '4X'"),
+        (["server", "--max-connections", "none"], "argument --max-connections: must be a whole number"),
+        (["server", "--idle-timeout", "-1"], "argument --idle-timeout: must be a number of seconds"),
+        (["server", "--stall-timeout", "0"], "argument --stall-timeout: must be above 0 seconds"),
     ],
-    ids=["max-members", "port", "cipher"],
+    ids=[
+        "max-members",
+        "port",
+        "cipher",
+        "max-members-big",
+        "size-zero",
+        "size-unit",
+        "count",
+        "seconds",
+        "zero",
+    ],
 )
 def test_bad_arguments_are_one_line_and_status_2(
     argv: list[str], message: str, capsys: pytest.CaptureFixture[str]
@@ -67,3 +90,26 @@ def test_the_operator_chooses_the_suite(typed: str, suite: str) -> None:
     assert choose_suite(Console(file=out, width=120), io.StringIO(typed)) == suite
     shown = out.getvalue()
     assert "INSECURE: single DES" in shown and "3des" in shown
+
+
+def test_every_limit_is_a_flag(monkeypatch: pytest.MonkeyPatch) -> None:
+    configs: list[ServerConfig] = []
+
+    def run_server(config: ServerConfig, *_: object) -> int:
+        configs.append(config)
+        return 0
+
+    monkeypatch.setattr(cli_server, "run_server", run_server)
+    argv = ["server", "--cipher", "3des", "--max-members", "1000", "--max-connections", "3000"]
+    argv += ["--max-per-address", "600", "--queue-bytes", "16M", "--stall-timeout", "2.5"]
+    argv += ["--idle-timeout", "0", "--join-timeout", "20", "--frame-timeout", "60"]
+    argv += ["--max-unfinished", "512K", "--linger", "4", "--shutdown-grace", "1"]
+    assert main(argv) == 0
+    (config,) = configs
+    assert config.limits == Limits.for_members(1000)
+    assert (config.max_connections, config.max_per_address) == (3000, 600)
+    assert (config.queue_bytes, config.max_unfinished) == (16 * 1024 * 1024, 512 * 1024)
+    assert (config.stall_timeout, config.idle_timeout, config.join_timeout) == (2.5, None, 20.0)
+    assert (config.frame_timeout, config.linger, config.shutdown_grace) == (60.0, 4.0, 1.0)
+    assert main(["server", "--cipher", "3des"]) == 0
+    assert configs[1] == ServerConfig(suite="3des")  # the defaults are ServerConfig's

@@ -44,6 +44,7 @@ from chat.client.feed import Feed, WireFrame
 from chat.client.handlers import RoomHandlers
 from chat.client.reports import sent_event
 from chat.e2e.identity import Identity, PublicIdentity, safety_number
+from chat.e2e.sealed import NONCE_SIZE
 from chat.e2e.session import Outgoing, Result, RoomSession, Sent, TraceRecord
 from chat.e2e.trust import KnownPeers, TrustState
 from chat.protocol.connection import Connection
@@ -84,7 +85,6 @@ class ChatClient(RoomHandlers):
         wire_size: int = 1024,
         hold_timeout: float = 3.0,
         ping_interval: float | None = 60.0,
-        rekey_on_join: bool = False,
         client_name: str = CLIENT_NAME,
         certificate: str | None = None,
     ) -> None:
@@ -98,7 +98,7 @@ class ChatClient(RoomHandlers):
         self.limits = limits
         self.hold_timeout = hold_timeout
         self.ping_interval = ping_interval
-        self.rekey_on_join = rekey_on_join
+        self.join_nonce: bytes | None = None  # drawn for each join; protocol v2 sends it (stream B)
         self.client_name = client_name
         self.certificate = certificate  # sent with each join, for servers and members that check it
         self.trace: Feed[TraceRecord] = Feed(trace_size)
@@ -227,6 +227,7 @@ class ChatClient(RoomHandlers):
         conn = self._require_connection()
         if conn.state is not State.IDLE:
             raise ClientError(f"cannot join while {conn.state.value}; leave the room first", "bad_state")
+        self.join_nonce = self.rng.bytes(NONCE_SIZE)
         join = JoinFrame(
             alias=self.alias,
             room=room,

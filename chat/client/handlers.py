@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
+import hashlib
 import time
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any, ClassVar
@@ -21,7 +22,8 @@ from chat.client.errors import ClientError, ConnectionLost, JoinError
 from chat.client.feed import Feed, WireFrame
 from chat.client.reports import identity_changed, report
 from chat.e2e.identity import Identity
-from chat.e2e.session import Held, Outgoing, Result, RoomSession, TraceRecord
+from chat.e2e.sealed import NONCE_SIZE
+from chat.e2e.session import Arrival, Held, Outgoing, Reason, Rejected, Result, RoomSession, TraceRecord
 from chat.e2e.suites import suite as suite_info
 from chat.e2e.trust import KnownPeers, TrustState
 from chat.protocol.connection import Connection
@@ -42,9 +44,29 @@ from chat.protocol.events import (
 from chat.protocol.framing import frame_payload
 from chat.protocol.limits import Limits
 from chat.protocol.names import name_key
+from ciphers.envelope import length_prefixed
 from ciphers.rng import RNG
 
 READ_SIZE = 64 * 1024
+PLACEHOLDER_NONCE = b"cipherchat placeholder join nonce"
+PLACEHOLDER_NONCES = True  # join_nonce() gives placeholders, the same at every join (see there)
+REFUSED_JOINS = frozenset({Reason.DUPLICATE_MEMBER, Reason.REPLAYED_JOIN, Reason.MALFORMED})
+
+
+def join_nonce(room: str, alias: str) -> bytes:
+    """The join nonce of a member entry (ours included).
+
+    TEMPORARY, until protocol v2 carries each member's nonce in its entry and ours in ``join``
+    (issue 10, stream B replaces this function with the entry's ``nonce``, and drops
+    :data:`PLACEHOLDER_NONCES`): every client derives the same placeholder, SHA-256 of the room
+    and the alias cut to 16 bytes. It is the same at every join, so it gives no freshness across
+    rejoins, and sessions are told so (``unique_nonces=False``): they accept a join they saw
+    before and infer no departure from a view.
+    """
+    digest = hashlib.sha256(
+        length_prefixed(PLACEHOLDER_NONCE, name_key(room).encode(), name_key(alias).encode())
+    )
+    return digest.digest()[:NONCE_SIZE]
 
 
 class RoomHandlers:
@@ -55,7 +77,6 @@ class RoomHandlers:
     rng: RNG
     limits: Limits
     known_peers: KnownPeers | None
-    rekey_on_join: bool
     hold_timeout: float
     trace: Feed[TraceRecord]
     wire: Feed[WireFrame]
@@ -146,13 +167,17 @@ class RoomHandlers:
             welcome.room,
             welcome.suite,
             welcome.kex,
+            nonce=join_nonce(welcome.room, welcome.you),
+            unique_nonces=not PLACEHOLDER_NONCES,
             rng=self.rng,
-            rekey_on_join=self.rekey_on_join,
             max_text=self.limits.max_text,
+            max_members=self.limits.max_members,
         )
         self.session = session
         self._certificates = {name_key(m.alias): m.certificate for m in welcome.members if m.certificate}
-        result = session.start([(m.alias, m.identity) for m in welcome.members])
+        result = session.start(
+            [Arrival(m.alias, m.identity, join_nonce(welcome.room, m.alias)) for m in welcome.members]
+        )
         warnings = [self._check_trust(m.alias) for m in welcome.members]
         info = suite_info(welcome.suite)
         joined = ev.Joined(
@@ -185,9 +210,15 @@ class RoomHandlers:
         if self.session is None:
             return
         member = frame.member
+        nonce = join_nonce(self.session.room, member.alias)
+        result = self.session.add_member(Arrival(member.alias, member.identity, nonce))
+        if self.session.member(member.alias) is None or any(
+            isinstance(e, Rejected) and e.reason in REFUSED_JOINS for e in result.events
+        ):
+            await self._apply(result)  # refused (a duplicate or a replayed join): the warning only
+            return
         if member.certificate:
             self._certificates[name_key(member.alias)] = member.certificate
-        result = self.session.add_member(member.alias, member.identity)
         warning = self._check_trust(member.alias)
         view = self._view(member.alias)
         await self._emit(ev.MemberJoined(member.alias, view.fingerprint, view.trust))
