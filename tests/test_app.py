@@ -146,7 +146,7 @@ def test_a_session_answers_who_verify_trust_and_cert_and_shows_the_insecure_suit
         assert who.members[0].certificate_status == NO_CERTIFICATE
         number = session.verify("Bob")
         assert number.fingerprint == identity("bob").fingerprint and len(number.number.replace(" ", "")) == 60
-        assert session.trust("bob").fingerprint == identity("bob").fingerprint
+        assert (await session.trust("bob")).fingerprint == identity("bob").fingerprint
         assert session.who().members[0].trust is TrustState.VERIFIED
         details = session.certificate("bob")
         assert (details.alias, details.status, details.certificate) == ("bob", NO_CERTIFICATE, None)

@@ -375,6 +375,48 @@ def test_plain_lines() -> None:
         (ev.MessageQueued("later", 1), ["* queued until the connection is back: later"]),
         (ev.MessagesUnsent(("a", "b"), "gave up"), ["! NOT SENT (gave up): a", "! NOT SENT (gave up): b"]),
         (ev.CertificateChecked("carol", NO_CERTIFICATE), ["! carol: no certificate"]),
+        (
+            ev.KeyWithheld("bob", "policy", "its certificate does not hold"),
+            ["! your key is withheld from bob: its certificate does not hold"],
+        ),
+        (ev.KeyWithheld("bob", "bad_identity"), []),  # quiet: the rejection's warning says it
+        (
+            ev.ViewDiffers(
+                "alice",
+                (
+                    ("mallory", "ghost"),
+                    ("carol", "still_sending_to_leaver"),
+                    ("dave", "hidden_member"),
+                    ("erin", "other_identity"),
+                    ("alice", "view_unknown"),
+                ),
+            ),
+            [
+                "! alice sends to mallory, whom you do not see in the room",
+                "! alice still sends to carol, who left",
+                "! dave is in the room, but alice does not send to dave",
+                "! alice sees another identity or join for erin than you do",
+                "! alice's view of the room cannot be checked: a frame of it was lost",
+            ],
+        ),
+        (
+            ev.Departed("carol", "alice"),
+            ["! alice saw carol leave; the relay did not tell you: new key without carol"],
+        ),
+        (
+            ev.Rekeyed("me", "me/3", "departed", recipients=("bob",)),
+            [
+                "* rekeyed: new session key: a member left without the relay saying so, and cannot read on "
+                "(key me/3, wrapped for bob)"
+            ],
+        ),
+        (
+            ev.WarningEvent("stale_session", "message from bob rejected: other join", "bob"),
+            [
+                "! warning stale_session from bob: message from bob rejected: other join "
+                "(bound to an earlier join of the sender's or yours: a replay)"
+            ],
+        ),
         (ev.Trusted("bob", fingerprint), [f"* you marked bob's key as verified (fingerprint {zeros})"]),
         (
             ev.FirstContact("bob", fingerprint),

@@ -125,6 +125,7 @@ class ChatSession:
         self.link = ResilientClient(self.client, options.backoff, **(resilience or {}))
         checks = None if options.ca is None else CertificateChecks(options.ca)
         self.roster = Roster(self.client, checks, options.certificate)
+        self.client.eligibility = self.roster.eligible  # decided before any key is wrapped
         self.transfers = TransferManager(
             self.client, options.downloads, policy=options.files, vet=self.roster.vet
         )
@@ -294,12 +295,14 @@ class ChatSession:
         assert identity is not None  # safety_number found it
         return ev.SafetyNumber(alias, number, identity.fingerprint, client.identity.fingerprint)
 
-    def trust(self, alias: str) -> ev.Trusted:
-        """Accept ``alias``'s current key as verified, in the known-peers store."""
+    async def trust(self, alias: str) -> ev.Trusted:
+        """Accept ``alias``'s current key as verified, in the known-peers store; a member whose key
+        CHANGED then gets our chain (unless, under ``--ca``, its certificate does not hold)."""
         client = self._require_room()
         client.trust(alias)
         identity = client.member_identity(alias)
         assert identity is not None  # trust found it
+        await client.set_eligible(alias, self.roster.exclusion(alias) is None)
         return ev.Trusted(alias, identity.fingerprint)
 
     def certificate(self, alias: str | None = None) -> ev.CertificateDetails:
@@ -354,6 +357,8 @@ class ChatSession:
             found = first_contact(event.alias, event.fingerprint, event.trust)
             checked = self.roster.checked(event.alias)
             return tuple(item for item in (event, found, checked) if item is not None)
+        if isinstance(event, ev.KeyWithheld) and event.why == "policy":
+            return (dataclasses.replace(event, reason=self.roster.exclusion(event.alias) or ""),)
         if isinstance(event, ev.Left):
             self.joined = None
         elif isinstance(event, ev.MessagesUnsent):

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+from collections.abc import Mapping
 
 from chat.app.ca_checks import NO_CERTIFICATE, CertificateChecks
 from chat.app.policy import exclusion, sender_refusal
@@ -17,6 +18,8 @@ from chat.client import events as ev
 from chat.client.chat_client import ChatClient
 from chat.client.errors import ClientError
 from chat.e2e.certificates import Certificate, CertificateStatus, load_certificate
+from chat.e2e.identity import IdentityError, PublicIdentity
+from chat.e2e.trust import TrustState
 from chat.protocol.names import name_key
 from chat.transfer.policy import Refusal
 from ciphers.errors import CryptoError
@@ -79,6 +82,26 @@ class Roster:
         if member is None or member.certificate_status is None:
             return None
         return ev.CertificateChecked(member.alias, member.certificate_status)
+
+    def eligible(self, alias: str, identity: Mapping[str, str], certificate: str | None) -> bool:
+        """Whether a member arriving as ``alias`` with ``identity`` (its wire map) and ``certificate``
+        may have our keys: asked by the client before the session wraps anything to it.
+
+        Its trust is what the known-peers store would say, recording nothing yet (the client does,
+        once the session took the member); an identity that is not usable is the session's to refuse.
+        """
+        try:
+            public = PublicIdentity.from_wire(identity)
+        except IdentityError:
+            return True  # the session withholds everything from it anyway (bad_identity)
+        peers = self.client.known_peers
+        remembered = None if peers is None else peers.remembered(alias)
+        changed = remembered is not None and remembered != public.fingerprint.hex
+        status = None
+        if self.checks is not None:
+            arriving = ev.MemberView(alias, public.fingerprint, certificate=certificate)
+            status = self.checks.member(arriving, public)
+        return exclusion(alias, TrustState.CHANGED if changed else None, status) is None
 
     def exclusion(self, alias: str) -> str | None:
         """Why ``alias`` gets no key of ours (:func:`~chat.app.policy.exclusion`), None if eligible."""

@@ -248,8 +248,8 @@ class MessagesUnsent(ChatEvent):
 
 @dataclass(frozen=True)
 class WarningEvent(ChatEvent):
-    """Something failed a check (``code``: a chat.e2e.session.Reason value, ``identity_changed``,
-    ``insecure_suite``)."""
+    """Something failed a check (``code``: a :class:`chat.e2e.results.Reason` value,
+    ``identity_changed``, ``insecure_suite``)."""
 
     event: ClassVar[str] = "warning"
     code: str
@@ -265,6 +265,41 @@ class ErrorEvent(ChatEvent):
     code: str
     message: str
     fatal: bool = False
+
+
+# --- who gets our keys, and whom the others send to --------------------------------------------
+
+
+@dataclass(frozen=True)
+class KeyWithheld(ChatEvent):
+    """No key or message of ours goes to ``alias``: ``why`` is ``policy`` (the application core's
+    hand-out policy: ``reason`` says which rule) or ``bad_identity`` (its keys are unusable)."""
+
+    event: ClassVar[str] = "key_withheld"
+    alias: str
+    why: str
+    reason: str = ""
+
+
+@dataclass(frozen=True)
+class ViewDiffers(ChatEvent):
+    """``sender``'s signed view of the room differs from ours: (member, kind) for each new
+    difference, ``kind`` one of ``ghost``, ``hidden_member``, ``still_sending_to_leaver``,
+    ``other_identity``, ``view_unknown`` (:class:`chat.e2e.results.DifferenceKind`)."""
+
+    event: ClassVar[str] = "view_differs"
+    sender: str
+    differences: tuple[tuple[str, str], ...]
+
+
+@dataclass(frozen=True)
+class Departed(ChatEvent):
+    """``witness``'s signed view shows ``alias`` left, which the relay did not tell us: we forgot
+    ``alias`` and sealed what follows under a new key without it."""
+
+    event: ClassVar[str] = "departed"
+    alias: str
+    witness: str
 
 
 # --- identities ---------------------------------------------------------------------------------

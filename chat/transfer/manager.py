@@ -52,7 +52,11 @@ from chat.transfer.policy import ANSWER_TIMEOUT, OfferPolicy, Vet
 from chat.transfer.state import TransferStatus
 from ciphers.rng import RNG, SYSTEM
 
-_FRAME_REJECTIONS = frozenset(reason.value for reason in Reason)
+# A frame of the member's failed a check: its part of our transfers fails. Not for a join the
+# session refused (the relay's doing), nor for a frame under a key we were never given (a member
+# may withhold its key from us; a chunk lost so fails the transfer at the next one anyway).
+_NOT_THE_MEMBERS = {Reason.DUPLICATE_MEMBER, Reason.REPLAYED_JOIN, Reason.UNKNOWN_KEY}
+_FRAME_REJECTIONS = frozenset(r.value for r in Reason) - _NOT_THE_MEMBERS
 
 EventSink = Callable[[TransferEvent], None]
 

@@ -136,7 +136,7 @@ class Sender:
     async def start(self, path: str | os.PathLike[str]) -> OutgoingTransfer:
         """Offer the file at ``path`` and send it in the background; TransferError, before anything
         is sent, when we are not in a room, the file cannot be read, is above ``max_size``, or
-        nobody else is in the room."""
+        nobody else in the room gets our key."""
         client = self.client
         session = client.session
         if not client.in_room or session is None:
@@ -148,9 +148,11 @@ class Sender:
             raise TransferError(
                 f"{name} is {format_size(size)}, above the limit of {format_size(self.max_size)}: not sent"
             )
-        recipients = [m.alias for m in client.members if m.fingerprint is not None]
-        if not recipients:
+        recipients = list(session.recipients)  # those our key goes to (the hand-out policy's)
+        if not client.members:
             raise TransferError("nobody else is in the room to receive the file")
+        if not recipients:
+            raise TransferError("nobody in the room gets your key (/who shows why): not sent")
         try:
             sha256 = await asyncio.to_thread(_sha256_file, source)
         except OSError as exc:

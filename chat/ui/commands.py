@@ -139,10 +139,11 @@ Command = (
 )
 
 
-#: Commands that go out over the network, performed one after another in the order typed.
-Action = Say | JoinRoom | Leave | SendFile
+#: Commands that go out over the network, performed one after another in the order typed
+#: (``/trust`` too: a member whose key CHANGED gets our chain once trusted).
+Action = Say | JoinRoom | Leave | SendFile | Trust
 #: Commands the session answers at once.
-Question = Who | Verify | Trust | Cert | AnswerOffer | CancelTransfers
+Question = Who | Verify | Cert | AnswerOffer | CancelTransfers
 #: Commands that change only what the view shows (or end it).
 ViewCommand = Help | ShowTrace | ShowWire | ShowChat | Quit
 

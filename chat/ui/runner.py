@@ -1,8 +1,8 @@
 """What the user typed, performed on the session: the one place where commands meet the core.
 
 Both clients hand each typed line to :meth:`CommandRunner.submit`. It is parsed
-(:mod:`chat.ui.commands`); questions (``/who``, ``/verify``, ``/trust``, ``/cert``, ``/accept``,
-``/refuse``, ``/cancel``) are answered at once; messages, ``/join``, ``/leave`` and ``/send`` go
+(:mod:`chat.ui.commands`); questions (``/who``, ``/verify``, ``/cert``, ``/accept``, ``/refuse``,
+``/cancel``) are answered at once; messages, ``/join``, ``/leave``, ``/send`` and ``/trust`` go
 out one after another in the order typed, from :meth:`CommandRunner.run`; what only a view can
 do (help, panels, quitting) goes back to the view. Every answer and every failure reaches the
 view as an event of :mod:`chat.client.events`, so that both clients word it with the same table
@@ -85,12 +85,12 @@ class CommandRunner:
             while self._actions:
                 action = self._actions.popleft()
                 try:
-                    failure = await self._act(action)
+                    shown = await self._act(action)
                 except Exception as exc:
                     self.view.report_internal(exc)
                     continue
-                if failure is not None:
-                    self.view.show(failure)
+                if shown is not None:
+                    self.view.show(shown)
             self._ready.clear()
             self._idle.set()
 
@@ -104,8 +104,6 @@ class CommandRunner:
                 return session.who()
             if isinstance(command, cmd.Verify):
                 return session.verify(command.alias)
-            if isinstance(command, cmd.Trust):
-                return session.trust(command.alias)
             if isinstance(command, cmd.Cert):
                 return session.certificate(command.alias)
             if isinstance(command, cmd.AnswerOffer):
@@ -118,7 +116,8 @@ class CommandRunner:
             return ev.ErrorEvent("no_offer", exc.message)
 
     async def _act(self, action: cmd.Action) -> ev.ChatEvent | None:
-        """Perform ``action``; an error event if it failed (its success shows in the session's events)."""
+        """Perform ``action``: an error event if it failed, the answer to ``/trust``, or None (its
+        success shows in the session's events)."""
         session = self.session
         if session is None:
             return _not_connected()
@@ -129,6 +128,8 @@ class CommandRunner:
                 await session.join(action.room, action.cipher, action.kex)
             elif isinstance(action, cmd.Leave):
                 await session.leave()
+            elif isinstance(action, cmd.Trust):
+                return await session.trust(action.alias)
             else:
                 await session.send_file(action.path)
         except TransferError as exc:
