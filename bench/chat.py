@@ -36,7 +36,7 @@ from rich import box
 from rich.console import Console
 from rich.table import Table
 
-from bench import chat_crypto
+from bench import chat_crypto, membership
 from chat.protocol.limits import Limits
 from chat.relay.server import ServerConfig, serve
 from ciphers.strict_base64 import encode as b64encode
@@ -444,3 +444,4 @@ def run(console: Console) -> None:
             f"{batched:.2f}x the batched bare relay (the cost of our protocol work at equal I/O)"
         )
     chat_crypto.run(console)
+    membership.run(console)

@@ -8,13 +8,14 @@ count); the crypto is the session's own. Sizes measured here are quoted in docs/
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Iterator
 
 import pytest
 
 from chat.e2e import certificates
 from chat.e2e.identity import Identity
-from chat.e2e.session import Delivered, KeyReceived, Outgoing, RoomSession
+from chat.e2e.session import Arrival, Delivered, KeyReceived, Outgoing, RoomSession, ViewDiffers
 from chat.e2e.suites import kex
 from chat.protocol.connection import Connection
 from chat.protocol.events import (
@@ -36,6 +37,11 @@ from ciphers.rsa.keys import generate
 
 HALL = DEFAULT_LIMITS.max_members
 OTHERS = [f"student{i:03d}" for i in range(HALL - 1)]
+
+
+def nonce(alias: str) -> bytes:
+    """Each member's join nonce in this room: 16 bytes of its own."""
+    return hashlib.sha256(f"join nonce of {alias}".encode()).digest()[:16]
 
 
 @pytest.fixture(scope="module")
@@ -97,8 +103,8 @@ def test_a_welcome_listing_a_full_room_fits_one_frame(people: tuple[Identity, Id
 
 def test_a_key_bundle_to_a_full_room_fits_and_opens(people: tuple[Identity, Identity]) -> None:
     teacher, student = people
-    session = RoomSession(teacher, "teacher", "hall", "3des", "rsa")
-    result = session.start([(alias, student.public.to_wire()) for alias in OTHERS])
+    session = RoomSession(teacher, "teacher", "hall", "3des", "rsa", nonce=nonce("teacher"))
+    result = session.start([Arrival(alias, student.public.to_wire(), nonce(alias)) for alias in OTHERS])
     (out,) = result.outgoing
     assert out.kind == "key_bundle" and out.payloads is not None and out.key_id is not None
     assert len(out.payloads) == HALL - 1
@@ -116,10 +122,11 @@ def test_a_key_bundle_to_a_full_room_fits_and_opens(people: tuple[Identity, Iden
     # each recipient gets the manifest of all 499 (39 KB with these aliases, 49 KB with 32-character
     # ones): a rekey costs the room n² manifest entries
     assert 30_000 < len(relayed) < DEFAULT_LIMITS.max_frame
-    receiver = RoomSession(student, "student000", "hall", "3des", "rsa")
-    receiver.start([("teacher", teacher.public.to_wire())])
+    receiver = RoomSession(student, "student000", "hall", "3des", "rsa", nonce=nonce("student000"))
+    receiver.start([Arrival("teacher", teacher.public.to_wire(), nonce("teacher"))])
     opened = receiver.open_bundle(got.sender, got.key_id, got.body, got.payload)
-    assert [type(e) for e in opened.events] == [KeyReceived]
+    # this receiver was told of the teacher only, so the teacher's signed view names 498 it does not see
+    assert [type(e) for e in opened.events] == [KeyReceived, ViewDiffers]
 
 
 def sealed_to_all(session: RoomSession, data: bytes, content_type: str) -> Outgoing:
@@ -129,8 +136,8 @@ def sealed_to_all(session: RoomSession, data: bytes, content_type: str) -> Outgo
 
 def test_a_direct_message_and_a_file_chunk_to_a_full_room_fit(people: tuple[Identity, Identity]) -> None:
     teacher, student = people
-    session = RoomSession(teacher, "teacher", "hall", "rsa", "rsa")
-    session.start([(alias, student.public.to_wire()) for alias in OTHERS])
+    session = RoomSession(teacher, "teacher", "hall", "rsa", "rsa", nonce=nonce("teacher"))
+    session.start([Arrival(alias, student.public.to_wire(), nonce(alias)) for alias in OTHERS])
     client, server, _ = in_room("teacher")
     chunk = chunk_size_for(False, HALL - 1, DEFAULT_LIMITS.max_body, [kex("rsa").block_sizes(student.public)])
     assert chunk > 0
@@ -144,10 +151,11 @@ def test_a_direct_message_and_a_file_chunk_to_a_full_room_fit(people: tuple[Iden
         receiver_end.receive_data(relay_to_one(server, message, "teacher"))
         got = receiver_end.next_event()
         assert isinstance(got, RelayedMessageFrame)
-        receiver = RoomSession(student, "student000", "hall", "rsa", "rsa")
-        receiver.start([("teacher", teacher.public.to_wire())])
-        (delivered,) = receiver.open_message(got.sender, got.body, got.payload).events
-        assert isinstance(delivered, Delivered) and delivered.data == data
+        receiver = RoomSession(student, "student000", "hall", "rsa", "rsa", nonce=nonce("student000"))
+        receiver.start([Arrival("teacher", teacher.public.to_wire(), nonce("teacher"))])
+        events = receiver.open_message(got.sender, got.body, got.payload).events
+        delivered = [e for e in events if isinstance(e, Delivered)]
+        assert [e.data for e in delivered] == [data]
     # the hybrid suites' chunks do not depend on the room; ElGamal's direct blocks still fit 499
     assert chunk_size_for(True, HALL - 1, DEFAULT_LIMITS.max_body) == HYBRID_CHUNK
     assert (

@@ -30,6 +30,7 @@ from chat.e2e.session import (
     ViewDiffers,
     Withheld,
 )
+from chat.protocol.limits import DEFAULT_LIMITS
 from ciphers.attacks.elgamal import bleichenbacher_1996_half_order_forgery
 from ciphers.elgamal import signatures
 from ciphers.errors import InsecureWarning
@@ -390,9 +391,10 @@ def test_lists_longer_than_a_room_are_refused_before_any_crypto() -> None:
     room = room_of("3des", "rsa", "alice", "bob")
     (out,) = room.sessions["alice"].seal("x").outgoing
     entry = ":" + "ab" * 32 + ":" + "cd" * 16
-    long_changes = ",".join(f"+m{i:03d}{entry}" for i in range(2 * 64 + 1))
+    most = 2 * DEFAULT_LIMITS.max_members
+    long_changes = ",".join(f"+m{i:04d}{entry}" for i in range(most + 1))
     result = room.sessions["bob"].open_message("alice", {**out.body, "changes": long_changes})
-    assert reasons(result) == [Reason.MALFORMED] and "more than 128 entries" in result.events[0].detail  # type: ignore[union-attr]
+    assert reasons(result) == [Reason.MALFORMED] and f"more than {most} entries" in result.events[0].detail  # type: ignore[union-attr]
 
 
 def test_a_room_holds_at_most_max_members() -> None:
