@@ -4,6 +4,7 @@ ChatSession and a CommandRunner on a relay in the test's event loop (127.0.0.1).
 from __future__ import annotations
 
 import asyncio
+import io
 import time
 from typing import Any
 from unittest.mock import ANY
@@ -23,7 +24,10 @@ from chat.e2e.trust import TrustState
 from chat.relay.server import ServerConfig, serve
 from chat.transfer.errors import TransferError
 from chat.ui import commands as cmd
+from chat.ui.line import run_line_client
+from chat.ui.options import ClientOptions
 from chat.ui.runner import CommandRunner
+from chat.ui.text import plain_lines
 from tests.chat_net import Recorder, eventually, run
 from tests.chat_support import identity
 from tests.test_certificates import ca_key
@@ -237,6 +241,45 @@ def test_the_runner_answers_at_once_queues_actions_in_order_and_hands_views_thei
         acting.cancel()
         await alice.client.close()
         await bob.client.close()
+        await server.close()
+
+    run(scenario, timeout=60)
+
+
+DOWNGRADE = (
+    "the relay offered 3des/elgamal for room 'maths', but you asked for 3des/rsa: refused, as the relay "
+    "could be downgrading the room (join without asking to accept the room's)"
+)
+
+
+async def refuse_as_downgrade(self: ChatClient, *args: object, **kwargs: object) -> ev.Joined:
+    """The client's refusal of a room with another suite (JoinError code downgrade), as views get it."""
+    raise JoinError(DOWNGRADE, "downgrade")
+
+
+def test_a_downgrade_refused_is_one_line_in_the_line_client_and_after_a_join_command(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    async def scenario() -> None:
+        server = await serve(ServerConfig(port=0))
+        alice = await opened(server.port, "alice")
+        session = alice.client
+        assert isinstance(session, ChatSession)
+        monkeypatch.setattr(ChatClient, "join", refuse_as_downgrade)
+        view = FakeView()
+        runner = CommandRunner(view, session)
+        acting = asyncio.ensure_future(runner.run())
+        runner.submit("/join maths --cipher 3des --kex rsa")
+        await runner.drain()
+        (refused,) = view.shown
+        assert isinstance(refused, ev.ErrorEvent) and refused.code == "downgrade"
+        assert plain_lines(refused, "alice") == [f"! error downgrade: cannot join #maths: {DOWNGRADE}"]
+        acting.cancel()
+        await session.close()
+        out, err = io.StringIO(), io.StringIO()
+        options = ClientOptions(port=server.port, alias="bob", room="maths", cipher="3des", kex="rsa")
+        status = await run_line_client(options, lambda loop, queue: queue.put_nowait(None), out, err)
+        assert (status, err.getvalue(), out.getvalue()) == (1, f"error: {DOWNGRADE}\n", "")
         await server.close()
 
     run(scenario, timeout=60)

@@ -6,11 +6,14 @@ import base64
 from pathlib import Path
 
 import pytest
-from textual.widgets import Input
+from rich.text import Text
+from textual.widgets import Input, Static
 
 from chat.app.chat_session import ChatSession
 from chat.client import events as ev
 from chat.client.backoff import Backoff
+from chat.client.chat_client import ChatClient
+from chat.client.errors import JoinError
 from chat.client.store import known_peers_path
 from chat.e2e.identity import safety_number
 from chat.e2e.trust import KnownPeers
@@ -528,6 +531,39 @@ def test_lines_go_out_in_the_order_typed_and_come_back_with_up() -> None:
                 seen.append(box.value)
             assert seen == ["line 4", "line 3", "line 4", "", ""]  # Up and Down walk what was typed
         await recorder.stop()
+        await server.close()
+
+    run(scenario, timeout=60)
+
+
+DOWNGRADE = (
+    "the relay offered 3des/elgamal for room 'maths', but you asked for 3des/rsa: refused, as the relay "
+    "could be downgrading the room (join without asking to accept the room's)"
+)
+
+
+def test_a_room_refused_as_a_downgrade_is_one_red_line_on_the_join_screen(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # The client's refusal (JoinError code downgrade) as it reaches the view; the refusal itself is
+    # the client's (tests of chat.client): here, only how the join screen says it.
+    async def refuse(self: ChatClient, *args: object, **kwargs: object) -> ev.Joined:
+        raise JoinError(DOWNGRADE, "downgrade")
+
+    async def scenario() -> None:
+        server = await relay()
+        monkeypatch.setattr(ChatClient, "join", refuse)
+        app = chat_app(server.port, cipher="3des", kex="rsa")
+        async with app.run_test(size=SIZE) as pilot:
+            screen = app.screen
+            assert isinstance(screen, JoinScreen)
+            fill(app, alias="alice", room="maths")
+            await pilot.press("enter")
+            await until(pilot, lambda: bool(screen.status), "the refusal")
+            assert screen.status == DOWNGRADE and screen.errors() == {}
+            status = screen.query_one("#join-status", Static)
+            assert isinstance(status.content, Text) and status.content.style == "red"
+            assert app.client is None and app.internal_errors == []
         await server.close()
 
     run(scenario, timeout=60)
