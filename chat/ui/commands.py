@@ -165,7 +165,7 @@ COMMANDS: tuple[CommandHelp, ...] = (
     CommandHelp("/leave", "leave the room, stay connected"),
     CommandHelp("/who", "members, fingerprints, trust, certificates"),
     CommandHelp("/verify ALIAS", "the safety number to compare out of band"),
-    CommandHelp("/trust ALIAS", "accept ALIAS's key once the numbers match"),
+    CommandHelp("/trust ALIAS", "accept ALIAS's key once the numbers match; it gets yours"),
     CommandHelp("/cert [ALIAS]", "a member's certificate (yours without ALIAS)"),
     CommandHelp("/send PATH", 'send a file, encrypted (/send "a b.txt")'),
     CommandHelp("/accept [ID]", "accept the file offer ID (the only one, without ID)"),
