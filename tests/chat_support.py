@@ -14,6 +14,8 @@ from typing import Any
 from chat.e2e.identity import Identity
 from chat.e2e.session import Delivered, Outgoing, Rejected, Result, RoomSession
 from ciphers.rng import DeterministicRNG
+from ciphers.rsa.formats import dump_public_key
+from ciphers.rsa.keys import RSAPublicKey
 
 SUITE_KEX = [
     ("3des", "rsa"),
@@ -131,3 +133,11 @@ class Room:
 def wire(name: str) -> Mapping[str, str]:
     """The public identity map of ``name``."""
     return identity(name).public.to_wire()
+
+
+def oversized_identity(bits: int, e: int | None = None) -> dict[str, str]:
+    """mallory's identity map with its RSA key replaced by an odd ``bits``-bit modulus and exponent
+    ``e`` (default n - 2): a public key no one holds, outside the identity bounds."""
+    n = int.from_bytes(DeterministicRNG(f"oversized-{bits}").bytes(bits // 8), "big") | 1 << (bits - 1) | 1
+    key = RSAPublicKey(n, n - 2 if e is None else e)
+    return {**wire("mallory"), "rsa": dump_public_key(key).decode("ascii")}

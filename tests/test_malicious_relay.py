@@ -224,7 +224,7 @@ def test_forged_message_injected_under_another_alias(server: ServerProcess, suit
             forger.append(session)
         if alias == "carol" and is_message(obj, "alice"):
             (out,) = forger[0].seal(forged_text).outgoing
-            forged: Frame = {"type": "message", "v": 1, "from": "bob", "body": out.body}
+            forged: Frame = {"type": "message", "v": 2, "from": "bob", "body": out.body}
             if out.payloads is not None:
                 forged["payload"] = out.payloads["carol"]
             return [obj, forged]

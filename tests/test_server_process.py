@@ -12,6 +12,7 @@ from rich.console import Console
 from chat.cli.server import choose_suite
 from tests import cli_support
 from tests.chat_net import run, server_child
+from tests.chat_support import identity, oversized_identity, wire
 from tests.test_server import TIMEOUT, WireClient
 
 
@@ -21,11 +22,11 @@ def test_the_server_process_serves_and_shuts_down_on_ctrl_c() -> None:
         try:
             assert process.stdout is not None
             alice = await WireClient.connect(port)
-            welcome = await alice.join("alice")
+            welcome = await alice.join("alice", identity=dict(wire("alice")), signer=identity("alice"))
             assert (welcome["suite"], welcome["kex"]) == ("elgamal", "elgamal")
             process.send_signal(signal.SIGINT)
             assert await alice.until_closed() == [
-                {"type": "shutdown", "v": 1, "reason": "server shutting down"}
+                {"type": "shutdown", "v": 2, "reason": "server shutting down"}
             ]
             assert await asyncio.wait_for(process.wait(), 10) == 0
             rest = (await asyncio.wait_for(process.stdout.read(), TIMEOUT)).decode()
@@ -35,6 +36,71 @@ def test_the_server_process_serves_and_shuts_down_on_ctrl_c() -> None:
             if process.returncode is None:
                 process.kill()
                 await process.wait()
+
+    run(scenario, timeout=30)
+
+
+def test_a_version_1_client_gets_bad_version_and_the_relay_serves_on() -> None:
+    """The join a client of protocol 1 sends, byte for byte as it wrote it, against the real relay."""
+    v1_join = {"type": "join", "v": 1, "alias": "old", "room": "lobby", "identity": dict(wire("alice"))}
+    v1_join["client"] = "cipherchat"
+
+    async def scenario() -> None:
+        process, port = await server_child("--cipher", "3des")
+        try:
+            old = await WireClient.connect(port)
+            old.send(v1_join)
+            error = await old.error("bad_version")
+            assert error["message"] == "protocol version must be 2, got 1"
+            assert error["v"] == 2 and not error["fatal"]
+            old.send({"type": "ping", "v": 1, "data": "x"})
+            await old.error("bad_version")
+            await old.close()
+            alice = await WireClient.connect(port)
+            welcome = await alice.join("alice", identity=dict(wire("alice")), signer=identity("alice"))
+            assert welcome["you"] == "alice"
+            await alice.close()
+        finally:
+            process.terminate()
+            await asyncio.wait_for(process.wait(), 10)
+
+    run(scenario, timeout=30)
+
+
+@pytest.mark.parametrize(
+    ("bits", "e", "message"),
+    [
+        (
+            8192,
+            65537,
+            "identity is out of bounds: an identity RSA modulus must have 2048 to 4096 bits, not 8192",
+        ),
+        (4096, None, "identity is out of bounds: an identity RSA public exponent must be 65537"),
+        (38_000, None, "identity RSA key is not usable: RSA modulus has 38000 bits, above the maximum 16384"),
+    ],
+    ids=["8192-bit", "e=n-2", "38000-bit-e=n-2"],
+)
+def test_the_relay_refuses_an_identity_out_of_bounds_in_one_line(
+    bits: int, e: int | None, message: str
+) -> None:
+    """``python -m chat server`` always checks identities (no --ca needed): no member ever gets a key
+    whose every signature check would cost seconds (the 38,000-bit n with e = n - 2 of issue 10)."""
+
+    async def scenario() -> None:
+        process, port = await server_child("--cipher", "3des")
+        try:
+            witness = await WireClient.connect(port)
+            await witness.join("bob", identity=dict(wire("bob")), signer=identity("bob"))
+            mallory = await WireClient.connect(port)
+            error = await mallory.ask("mallory", identity=oversized_identity(bits, e))
+            assert (error["type"], error["code"], error["ref"]) == ("error", "unauthorized", "join")
+            assert error["message"] == message
+            await witness.ping()  # bob never heard of mallory
+            await witness.close()
+            await mallory.close()
+        finally:
+            process.terminate()
+            await asyncio.wait_for(process.wait(), 10)
 
     run(scenario, timeout=30)
 

@@ -5,7 +5,10 @@ system chose). When ``--cipher`` is not given and stdin is a terminal, the opera
 the default suite (3des if they just press Enter); otherwise it is 3des.
 
 The relay knows no end-to-end format: this command tells its console what each suite is worth
-(the notes of :mod:`chat.e2e.suites`) and which fields hold base64 (:data:`BINARY_FIELDS`).
+(the notes of :mod:`chat.e2e.suites`) and which fields hold base64 (:data:`BINARY_FIELDS`), and
+always installs the end-to-end layer's admission (:class:`~chat.e2e.admission.JoinAdmission`):
+every joiner must prove possession of an identity within bounds, and under ``--ca`` hold a
+valid certificate for it.
 """
 
 from __future__ import annotations
@@ -18,7 +21,8 @@ from rich.console import Console
 from rich.prompt import Prompt
 
 from chat.e2e import identity, sealed
-from chat.e2e.certificates import make_authorizer, read_ca_public_key
+from chat.e2e.admission import JoinAdmission
+from chat.e2e.certificates import read_ca_public_key
 from chat.e2e.suites import DEFAULT_KEX, DEFAULT_SUITE, KEX_NAMES, SUITE_NAMES, suite
 from chat.protocol.limits import Limits
 from chat.relay.console import WireView
@@ -86,14 +90,14 @@ def handle(args: argparse.Namespace) -> int:
     chosen = args.cipher
     if chosen is None:
         chosen = choose_suite(console) if sys.stdin.isatty() else DEFAULT_SUITE
-    authorize = make_authorizer(read_ca_public_key(args.ca)) if args.ca else None
+    admission = JoinAdmission(read_ca_public_key(args.ca) if args.ca else None)
     config = ServerConfig(
         host=args.host,
         port=args.port,
         suite=chosen,
         kex=args.kex,
         limits=limits,
-        authorize=authorize,
+        admission=admission,
     )
     view = WireView(console, frames=not args.quiet, binary=BINARY_FIELDS)
     default = suite(chosen)

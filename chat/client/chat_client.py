@@ -58,7 +58,7 @@ from chat.protocol.events import (
     MessageFrame,
     PingFrame,
 )
-from chat.protocol.limits import DEFAULT_LIMITS, Limits
+from chat.protocol.limits import DEFAULT_LIMITS, JOIN_NONCE_BYTES, Limits
 from chat.protocol.names import name_key, name_problem
 from chat.protocol.state import Role, State
 from ciphers.rng import RNG, SYSTEM
@@ -113,6 +113,7 @@ class ChatClient(RoomHandlers):
         self._reader_task: asyncio.Task[None] | None = None
         self._ping_task: asyncio.Task[None] | None = None
         self._join_waiter: asyncio.Future[ev.Joined] | None = None
+        self._join_sent: JoinFrame | None = None  # the last join, with its nonce: what the proof covers
         self._leave_waiter: asyncio.Future[None] | None = None
         self._trust: dict[str, TrustState] = {}
         self._certificates: dict[str, str] = {}
@@ -219,7 +220,11 @@ class ChatClient(RoomHandlers):
     async def join(
         self, room: str, suite: str | None = None, kex: str | None = None, *, timeout: float = 10.0
     ) -> ev.Joined:
-        """Join ``room`` (asking for ``suite``/``kex`` if it is new); :class:`JoinError` if refused."""
+        """Join ``room`` (asking for ``suite``/``kex`` if it is new); :class:`JoinError` if refused.
+
+        Each join draws a new join nonce; the relay's challenge is answered with the proof of
+        possession of our identity key (:mod:`chat.e2e.admission`) before the ``welcome``.
+        """
         if suite is not None and suite not in SUITE_NAMES:
             raise ValueError(f"unknown cipher suite {suite!r}; choose from {', '.join(SUITE_NAMES)}")
         if kex is not None and kex not in KEX_NAMES:
@@ -235,7 +240,9 @@ class ChatClient(RoomHandlers):
             kex=kex,
             client=self.client_name,
             certificate=self.certificate,
+            nonce=self.rng.bytes(JOIN_NONCE_BYTES),
         )
+        self._join_sent = join
         waiter: asyncio.Future[ev.Joined] = asyncio.get_running_loop().create_future()
         self._join_waiter = waiter
         try:

@@ -20,6 +20,7 @@ from chat.client import events as ev
 from chat.client.errors import ClientError, ConnectionLost, JoinError
 from chat.client.feed import Feed, WireFrame
 from chat.client.reports import identity_changed, report
+from chat.e2e.admission import prove_join
 from chat.e2e.identity import Identity
 from chat.e2e.session import Held, Outgoing, Result, RoomSession, TraceRecord
 from chat.e2e.suites import suite as suite_info
@@ -27,13 +28,16 @@ from chat.e2e.trust import KnownPeers, TrustState
 from chat.protocol.connection import Connection
 from chat.protocol.errors import RemoteProtocolError
 from chat.protocol.events import (
+    ChallengeFrame,
     ConnectionClosed,
     ErrorFrame,
     Frame,
+    JoinFrame,
     LeftFrame,
     MemberJoinedFrame,
     MemberLeftFrame,
     PongFrame,
+    ProveFrame,
     RelayedKeyBundleFrame,
     RelayedMessageFrame,
     ShutdownFrame,
@@ -63,6 +67,7 @@ class RoomHandlers:
     _trust: dict[str, TrustState]  # by case-folded alias
     _certificates: dict[str, str]  # the text each member joined with, by case-folded alias
     _join_waiter: asyncio.Future[ev.Joined] | None
+    _join_sent: JoinFrame | None
     _leave_waiter: asyncio.Future[None] | None
     _connected: bool
     _hanging_up: bool  # we are closing the connection: its end is ours, not the server's
@@ -77,6 +82,7 @@ class RoomHandlers:
         def _view(self, alias: str) -> ev.MemberView: ...
         async def _emit(self, event: ev.ChatEvent) -> None: ...
         async def _send_outgoing(self, out: Outgoing) -> None: ...
+        async def _send_frame(self, event: Frame) -> None: ...
         def _spawn(self, coroutine: Awaitable[Any]) -> asyncio.Task[Any]: ...
         async def _disconnected(self, reason: str, *, by_us: bool = False) -> None: ...
 
@@ -138,6 +144,13 @@ class RoomHandlers:
         handler = self._handlers.get(type(frame))
         if handler is not None:
             await handler(self, frame)
+
+    async def _on_challenge(self, challenge: ChallengeFrame) -> None:
+        """Prove possession of our identity key for the join we sent (the relay then admits or refuses)."""
+        join = self._join_sent
+        assert join is not None  # the state machine admits a challenge only after our join
+        proof = prove_join(self.identity, challenge.nonce, join.alias, join.room, join.nonce, rng=self.rng)
+        await self._send_frame(ProveFrame(proof))
 
     async def _on_welcome(self, welcome: WelcomeFrame) -> None:
         session = RoomSession(
@@ -225,6 +238,7 @@ class RoomHandlers:
         return
 
     _handlers: ClassVar[dict[type[Frame], Callable[[RoomHandlers, Any], Awaitable[None]]]] = {
+        ChallengeFrame: _on_challenge,
         WelcomeFrame: _on_welcome,
         ErrorFrame: _on_error,
         MemberJoinedFrame: _on_member_joined,

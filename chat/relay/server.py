@@ -6,6 +6,11 @@ the recipients' transports. The relay never decrypts: it stamps the sender's ali
 forwards, hands each recipient only its own payload, and shows the operator what it sees
 (:mod:`chat.relay.console`).
 
+Every join is challenged (the protocol's proof of possession): a valid ``join`` gets a fresh
+``challenge``, and only a ``prove`` within ``prove_timeout`` that the configured
+:class:`Admission` accepts gets the seat and the ``welcome``. The relay holds no key and checks
+no signature itself: ``python -m chat server`` installs the end-to-end layer's admission.
+
 Bad input costs only the client that sent it: a refused frame gets an ``error`` frame, a frame that
 leaves the stream out of step (length above the limit, the connection ending mid-frame) gets an
 ``error`` frame and the connection closed. Each client's send queue is its transport's write
@@ -21,11 +26,12 @@ import contextlib
 import signal
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 from chat.protocol.connection import Connection
 from chat.protocol.errors import ErrorCode, LocalProtocolError, RemoteProtocolError
 from chat.protocol.events import (
+    ChallengeFrame,
     ConnectionClosed,
     ErrorFrame,
     Frame,
@@ -39,6 +45,7 @@ from chat.protocol.events import (
     MessageFrame,
     PingFrame,
     PongFrame,
+    ProveFrame,
     RelayedKeyBundleFrame,
     RelayedMessageFrame,
     ShutdownFrame,
@@ -47,13 +54,21 @@ from chat.protocol.events import (
     WelcomeFrame,
 )
 from chat.protocol.framing import encode_frame
-from chat.protocol.limits import DEFAULT_LIMITS, KiB, Limits, MiB
-from chat.protocol.state import Role
+from chat.protocol.limits import CHALLENGE_BYTES, DEFAULT_LIMITS, KiB, Limits, MiB
+from chat.protocol.state import Role, State
 from chat.relay.console import WireView
 from chat.relay.rooms import Refusal, Room, Rooms
+from ciphers.rng import SYSTEM
 
-Authorize = Callable[[JoinFrame], "str | None"]
 Wiretap = Callable[[str, str, bytes], None]
+
+
+class Admission(Protocol):
+    """Whether a joiner that answered its challenge may enter (``ServerConfig.admission``)."""
+
+    def check(self, join: JoinFrame, challenge: bytes, proof: ProveFrame) -> str | None:
+        """None admits ``join``; otherwise the one-line reason it is refused (sent as ``unauthorized``)."""
+        ...
 
 
 @dataclass(frozen=True)
@@ -71,8 +86,9 @@ class ServerConfig:
     max_connections: int = 256
     read_size: int = 64 * KiB
     shutdown_grace: float = 2.0  # how long shutdown waits for clients to take their last frames
-    # Called on each join; returns None to admit, or the reason to refuse (issue 5's --ca hooks here).
-    authorize: Authorize | None = None
+    prove_timeout: float = 10.0  # how long a joiner has to answer its challenge
+    # Asked on each proof; None seats anyone who answers (tests of the relay alone).
+    admission: Admission | None = None
     # Called with (peer, "in" or "out", bytes) for every chunk read and written (whole frames out).
     wiretap: Wiretap | None = None
 
@@ -155,6 +171,15 @@ class Peer:
             self.server.stalled.append(self)
 
 
+@dataclass(frozen=True, slots=True)
+class Proving:
+    """A join waiting for its proof: the join, the challenge it was sent, and the deadline's timer."""
+
+    join: JoinFrame
+    challenge: bytes
+    deadline: asyncio.TimerHandle
+
+
 class RelayServer:
     """A running relay. Create it with :func:`serve`; stop it with :meth:`close`."""
 
@@ -165,6 +190,7 @@ class RelayServer:
         self.peers: set[Peer] = set()
         self.dirty: list[Peer] = []  # peers with frames pending, flushed after each batch read
         self.stalled: list[Peer] = []
+        self.proving: dict[Peer, Proving] = {}  # joins challenged, not yet proved
         self.internal_errors = 0  # bugs caught at a connection's edge; tests require 0
         self.host = config.host
         self.port = config.port
@@ -177,6 +203,7 @@ class RelayServer:
             MessageFrame: self._relay_message,
             KeyBundleFrame: self._relay_key_bundle,
             JoinFrame: self._join,
+            ProveFrame: self._prove,
             LeaveFrame: self._leave,
             PingFrame: self._ping,
         }
@@ -337,18 +364,30 @@ class RelayServer:
     # --- the protocol's events ------------------------------------------------------------------
 
     def _join(self, peer: Peer, join: JoinFrame) -> None:
-        authorize = self.config.authorize
-        if authorize is not None:
-            reason = authorize(join)
+        """Answer a valid ``join`` with a fresh challenge; the seat waits for the proof (:meth:`_prove`)."""
+        challenge = SYSTEM.bytes(CHALLENGE_BYTES)
+        self._forget_proof(peer)  # an earlier join of this connection, refused while it was proving
+        timer = asyncio.get_running_loop().call_later(self.config.prove_timeout, self._unproved, peer)
+        self.proving[peer] = Proving(join, challenge, timer)
+        peer.send(ChallengeFrame(challenge))
+        if self.view is not None:
+            self.view.challenged(peer.label, join.room, join.alias, challenge)
+
+    def _prove(self, peer: Peer, proof: ProveFrame) -> None:
+        """Ask the admission hook about the proof; seat the joiner, or refuse it with the reason."""
+        proving = self.proving.pop(peer)  # the state machine admits prove only after a challenge
+        proving.deadline.cancel()
+        join = proving.join
+        admission = self.config.admission
+        if admission is not None:
+            reason = admission.check(join, proving.challenge, proof)
             if reason is not None:
-                self._log_refused(peer.label, ErrorCode.UNAUTHORIZED, reason)
-                peer.send(self._error(ErrorCode.UNAUTHORIZED, reason, ref="join"))
+                self._refuse_join(peer, ErrorCode.UNAUTHORIZED, reason)
                 return
         try:
             room = self.rooms.join(join, peer)
         except Refusal as refusal:
-            self._log_refused(peer.label, refusal.code, refusal.message)
-            peer.send(self._error(refusal.code, refusal.message, ref="join"))
+            self._refuse_join(peer, refusal.code, refusal.message)
             return
         others = room.others(join.alias)
         welcome_members = tuple(seat.member for seat in others)
@@ -361,6 +400,23 @@ class RelayServer:
         if self.view is not None:
             self.view.joined(peer.label, room.name, join.alias, room.suite, room.kex, join.identity)
 
+    def _unproved(self, peer: Peer) -> None:
+        """The deadline of ``peer``'s challenge passed without a proof: the join is refused."""
+        if self.proving.pop(peer, None) is None or peer.closed or peer.conn.state is not State.PROVING:
+            return
+        timeout = self.config.prove_timeout
+        self._refuse_join(peer, ErrorCode.UNAUTHORIZED, f"no proof of possession within {timeout:g} s")
+        self.flush()
+
+    def _forget_proof(self, peer: Peer) -> None:
+        proving = self.proving.pop(peer, None)
+        if proving is not None:
+            proving.deadline.cancel()
+
+    def _refuse_join(self, peer: Peer, code: ErrorCode, message: str) -> None:
+        self._log_refused(peer.label, code, message)
+        peer.send(self._error(code, message, ref="join"))
+
     def _leave(self, peer: Peer, _leave: LeaveFrame) -> None:
         room = peer.room
         assert room is not None  # the state machine admits leave only in a room
@@ -371,6 +427,7 @@ class RelayServer:
 
     def _depart(self, peer: Peer) -> None:
         """Take ``peer`` out of its room and tell the others (unless the whole server is stopping)."""
+        self._forget_proof(peer)
         room = peer.room
         if room is None:
             return
