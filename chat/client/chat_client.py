@@ -37,7 +37,7 @@ from collections.abc import AsyncIterator, Awaitable
 from typing import Any
 
 from chat.client import events as ev
-from chat.client.errors import ClientError, ConnectError, ConnectionLost
+from chat.client.errors import ClientError, ConnectError, ConnectionLost, JoinError
 from chat.client.event_queue import EventQueue, QueueEnded
 from chat.client.events import MemberView
 from chat.client.feed import Feed, WireFrame
@@ -115,6 +115,7 @@ class ChatClient(RoomHandlers):
         self._join_waiter: asyncio.Future[ev.Joined] | None = None
         self._join_sent: JoinFrame | None = None  # the last join, with its nonce: what the proof covers
         self._leave_waiter: asyncio.Future[None] | None = None
+        self._declining = False
         self._trust: dict[str, TrustState] = {}
         self._certificates: dict[str, str] = {}
         self._closing = False
@@ -220,10 +221,13 @@ class ChatClient(RoomHandlers):
     async def join(
         self, room: str, suite: str | None = None, kex: str | None = None, *, timeout: float = 10.0
     ) -> ev.Joined:
-        """Join ``room`` (asking for ``suite``/``kex`` if it is new); :class:`JoinError` if refused.
+        """Join ``room``; :class:`JoinError` if refused.
 
-        Each join draws a new join nonce; the relay's challenge is answered with the proof of
-        possession of our identity key (:mod:`chat.e2e.admission`) before the ``welcome``.
+        ``suite``/``kex`` are what a new room gets; once asked for, they are required: a room with
+        another (the relay chooses) is left at once, before any key is drawn, and the join fails
+        with code ``downgrade``. Asking for neither accepts the room's. Each join draws a new join
+        nonce, and the relay's challenge is answered with the proof of possession of our identity
+        key (:mod:`chat.e2e.admission`) before the ``welcome``.
         """
         if suite is not None and suite not in SUITE_NAMES:
             raise ValueError(f"unknown cipher suite {suite!r}; choose from {', '.join(SUITE_NAMES)}")
@@ -251,8 +255,21 @@ class ChatClient(RoomHandlers):
                 return await waiter
         except TimeoutError:
             raise ClientError(f"no answer to join within {timeout:g} s", "timeout") from None
+        except JoinError as refused:
+            if refused.code == "downgrade":
+                await self._left_declined(timeout)
+            raise
         finally:
             self._join_waiter = None
+
+    async def _left_declined(self, timeout: float) -> None:
+        """Wait (bounded) until the relay confirms we left the room we refused: a new join may follow."""
+        waiter = self._leave_waiter
+        if waiter is not None:
+            with contextlib.suppress(ClientError, TimeoutError):
+                async with asyncio.timeout(timeout):
+                    await waiter
+        self._leave_waiter = None
 
     async def leave(self, *, timeout: float = 10.0) -> None:
         """Leave the room (the connection stays open); returns once the server confirmed."""

@@ -33,6 +33,7 @@ from chat.protocol.events import (
     ErrorFrame,
     Frame,
     JoinFrame,
+    LeaveFrame,
     LeftFrame,
     MemberJoinedFrame,
     MemberLeftFrame,
@@ -49,6 +50,24 @@ from chat.protocol.names import name_key
 from ciphers.rng import RNG
 
 READ_SIZE = 64 * 1024
+
+
+def downgrade(join: JoinFrame | None, welcome: WelcomeFrame) -> str | None:
+    """Why ``welcome`` must be refused: it names a suite or kex other than the one ``join`` asked for.
+
+    The relay chooses a room's suite and key exchange (issue 10, point 2), so what was asked is
+    compared with what is offered; a join that asked for neither accepts the room's.
+    """
+    if join is None:
+        return None
+    if (join.suite or welcome.suite) == welcome.suite and (join.kex or welcome.kex) == welcome.kex:
+        return None
+    asked = f"{join.suite}/{join.kex}" if join.suite and join.kex else join.suite or f"kex {join.kex}"
+    return (
+        f"the relay offered {welcome.suite}/{welcome.kex} for room {welcome.room!r}, but you asked for "
+        f"{asked}: refused, as the relay could be downgrading the room (join without asking to accept "
+        "the room's)"
+    )
 
 
 class RoomHandlers:
@@ -69,6 +88,7 @@ class RoomHandlers:
     _join_waiter: asyncio.Future[ev.Joined] | None
     _join_sent: JoinFrame | None
     _leave_waiter: asyncio.Future[None] | None
+    _declining: bool  # we are leaving a room we refused (downgrade): its ``left`` is not news
     _connected: bool
     _hanging_up: bool  # we are closing the connection: its end is ours, not the server's
     _conn: Connection | None
@@ -153,6 +173,10 @@ class RoomHandlers:
         await self._send_frame(ProveFrame(proof))
 
     async def _on_welcome(self, welcome: WelcomeFrame) -> None:
+        refusal = downgrade(self._join_sent, welcome)
+        if refusal is not None:
+            await self._decline(refusal)
+            return
         session = RoomSession(
             self.identity,
             welcome.you,
@@ -186,6 +210,15 @@ class RoomHandlers:
             if warning is not None:
                 await self._emit(warning)
         await self._apply(result)
+
+    async def _decline(self, refusal: str) -> None:
+        """Leave the room the relay put us in, before any key is drawn, and fail the join."""
+        self._declining = True
+        self._leave_waiter = asyncio.get_running_loop().create_future()
+        await self._send_frame(LeaveFrame())
+        waiter = self._join_waiter
+        if waiter is not None and not waiter.done():
+            waiter.set_exception(JoinError(refusal, "downgrade"))
 
     async def _on_error(self, error: ErrorFrame) -> None:
         waiter = self._join_waiter
@@ -232,6 +265,9 @@ class RoomHandlers:
         waiter = self._leave_waiter
         if waiter is not None and not waiter.done():
             waiter.set_result(None)
+        if self._declining:
+            self._declining = False
+            return
         await self._emit(ev.Left(frame.room))
 
     async def _on_pong(self, _frame: PongFrame) -> None:
