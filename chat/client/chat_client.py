@@ -211,6 +211,7 @@ class ChatClient(RoomHandlers):
         self._writer = writer
         self._connected = True
         self._hanging_up = False
+        self._declining = False
         self._trust = {}
         self._certificates = {}
         self._reader_task = self._spawn(self._read_loop(reader))
