@@ -65,3 +65,8 @@ notebooks: $(NB_STAMP)
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis
+
+## soak: the relay's load and fault harness at full size (minutes; make test runs its short version)
+.PHONY: soak
+soak: $(STAMP)
+	$(PY) -m bench.relay_load

@@ -7,7 +7,7 @@ import sys
 
 from rich.console import Console
 
-FAMILIES = ("des", "rsa", "elgamal", "chat")
+FAMILIES = ("des", "rsa", "bigint", "elgamal", "chat")
 
 
 def main(argv: list[str]) -> int:

@@ -116,7 +116,10 @@ async def bare_relay(ready: Callable[[int], None], stop: asyncio.Event) -> None:
 async def our_relay(ready: Callable[[int], None], stop: asyncio.Event) -> None:
     """The relay as ``python -m chat server --quiet`` runs it, without the console and the admission
     (the members hold no keys: each join's proof goes unchecked, as in the relay's own tests)."""
-    config = ServerConfig(port=0, limits=Limits.for_members(max(ROOM_SIZES)), idle_timeout=None)
+    largest = max(ROOM_SIZES)
+    config = ServerConfig(
+        port=0, limits=Limits.for_members(largest), idle_timeout=None, max_per_address=largest + 1
+    )
     server = await serve(config)
     ready(server.port)
     await stop.wait()

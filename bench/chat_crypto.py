@@ -2,7 +2,7 @@
 
 For each suite and key exchange of the registry (:func:`chat.e2e.suites.rooms`): sealing a
 200-character message in a room of 2 and of 10 members (the direct suites encrypt once per
-recipient), opening it, the size on the wire, and drawing and wrapping a new session key for the 8
+recipient), opening it, the size on the wire, and starting a new chain and wrapping it for the 8
 who remain (what a member does when someone leaves). The peer is the same recipe on C libraries
 (PyCryptodome's DES/3DES-CBC, hmac, pyca/cryptography's RSA-PSS and OAEP), measured in the same run;
 ElGamal has no standard peer, nor has a suite whose cipher or mode PyCryptodome lacks.
@@ -30,7 +30,7 @@ from rich.table import Table
 from bench import timing
 from chat.e2e.families import RSA, Family
 from chat.e2e.identity import Identity
-from chat.e2e.session import Delivered, Outgoing, Result, RoomSession
+from chat.e2e.session import Arrival, Delivered, Outgoing, Result, RoomSession
 from chat.e2e.suites import HybridSuite, Suite, rooms
 
 PEER_CIPHERS: dict[str, ModuleType] = {"3DES": DES3, "DES": DES}  # PyCryptodome's, by our cipher's name
@@ -48,16 +48,20 @@ def median_seconds(fn: Callable[[], object], budget: float = BUDGET, min_calls: 
 
 
 def _room(suite: str, kex: str, identities: list[Identity]) -> list[RoomSession]:
-    """Sessions of ``len(identities)`` members that hold each other's keys."""
+    """Sessions of ``len(identities)`` members that hold each other's chains."""
     names = [f"m{i}" for i in range(len(identities))]
+    nonces = [os.urandom(16) for _ in identities]
     sessions = [
-        RoomSession(ident, name, ROOM, suite, kex) for ident, name in zip(identities, names, strict=True)
+        RoomSession(ident, name, ROOM, suite, kex, nonce=nonce)
+        for ident, name, nonce in zip(identities, names, nonces, strict=True)
     ]
-    wires = [ident.public.to_wire() for ident in identities]
+    arrivals = [
+        Arrival(name, ident.public.to_wire(), nonce)
+        for ident, name, nonce in zip(identities, names, nonces, strict=True)
+    ]
     results: list[tuple[str, Result]] = []
     for i, session in enumerate(sessions):
-        others = [(names[j], wires[j]) for j in range(len(sessions)) if j != i]
-        results.append((names[i], session.start(others)))
+        results.append((names[i], session.start(arrivals[:i] + arrivals[i + 1 :])))
     for sender, result in results:
         for out in result.outgoing:
             for name, session in zip(names, sessions, strict=True):
@@ -82,7 +86,7 @@ def _open_seconds(sessions: list[RoomSession], count: int = 20) -> float:
 
 
 def _rekey_seconds(sessions: list[RoomSession], count: int = 7) -> float:
-    """The median time for a member to draw a key and wrap it for the others after one leaves."""
+    """The median time for a member to start a chain and wrap it for the others after one leaves."""
     member, leaver = sessions[0], sessions[-1]
     identity = leaver.identity.public.to_wire()
     times = []
@@ -90,7 +94,7 @@ def _rekey_seconds(sessions: list[RoomSession], count: int = 7) -> float:
         start = time.perf_counter()
         member.remove_member(leaver.alias)
         times.append(time.perf_counter() - start)
-        member.add_member(leaver.alias, identity)
+        member.add_member(Arrival(leaver.alias, identity, os.urandom(16)))  # each join has its nonce
     return statistics.median(times)
 
 

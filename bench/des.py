@@ -2,7 +2,8 @@
 PyCryptodome (C), all measured in this run, on this machine, on the same random data.
 
 Ours is the fast path (:class:`ciphers.des_fast.FastDES`, :class:`ciphers.tdes.TripleDES`) through
-:func:`ciphers.modes.cbc_encrypt`, the way the toolkit uses it; the readable DES is shown for
+:func:`ciphers.modes.cbc_encrypt`, the way the toolkit uses it (CBC encryption chains every block,
+so it stays table-driven; the bitslice tables follow, :mod:`bench.bitslice`); the readable DES is shown for
 reference. pyDes and the readable path are slow, so they get a prefix of the data; throughput is
 bytes over the best of several runs. Every implementation's output is checked against
 PyCryptodome's before its time is reported.
@@ -21,6 +22,7 @@ from Crypto.Cipher import DES3 as PyCryptodomeDES3
 from rich.console import Console
 from rich.table import Table
 
+from bench import bitslice
 from ciphers import modes
 from ciphers.blockcipher import BlockCipher
 from ciphers.des import DES, set_odd_parity
@@ -130,3 +132,4 @@ def run(console: Console) -> None:
         f"pyDes and the readable path encrypt the first {SLOW_SIZE['DES'] // 1024} KiB (DES) and "
         f"{SLOW_SIZE['3DES'] // 1024} KiB (3DES). DES is insecure (56-bit key); 3DES is legacy."
     )
+    bitslice.run(console)

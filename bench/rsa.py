@@ -5,6 +5,8 @@ Every library works on the same key (ours, imported into each) and every peer's 
 checked by ours before anything is timed. Times are medians of single calls. Two references
 are bare gmpy2: a key generation with ``next_prime`` and the CRT exponentiation m1 = c^dP mod p,
 m2 = c^dQ mod q with Garner's recombination, which is the floor for any gmpy2 decryption.
+They import gmpy2 itself, as the peer measured; ours runs on the backend :mod:`ciphers.bigint`
+chose (gmpy2 wherever it is installed; ``python -m bench bigint`` sets it beside Python ints).
 
 Safe-prime generation (:func:`ciphers.primes.safe_prime`) is timed in the ElGamal table
 (``python -m bench elgamal``), where custom groups use it.
@@ -13,8 +15,6 @@ Safe-prime generation (:func:`ciphers.primes.safe_prime`) is timed in the ElGama
 from __future__ import annotations
 
 import secrets
-import statistics
-import time
 import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -56,16 +56,6 @@ PEERS = ("cryptography", "PyCryptodome", "python-rsa")
 def median_seconds(fn: Callable[[], object], budget: float = OP_BUDGET, min_calls: int = MIN_CALLS) -> float:
     """The median time of one call of ``fn`` with this table's budget (see :mod:`bench.timing`)."""
     return timing.median_seconds(fn, budget, min_calls)
-
-
-def median_of_runs(fn: Callable[[], object], runs: int) -> float:
-    """The median of ``runs`` timed calls (for slow, high-variance work such as key generation)."""
-    times = []
-    for _ in range(runs):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
 
 
 def bare_gmpy2_keygen(bits: int = BITS) -> tuple[Any, Any, Any]:
@@ -114,7 +104,7 @@ def keygen_times(console: Console) -> dict[str, float]:
     for name, make in makers.items():
         runs = KEYGEN_RUNS[name]
         with console.status(f"generating {runs} RSA-{BITS} keys with {name}"):
-            times[name] = median_of_runs(make, runs)
+            times[name] = timing.median_of_runs(make, runs)
     return times
 
 

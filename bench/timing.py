@@ -17,3 +17,13 @@ def median_seconds(fn: Callable[[], object], budget: float, min_calls: int) -> f
         fn()
         times.append(time.perf_counter() - start)
     return statistics.median(times)
+
+
+def median_of_runs(fn: Callable[[], object], runs: int) -> float:
+    """The median of ``runs`` timed calls (for slow, high-variance work such as key generation)."""
+    times = []
+    for _ in range(runs):
+        start = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - start)
+    return statistics.median(times)

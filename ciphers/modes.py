@@ -17,6 +17,13 @@ Blocks travel as 64-bit integers: the whole buffer is unpacked once with :mod:`s
 ``encrypt_int``/``decrypt_int`` is called once per block, and the result is packed once, so the mode
 adds only an XOR per block to the cipher's own cost.
 
+Where every block cipher input is known before the first is needed (ECB both ways, CBC and CFB-64
+decryption, CTR) and the cipher offers bulk operations
+(:class:`~ciphers.blockcipher.BulkBlockCipher`, e.g. the bitslice DES), inputs from the cipher's
+``bulk_threshold`` on go to it in one call instead; the output is the same. CBC and CFB encryption
+and OFB chain each block to the last and stay one block at a time; :func:`cbc_encrypt_many` runs
+many independent CBC messages side by side instead.
+
 IVs must come from :func:`new_iv` (that is, :mod:`secrets`) unless a test fixes them. DES's 64-bit
 block also means a key should not encrypt more than a few million blocks (birthday bound 2^32).
 """
@@ -24,11 +31,12 @@ block also means a key should not encrypt more than a few million blocks (birthd
 from __future__ import annotations
 
 import struct
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from itertools import chain
 from operator import xor
+from typing import cast
 
-from ciphers.blockcipher import BlockCipher
+from ciphers.blockcipher import BlockCipher, BulkBlockCipher
 from ciphers.errors import BlockLengthError, InvalidKeyError
 from ciphers.padding import pkcs7_pad, pkcs7_unpad
 from ciphers.rng import RNG, SYSTEM
@@ -88,6 +96,20 @@ def _block_count(data: bytes) -> int:
     return -(-len(data) // BLOCK_SIZE)
 
 
+def _bulk(cipher: BlockCipher, size: int) -> BulkBlockCipher | None:
+    """The cipher's bulk operations, if it has them and ``size`` bytes are enough to pay for them."""
+    threshold = getattr(cipher, "bulk_threshold", None)
+    if threshold is None or size < threshold:
+        return None
+    return cast(BulkBlockCipher, cipher)
+
+
+def _xor_bytes(data: bytes, keystream: bytes) -> bytes:
+    """``data`` XOR the first ``len(data)`` bytes of ``keystream``, as two big integers."""
+    n = len(data)
+    return (int.from_bytes(data, "big") ^ int.from_bytes(keystream[:n], "big")).to_bytes(n, "big")
+
+
 # --- ECB, SP 800-38A §6.1 -----------------------------------------------------------------------
 
 
@@ -97,6 +119,9 @@ def ecb_encrypt(cipher: BlockCipher, data: bytes, *, pad: bool = True) -> bytes:
     _check_cipher(cipher)
     if pad:
         data = pkcs7_pad(data, BLOCK_SIZE)
+    bulk = _bulk(cipher, len(data))
+    if bulk is not None and not len(data) % BLOCK_SIZE:
+        return bulk.encrypt_blocks(data)
     blocks = _whole_blocks(data, "plaintext")
     return _pack(map(cipher.encrypt_int, blocks), len(blocks))
 
@@ -104,8 +129,12 @@ def ecb_encrypt(cipher: BlockCipher, data: bytes, *, pad: bool = True) -> bytes:
 def ecb_decrypt(cipher: BlockCipher, data: bytes, *, pad: bool = True) -> bytes:
     """SP 800-38A §6.1 ECB: P_j = D(C_j), then strict PKCS#7 unpadding unless ``pad=False``."""
     _check_cipher(cipher)
-    blocks = _whole_blocks(data, "ciphertext")
-    plain = _pack(map(cipher.decrypt_int, blocks), len(blocks))
+    bulk = _bulk(cipher, len(data))
+    if bulk is not None and not len(data) % BLOCK_SIZE:
+        plain = bulk.decrypt_blocks(data)
+    else:
+        blocks = _whole_blocks(data, "ciphertext")
+        plain = _pack(map(cipher.decrypt_int, blocks), len(blocks))
     return pkcs7_unpad(plain, BLOCK_SIZE) if pad else plain
 
 
@@ -133,9 +162,33 @@ def cbc_decrypt(cipher: BlockCipher, iv: bytes, data: bytes, *, pad: bool = True
     """SP 800-38A §6.2 CBC: P_j = D(C_j) ^ C_(j-1) with C_0 = IV, then strict PKCS#7 unpadding."""
     _check_cipher(cipher)
     first = _iv_int(iv)
-    blocks = _whole_blocks(data, "ciphertext")
-    plain = _pack(map(xor, map(cipher.decrypt_int, blocks), chain((first,), blocks)), len(blocks))
+    bulk = _bulk(cipher, len(data))
+    if bulk is not None and not len(data) % BLOCK_SIZE:
+        plain = _xor_bytes(bulk.decrypt_blocks(data), bytes(iv) + data[:-BLOCK_SIZE])
+    else:
+        blocks = _whole_blocks(data, "ciphertext")
+        plain = _pack(map(xor, map(cipher.decrypt_int, blocks), chain((first,), blocks)), len(blocks))
     return pkcs7_unpad(plain, BLOCK_SIZE) if pad else plain
+
+
+def cbc_encrypt_many(
+    cipher: BlockCipher, streams: Sequence[tuple[bytes, bytes]], *, pad: bool = True
+) -> list[bytes]:
+    """:func:`cbc_encrypt` of many independent (IV, message) streams under one key: the same
+    ciphertexts, in order. Each stream's chain is sequential, but the streams are independent: a
+    cipher with bulk operations advances them all together, one block of each per step, when one
+    step's blocks reach its ``bulk_threshold``; otherwise they are encrypted one after another."""
+    _check_cipher(cipher)
+    prepared = []
+    for iv, data in streams:
+        _iv_int(iv)
+        message = pkcs7_pad(data, BLOCK_SIZE) if pad else bytes(data)
+        _whole_blocks(message, "plaintext")
+        prepared.append((bytes(iv), message))
+    bulk = _bulk(cipher, BLOCK_SIZE * len(prepared))
+    if bulk is not None:
+        return bulk.cbc_encrypt_streams(prepared)
+    return [cbc_encrypt(cipher, iv, message, pad=False) for iv, message in prepared]
 
 
 # --- CFB, SP 800-38A §6.3 -----------------------------------------------------------------------
@@ -156,6 +209,10 @@ def _cfb64_encrypt(cipher: BlockCipher, iv: bytes, data: bytes) -> bytes:
 def _cfb64_decrypt(cipher: BlockCipher, iv: bytes, data: bytes) -> bytes:
     """CFB-64 decryption: P_j = C_j ^ E(C_(j-1)); every E input is known, so no sequential chain."""
     first = _iv_int(iv)
+    bulk = _bulk(cipher, len(data))
+    if bulk is not None:
+        inputs = (bytes(iv) + data)[: BLOCK_SIZE * _block_count(data)]
+        return _xor_bytes(data, bulk.encrypt_blocks(inputs))
     n = len(data) // BLOCK_SIZE
     blocks: tuple[int, ...] = struct.unpack(f">{n}Q", data[: n * BLOCK_SIZE])
     return _xor_keystream(data, map(cipher.encrypt_int, chain((first,), blocks)))
@@ -240,6 +297,9 @@ def ctr_encrypt(cipher: BlockCipher, iv: bytes, data: bytes) -> bytes:
     """
     _check_cipher(cipher)
     start = _iv_int(iv)
+    bulk = _bulk(cipher, len(data))
+    if bulk is not None:
+        return _xor_bytes(data, bulk.encrypt_counter_blocks(start, _block_count(data)))
     keystream = map(cipher.encrypt_int, _counter_blocks(start, _block_count(data)))
     return _xor_keystream(data, keystream)
 

@@ -1,14 +1,14 @@
-"""Number theory on Python integers, with gmpy2 doing the heavy arithmetic.
+"""Number theory on Python integers, with the big-integer backend doing the heavy arithmetic.
 
 The extended Euclidean algorithm is written out (it is taught); inverses, powers and roots go
-through gmpy2 for speed. Every function returns plain ``int``.
+through :mod:`ciphers.bigint` (gmpy2 where installed) for speed. Every function returns plain ``int``.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 
-import gmpy2
+from ciphers import bigint
 
 
 def egcd(a: int, b: int) -> tuple[int, int, int]:
@@ -28,12 +28,12 @@ def egcd(a: int, b: int) -> tuple[int, int, int]:
 
 def gcd(a: int, b: int) -> int:
     """Greatest common divisor."""
-    return int(gmpy2.gcd(a, b))
+    return int(bigint.gcd(a, b))
 
 
 def lcm(a: int, b: int) -> int:
     """Least common multiple."""
-    return int(gmpy2.lcm(a, b))
+    return int(bigint.lcm(a, b))
 
 
 def invert(a: int, m: int) -> int:
@@ -41,14 +41,14 @@ def invert(a: int, m: int) -> int:
     if m <= 0:
         raise ValueError("modulus must be positive")
     try:
-        return int(gmpy2.invert(a, m))
+        return int(bigint.invert(a, m))
     except ZeroDivisionError:
         raise ValueError(f"{a} has no inverse modulo {m}") from None
 
 
 def powmod(base: int, exponent: int, modulus: int) -> int:
     """``base**exponent % modulus`` (negative exponents use the inverse)."""
-    return int(gmpy2.powmod(base, exponent, modulus))
+    return int(bigint.powmod(base, exponent, modulus))
 
 
 def crt(residues: Sequence[int], moduli: Sequence[int]) -> int:
@@ -71,15 +71,15 @@ def crt(residues: Sequence[int], moduli: Sequence[int]) -> int:
 
 def isqrt(n: int) -> int:
     """The integer square root ``floor(sqrt(n))``."""
-    return int(gmpy2.isqrt(n))
+    return int(bigint.isqrt(n))
 
 
 def iroot(n: int, k: int) -> tuple[int, bool]:
     """``(floor(n ** (1/k)), exact)`` for ``n >= 0``."""
-    root, exact = gmpy2.iroot(n, k)
+    root, exact = bigint.iroot(n, k)
     return int(root), bool(exact)
 
 
 def legendre(a: int, p: int) -> int:
     """The Legendre symbol (a/p) for an odd prime ``p``: 1, -1 or 0."""
-    return int(gmpy2.legendre(a, p))
+    return int(bigint.legendre(a, p))

@@ -1,4 +1,5 @@
-"""Primes: a from-scratch Miller-Rabin, and fast random and safe prime generation on gmpy2.
+"""Primes: a from-scratch Miller-Rabin, and fast random and safe prime generation
+on the big-integer backend (:mod:`ciphers.bigint`: gmpy2 where installed).
 
 ``random_prime`` is what RSA key generation uses; ``safe_prime`` (q and p = 2q + 1 both prime)
 makes custom ElGamal groups. Both follow the same plan, cheapest test first:
@@ -19,8 +20,7 @@ import functools
 from array import array
 from collections.abc import Callable, Iterable
 
-import gmpy2
-
+from ciphers import bigint
 from ciphers.rng import RNG, SYSTEM, randbits, randrange
 
 Progress = Callable[[int], None]
@@ -66,15 +66,16 @@ def miller_rabin(n: int, bases: Iterable[int]) -> bool:
         return True
     if n % 2 == 0:
         return False
-    big_n = gmpy2.mpz(n)
+    big_n = bigint.mpz(n)
     minus_one = big_n - 1
-    s = gmpy2.bit_scan1(minus_one)
+    s = bigint.bit_scan1(minus_one)
+    assert s is not None  # n - 1 >= 4 has a set bit
     d = minus_one >> s
     for a in bases:
         a %= n
         if a in (0, 1, n - 1):
             continue
-        x = gmpy2.powmod(a, d, big_n)
+        x = bigint.powmod(a, d, big_n)
         if x == 1 or x == minus_one:
             continue
         for _ in range(s - 1):
@@ -92,7 +93,7 @@ def fermat(n: int, bases: Iterable[int]) -> bool:
         return False
     if n in (2, 3):
         return True
-    return all(gmpy2.powmod(a, n - 1, n) == 1 for a in bases if a % n)
+    return all(bigint.powmod(a, n - 1, n) == 1 for a in bases if a % n)
 
 
 def is_probable_prime(n: int, rounds: int = 40, rng: RNG = SYSTEM) -> bool:
@@ -258,14 +259,14 @@ def safe_prime(
         flags = _sieve_safe_window(q0, count, primes)
         i = flags.find(1)
         while i != -1:
-            q = gmpy2.mpz(q0 + 2 * i)
+            q = bigint.mpz(q0 + 2 * i)
             p = 2 * q + 1
             tried += 1
             if progress is not None:
                 progress(tried)
             if (
                 miller_rabin(int(q), (2,))
-                and gmpy2.powmod(2, p - 1, p) == 1
+                and bigint.powmod(2, p - 1, p) == 1
                 and miller_rabin(int(q), _random_bases(int(q), rounds, rng))
             ):
                 return int(p)

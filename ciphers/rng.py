@@ -58,10 +58,11 @@ class DeterministicRNG:
         self._buffer = b""
 
     def bytes(self, n: int) -> bytes:
-        while len(self._buffer) < n:
-            block = self._counter.to_bytes(8, "big") + self._seed
-            self._buffer += hashlib.sha256(block).digest()
-            self._counter += 1
+        if len(self._buffer) < n:  # the digests needed, joined once (linear time for long outputs)
+            count = -(-(n - len(self._buffer)) // 32)
+            first, self._counter = self._counter, self._counter + count
+            blocks = (c.to_bytes(8, "big") + self._seed for c in range(first, first + count))
+            self._buffer += b"".join(hashlib.sha256(block).digest() for block in blocks)
         out, self._buffer = self._buffer[:n], self._buffer[n:]
         return out
 

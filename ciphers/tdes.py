@@ -18,7 +18,7 @@ from collections.abc import Callable
 
 from ciphers import des, des_fast
 from ciphers.des import BLOCK_SIZE, check_block, key_warnings
-from ciphers.des_fast import Schedule, des_schedule
+from ciphers.des_fast import TDES_BITSLICE_THRESHOLD, BitsliceBulk, Schedule, des_schedule
 from ciphers.errors import InsecureWarning, InvalidKeyError
 
 KEY_SIZES = (16, 24)
@@ -75,17 +75,21 @@ def _readable_crypt(block: int, schedule: Schedule) -> int:
     return block
 
 
-class TripleDES:
-    """Triple DES EDE as a :class:`~ciphers.blockcipher.BlockCipher`. Legacy; see the module notes.
+class TripleDES(BitsliceBulk):
+    """Triple DES EDE as a :class:`~ciphers.blockcipher.BulkBlockCipher`. Legacy; see the module notes.
 
     ``fast=True`` (the default) runs the three passes on :mod:`ciphers.des_fast` with one IP and one
-    IP^-1; ``fast=False`` composes the readable DES of :mod:`ciphers.des`. Both give the same answers.
+    IP^-1, and many blocks at once on bit slices (``bitslice``: see
+    :class:`~ciphers.des_fast.BitsliceBulk`); ``fast=False`` composes the readable DES of
+    :mod:`ciphers.des`, one block at a time. All give the same answers.
     """
 
     block_size = BLOCK_SIZE
     __slots__ = ("_crypt", "_decrypt", "_encrypt", "_keying_option")
 
-    def __init__(self, key: bytes, *, fast: bool = True) -> None:
+    def __init__(self, key: bytes, *, fast: bool = True, bitslice: bool | None = None) -> None:
+        if bitslice and not fast:
+            raise ValueError("the readable path (fast=False) has no bitslice operations")
         k1, k2, k3 = split_key(key)
         for message in tdes_key_warnings(key):
             warnings.warn(message, InsecureWarning, stacklevel=2)
@@ -97,6 +101,7 @@ class TripleDES:
             des_schedule(k1, decrypt=True),
         )
         self._crypt: Callable[[int, Schedule], int] = des_fast.crypt_int if fast else _readable_crypt
+        self._choose(bitslice if fast else False, TDES_BITSLICE_THRESHOLD)
 
     @property
     def keying_option(self) -> int:

@@ -2,29 +2,28 @@
 
 :class:`Room` links :class:`~chat.e2e.session.RoomSession` objects as the relay would (each frame to
 every other member, each payload to its recipient only), with a hook to tamper with deliveries.
+Each join draws a new join nonce (reproducibly: from the name and the join's number).
 """
 
 from __future__ import annotations
 
 import functools
+import hashlib
+import itertools
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from chat.e2e.identity import Identity
-from chat.e2e.session import Delivered, Outgoing, Rejected, Result, RoomSession
+from chat.e2e.session import Arrival, Delivered, Outgoing, Rejected, Result, RoomSession
+from chat.e2e.suites import rooms
 from ciphers.rng import DeterministicRNG
 from ciphers.rsa.formats import dump_public_key
 from ciphers.rsa.keys import RSAPublicKey
 
-SUITE_KEX = [
-    ("3des", "rsa"),
-    ("3des", "elgamal"),
-    ("des", "rsa"),
-    ("des", "elgamal"),
-    ("rsa", "rsa"),
-    ("elgamal", "elgamal"),
-]
+#: Every room the registry can make (each hybrid suite with each kex, each direct suite with its
+#: own family): a new suite or kex is covered by every test that runs over these.
+SUITE_KEX = [(entry.name, family.name) for entry, family in rooms()]
 SUITE_IDS = [f"{suite}-{kex}" for suite, kex in SUITE_KEX]
 
 
@@ -32,6 +31,25 @@ SUITE_IDS = [f"{suite}-{kex}" for suite, kex in SUITE_KEX]
 def identity(name: str) -> Identity:
     """A reproducible identity per name (RSA-2048 + ffdhe2048), generated once per test process."""
     return Identity.generate(rng=DeterministicRNG(f"chat-test-identity-{name}"))
+
+
+_JOINS = itertools.count()
+
+
+def fresh_nonce(name: str) -> bytes:
+    """A join nonce for ``name``'s next join: 16 bytes, different at every call, reproducible per run."""
+    return hashlib.sha256(f"join nonce {name} {next(_JOINS)}".encode()).digest()[:16]
+
+
+def arrival(name: str, nonce: bytes, *, eligible: bool = True, as_identity: str | None = None) -> Arrival:
+    """The member entry of ``name`` (with ``as_identity``'s keys if given) for a session."""
+    return Arrival(name, wire(as_identity or name), nonce, eligible)
+
+
+def session_of(name: str, suite: str, kex: str, room: str = "Lobby", **options: Any) -> RoomSession:
+    """A new session of ``name`` with a fresh join nonce (``nonce=`` may fix it)."""
+    options.setdefault("nonce", fresh_nonce(name))
+    return RoomSession(identity(name), name, room, suite, kex, **options)
 
 
 @dataclass
@@ -56,29 +74,34 @@ class Room:
     suite: str
     kex: str
     sessions: dict[str, RoomSession] = field(default_factory=dict)
+    nonces: dict[str, bytes] = field(default_factory=dict)
     results: dict[str, list[Result]] = field(default_factory=dict)
     tamper: Tamper | None = None
     log: list[Delivery] = field(default_factory=list)
 
     def join(self, name: str, **options: Any) -> RoomSession:
-        """``name`` joins: it starts with the members present, and each of them adds it."""
-        session = RoomSession(identity(name), name, "Lobby", self.suite, self.kex, **options)
-        present = [(other, identity(other).public.to_wire()) for other in self.sessions]
+        """``name`` joins with a fresh nonce: it starts with the members present, each of them adds it."""
+        session = session_of(name, self.suite, self.kex, **options)
+        present = [arrival(other, self.nonces[other]) for other in self.sessions]
         started = session.start(present)
         self.sessions[name] = session
+        self.nonces[name] = session.nonce
         self.results[name] = []
         # As the relay orders it: the others learn of the newcomer before its first frames reach them.
         for other in list(self.sessions):
             if other != name:
-                self.route(other, self.sessions[other].add_member(name, identity(name).public.to_wire()))
+                self.route(other, self.sessions[other].add_member(arrival(name, session.nonce)))
         self.route(name, started)
         return session
 
     def leave(self, name: str) -> RoomSession:
-        """``name`` leaves; each remaining member removes it (and rekeys)."""
+        """``name`` leaves; each remaining member removes it (and starts a new chain)."""
         session = self.sessions.pop(name)
-        for other in list(self.sessions):
-            self.route(other, self.sessions[other].remove_member(name))
+        self.nonces.pop(name)
+        # As the relay orders it: everyone learns of the leave before the others' new bundles arrive.
+        results = [(other, self.sessions[other].remove_member(name)) for other in list(self.sessions)]
+        for other, result in results:
+            self.route(other, result)
         return session
 
     def send(self, name: str, text: str) -> Result:

@@ -217,3 +217,44 @@ def test_encrypt_then_mac_leaves_no_oracle() -> None:
     assert receiver(iv, ciphertext)  # the genuine message is accepted
     with pytest.raises(RuntimeError, match="not a padding oracle"):
         attacks.padding_oracle_attack(iv, ciphertext, receiver)
+
+
+# --- the bitslice search against one key at a time ---------------------------------------------
+
+
+@pytest.mark.parametrize("positions", [(1, 2, 9, 20, 33, 41, 50, 55, 58, 63), attacks.last_key_bits(12)])
+def test_bitslice_search_agrees_with_one_key_at_a_time(positions: tuple[int, ...]) -> None:
+    """Arbitrary unknown positions, a key early and late in the space, and no key at all."""
+    rng = DeterministicRNG(f"agree {positions}")
+    space = attacks.KeySpace(random_key(rng), positions)
+    for value in (0, 1, space.size - 1, randbits(len(positions), rng)):
+        secret = space.key(value)
+        plaintext = rng.bytes(8)
+        ciphertext = ecb(secret).encrypt(plaintext)
+        assert attacks.exhaustive_search(space, plaintext, ciphertext) == attacks.sequential_search(
+            space, plaintext, ciphertext
+        )
+    assert attacks.exhaustive_search(space, b"known pt", rng.bytes(8)).key is None
+
+
+def test_key_space_passes_hold_the_candidates_as_lanes() -> None:
+    from ciphers.bitslice.transpose import slices_to_blocks
+
+    rng = DeterministicRNG("passes of keys")
+    space = attacks.KeySpace(random_key(rng), (3, 12, 19, 30, 47, 60))
+    seen = []
+    for first, count, words, _ones in space.passes(width=16):
+        keys = slices_to_blocks(words, count)
+        seen += [set_odd_parity(keys[8 * t : 8 * t + 8]) for t in range(count)]
+        assert first == len(seen) - count
+    assert seen == [space.key(v) for v in range(space.size)]
+
+
+def test_tiny_key_spaces() -> None:
+    """Spaces of 1, 2 and 4 keys still fill whole 8-lane words."""
+    rng = DeterministicRNG("tiny")
+    for bits in (0, 1, 2):
+        space = attacks.KeySpace(random_key(rng), attacks.last_key_bits(bits))
+        secret = space.key(space.size - 1)
+        result = attacks.exhaustive_search(space, b"known pt", ecb(secret).encrypt(b"known pt"))
+        assert result == attacks.SearchResult(secret, space.size)

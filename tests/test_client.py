@@ -134,7 +134,7 @@ def test_trace_and_wire_feeds(server: ServerProcess) -> None:
         await alice.client.send(secret)
         await eventually(lambda: bob.texts() == [("alice", secret)], "the message")
         (sealed,) = [r for r in trace.pending() if r.step == "seal"]
-        assert (sealed.key_id, sealed.counter, sealed.sender) == ("alice/1", 1, "alice")
+        assert (sealed.key_id, sealed.counter, sealed.sender) == ("alice/1", 0, "alice")  # chain index 0
         assert len(sealed.fields["iv"]) == 16 and len(sealed.fields["mac"]) == 64
         assert len(sealed.fields["signature"]) == 512 and sealed.time is not None
         opened = [r for r in bob_trace.pending() if r.step == "open"]
@@ -151,7 +151,7 @@ def test_trace_and_wire_feeds(server: ServerProcess) -> None:
         unwraps = [r for r in alice.client.trace.history() if r.step == "unwrap"]
         assert [(r.sender, r.key_id, r.verified) for r in unwraps] == [("bob", "bob/1", True)]
         assert any(f.direction == "received" and f.type == "key_bundle" for f in alice.client.wire.history())
-        # The round trace of the first block is available while the key is current.
+        # The round trace of the first block is available while it is the chain's latest message.
         session = alice.client.session
         assert session is not None
         rounds = session.round_trace(sealed)

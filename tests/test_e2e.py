@@ -1,9 +1,9 @@
 """End to end with a real server process and three clients, for every suite and key exchange.
 
 A proxy between the clients and the relay records every byte the relay receives (and sends). It
-must never contain a plaintext, a private key number or PEM, or a session key, in any encoding;
+must never contain a plaintext, a private key number or PEM, or a chain key, in any encoding;
 messages arrive in order, exactly once, from the right sender; after a member leaves, the others
-rekey and the leaver's old keys cannot open what follows.
+start new chains and the leaver's old chains cannot open what follows.
 """
 
 from __future__ import annotations
@@ -12,14 +12,15 @@ import pytest
 
 from chat.client import events as ev
 from chat.client.chat_client import ChatClient
-from chat.e2e.sealed import message_header, parse_hybrid_message
+from chat.e2e.bodies import parse_hybrid_message
+from chat.e2e.chain import message_key, message_keys, next_chain_key
+from chat.e2e.sealed import message_header
 from chat.e2e.session import Held, Rejected
 from chat.e2e.suites import SUITES
-from ciphers.des_fast import FastDES
-from ciphers.envelope import unseal
+from ciphers import strict_base64
+from ciphers.envelope import authenticate
 from ciphers.errors import DecryptionError
 from ciphers.rsa.formats import dump_private_key
-from ciphers.tdes import TripleDES
 from tests.chat_net import (
     Recorder,
     ServerProcess,
@@ -73,10 +74,9 @@ def session_secrets(recorders: dict[str, Recorder]) -> dict[str, list[bytes]]:
         session = recorder.client.session
         if session is None or session.key_id is None:
             continue
-        keys = session.session_key(session.key_id)
-        assert keys is not None
-        secrets[f"{name} cipher key {session.key_id}"] = byte_forms(keys[0])
-        secrets[f"{name} mac key {session.key_id}"] = byte_forms(keys[1])
+        chain = session.chain_key(session.key_id)
+        assert chain is not None
+        secrets[f"{name} chain key {session.key_id}"] = byte_forms(chain[0])
     return secrets
 
 
@@ -123,7 +123,7 @@ def test_three_clients_through_a_real_server(server: ServerProcess, suite: str, 
             for alias, fingerprint in fingerprints.items():
                 assert fingerprint == identity(alias).fingerprint
 
-        # The tap: what the relay received (and sent) holds no plaintext, private key or session key.
+        # The tap: what the relay received (and sent) holds no plaintext, private key or chain key.
         secrets = private_secrets() | session_secrets(clients)
         for name in NAMES:
             for number in range(ROUNDS):
@@ -139,7 +139,7 @@ def test_three_clients_through_a_real_server(server: ServerProcess, suite: str, 
         # Carol leaves: the others rekey, and her old keys cannot open what follows.
         leaver = carol.client.session
         assert leaver is not None
-        old_alice_key = leaver.session_key("alice/1") if hybrid else None
+        old_alice_chain = leaver.chain_key("alice/1") if hybrid else None
         await carol.stop()
         await eventually(lambda: alice.of(ev.MemberLeft) and bob.of(ev.MemberLeft), "the leave to be seen")
         if hybrid:
@@ -164,13 +164,27 @@ def test_three_clients_through_a_real_server(server: ServerProcess, suite: str, 
             assert [type(e) for e in opened.events] == [Held]
             expired = leaver.expire_held("alice")
             assert [e.reason.value for e in expired.events if isinstance(e, Rejected)] == ["unknown_key"]
-            # Even told which header to use, the old key fails the MAC on the new ciphertext.
-            assert old_alice_key is not None
-            fields = parse_hybrid_message(frame["body"], SUITES[suite])
-            header = message_header(suite, room, "alice", "alice/2", fields.counter, "text")
-            old_cipher = TripleDES(old_alice_key[0]) if suite == "3des" else FastDES(old_alice_key[0])
+            # Even told which header to use, the old chain, ratcheted to the same index, fails the MAC.
+            assert old_alice_chain is not None
+            fields = parse_hybrid_message(frame["body"], SUITES[suite], 64)
+            chain_key, index = old_alice_chain
+            for _ in range(fields.index - index):
+                chain_key = next_chain_key(chain_key)
+            _, mac_key = message_keys(message_key(chain_key), suite, SUITES[suite].key_size)
+            header = message_header(
+                suite,
+                kex,
+                room,
+                "alice",
+                strict_base64.decode(frame["body"]["nonce"]),
+                "alice/2",
+                fields.index,
+                "text",
+                fields.epoch,
+                fields.view,
+            )
             with pytest.raises(DecryptionError):
-                unseal(old_cipher, old_alice_key[1], header, fields.box)
+                authenticate(mac_key, header, fields.box)
         else:
             assert set(frame["payloads"]) == {"bob"}
         for recorder in (alice, bob):

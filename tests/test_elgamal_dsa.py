@@ -119,6 +119,7 @@ def test_r_and_s_must_be_in_1_to_q_minus_1_even_when_the_equation_holds() -> Non
         assert not dsa.verify_int(P, Q, G, KEY.y, z, r, s)
 
 
+@pytest.mark.filterwarnings("ignore::ciphers.errors.InsecureWarning")
 def test_a_classic_signature_is_not_a_dsa_signature() -> None:
     classic = signatures.sign(KEY, b"m", DeterministicRNG(3))
     with pytest.raises(VerificationError):

@@ -162,3 +162,11 @@ def test_signing_matches_pycryptodome(h: int, k: int) -> None:
     assume(ours[1] != 0)
     assert PEER._verify(h, list(ours))
     assert verify_int(P, G, KEY.y, h, *ours)
+
+
+@pytest.mark.filterwarnings("default::ciphers.errors.InsecureWarning")
+def test_classic_hashed_signatures_warn_that_they_are_forgeable() -> None:
+    with pytest.warns(InsecureWarning, match="Bleichenbacher 1996"):
+        signature = signatures.sign(KEY, b"m", DeterministicRNG(1))
+    with pytest.warns(InsecureWarning, match="forgeable"):
+        signatures.verify(PUBLIC, b"m", signature)

@@ -28,8 +28,8 @@ messages = st.binary(max_size=100)
 STREAM_MODES = ("cfb", "cfb8", "ofb", "ctr")
 
 
-def _cipher(family: str, key: bytes) -> BlockCipher:
-    return FastDES(key) if family == "DES" else TripleDES(key, fast=True)
+def _cipher(family: str, key: bytes, *, bitslice: bool | None = None) -> BlockCipher:
+    return FastDES(key, bitslice=bitslice) if family == "DES" else TripleDES(key, bitslice=bitslice)
 
 
 def _key_strategy(family: str) -> st.SearchStrategy[bytes]:
@@ -40,13 +40,14 @@ def _iv_for(mode: str, iv: bytes) -> bytes | None:
     return None if mode == "ecb" else iv
 
 
+@pytest.mark.parametrize("bitslice", [None, True], ids=["auto", "bitslice"])
 @pytest.mark.parametrize("family", ["DES", "3DES"])
 @pytest.mark.parametrize("mode", modes.MODES)
 @given(data=st.data(), iv=ivs, message=messages)
 def test_decrypt_inverts_encrypt_for_any_length(
-    family: str, mode: str, data: st.DataObject, iv: bytes, message: bytes
+    family: str, mode: str, bitslice: bool | None, data: st.DataObject, iv: bytes, message: bytes
 ) -> None:
-    cipher = _cipher(family, data.draw(_key_strategy(family)))
+    cipher = _cipher(family, data.draw(_key_strategy(family)), bitslice=bitslice)
     ciphertext = modes.encrypt(cipher, mode, message, iv=_iv_for(mode, iv))
     if mode in modes.PADDED_MODES:
         assert len(ciphertext) == (len(message) // 8 + 1) * 8

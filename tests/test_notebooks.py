@@ -19,7 +19,16 @@ from nbclient import NotebookClient
 
 NOTEBOOKS_DIR = Path(__file__).resolve().parent.parent / "notebooks"
 NOTEBOOKS = sorted(NOTEBOOKS_DIR.glob("[0-9][0-9]_*.ipynb"))
-EXPECTED = ["01_des", "02_modes", "03_primes", "04_rsa", "05_elgamal", "06_double_des", "07_chat_protocol"]
+EXPECTED = [
+    "01_des",
+    "02_modes",
+    "03_primes",
+    "04_rsa",
+    "05_elgamal",
+    "06_double_des",
+    "07_chat_protocol",
+    "08_bitslice",
+]
 TIMEOUT = 60  # seconds for a whole notebook (issue #6: each runs in under 60 s)
 INLINE_BACKEND = "module://matplotlib_inline.backend_inline"
 

@@ -343,7 +343,8 @@ def drain_garbage(conn: Connection, chunks: list[bytes]) -> None:
         if fatal is not None:
             with pytest.raises(RemoteProtocolError) as again:
                 conn.next_event()
-            assert again.value is fatal
+            again_raised = (again.value.code, again.value.message, again.value.fatal)
+            assert again_raised == (fatal.code, fatal.message, True)
             return
 
 

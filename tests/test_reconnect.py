@@ -220,7 +220,7 @@ def test_after_a_restart_the_client_rejoins_rekeys_and_sends_the_queue_exactly_o
         await eventually(lambda: bob.texts() == ["before"], "the first message")
         session = alice.client.client.session
         assert session is not None and session.key_id is not None
-        old_key = session.session_key(session.key_id)
+        old_chain = session.chain_key(session.key_id)
         fingerprint = alice.client.client.fingerprint
 
         await server.close()
@@ -253,9 +253,9 @@ def test_after_a_restart_the_client_rejoins_rekeys_and_sends_the_queue_exactly_o
             assert alice.client.client.fingerprint == fingerprint
             session = alice.client.client.session
             assert session is not None and session.key_id is not None
-            new_key = session.session_key(session.key_id)
-            assert new_key is not None and old_key is not None
-            assert new_key[0] != old_key[0] and new_key[1] != old_key[1]
+            new_chain = session.chain_key(session.key_id)
+            assert new_chain is not None and old_chain is not None
+            assert new_chain[0] != old_chain[0]
             starts = [e for e in alice.of(ev.Rekeyed) if e.alias == "alice" and e.reason == "start"]
             assert len(starts) == 2
             received = bob.of(ev.MessageReceived)

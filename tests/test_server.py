@@ -10,9 +10,10 @@ import asyncio
 import contextlib
 import io
 import json
+import logging
 import re
 import socket
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
 import pytest
@@ -32,6 +33,17 @@ TIMEOUT = 3.0
 CT = "3q2+7wABAgMEBQYHCAkKCw=="  # base64 of de ad be ef 00 01 ... 0b
 NONCE = "AAECAwQFBgcICQoLDA0ODw=="  # base64 of the 16-byte join nonce 00 01 ... 0f
 PROOF = {"type": "prove", "v": 2, "signature": "c2lnbmF0dXJl"}  # checked only by an admission hook
+
+
+@pytest.fixture(autouse=True)
+def no_event_loop_errors(caplog: pytest.LogCaptureFixture) -> Iterator[None]:
+    """No traceback from the event loop in any relay test: no "Exception in callback", no "Task
+    exception was never retrieved", no "Fatal error" of a transport (import it to use it elsewhere)."""
+    caplog.set_level(logging.WARNING, logger="asyncio")
+    yield
+    records = caplog.get_records("setup") + caplog.get_records("call")
+    logged = [r.getMessage() for r in records if r.name == "asyncio" and r.levelno >= logging.WARNING]
+    assert logged == []
 
 
 def frame(obj: dict[str, Any]) -> bytes:
@@ -56,8 +68,11 @@ class WireClient:
         self.task = asyncio.create_task(self._read())
 
     @classmethod
-    async def connect(cls, port: int) -> WireClient:
-        reader, writer = await asyncio.wait_for(asyncio.open_connection("127.0.0.1", port), TIMEOUT)
+    async def connect(cls, port: int, source: str | None = None) -> WireClient:
+        """Connect to the relay on 127.0.0.1 (from ``source``, another loopback address, if given)."""
+        local = None if source is None else (source, 0)
+        opening = asyncio.open_connection("127.0.0.1", port, local_addr=local)
+        reader, writer = await asyncio.wait_for(opening, TIMEOUT)
         return cls(reader, writer)
 
     async def _read(self) -> None:

@@ -15,7 +15,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from tests.test_protocol_connection import validish_frames
-from tests.test_server import WireClient, running, still_serving
+from tests.test_server import WireClient, no_event_loop_errors, running, still_serving  # noqa: F401
 
 FRAMES_PER_EXAMPLE = 20
 

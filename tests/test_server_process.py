@@ -9,11 +9,16 @@ import signal
 import pytest
 from rich.console import Console
 
+from chat.cli import main
+from chat.cli import server as cli_server
 from chat.cli.server import choose_suite
+from chat.e2e.admission import JoinAdmission
+from chat.protocol.limits import Limits
+from chat.relay.server import ServerConfig
 from tests import cli_support
 from tests.chat_net import run, server_child
 from tests.chat_support import identity, oversized_identity, wire
-from tests.test_server import TIMEOUT, WireClient
+from tests.test_server import TIMEOUT, WireClient, no_event_loop_errors  # noqa: F401
 
 
 def test_the_server_process_serves_and_shuts_down_on_ctrl_c() -> None:
@@ -32,6 +37,9 @@ def test_the_server_process_serves_and_shuts_down_on_ctrl_c() -> None:
             rest = (await asyncio.wait_for(process.stdout.read(), TIMEOUT)).decode()
             assert "INSECURE" in rest  # the suite's label is shown to the operator
             assert "alice" in rest  # joins are logged even with --quiet
+            assert process.stderr is not None
+            errors = (await asyncio.wait_for(process.stderr.read(), TIMEOUT)).decode()
+            assert "Traceback" not in errors and "Exception in callback" not in errors, errors
         finally:
             if process.returncode is None:
                 process.kill()
@@ -67,18 +75,19 @@ def test_a_version_1_client_gets_bad_version_and_the_relay_serves_on() -> None:
     run(scenario, timeout=30)
 
 
+TOO_LARGE = "identity RSA key of {} characters is larger than any 4096-bit key (at most 1200)"
+NOT_65537 = "identity RSA key is not usable: an identity RSA public exponent must be 65537"
+
+
 @pytest.mark.parametrize(
     ("bits", "e", "message"),
     [
-        (
-            8192,
-            65537,
-            "identity is out of bounds: an identity RSA modulus must have 2048 to 4096 bits, not 8192",
-        ),
-        (4096, None, "identity is out of bounds: an identity RSA public exponent must be 65537"),
-        (38_000, None, "identity RSA key is not usable: RSA modulus has 38000 bits, above the maximum 16384"),
+        (8192, 65537, TOO_LARGE.format(1491)),
+        (38_000, None, TOO_LARGE.format(12971)),
+        (4096, 3, NOT_65537),
+        (2048, None, NOT_65537),
     ],
-    ids=["8192-bit", "e=n-2", "38000-bit-e=n-2"],
+    ids=["8192-bit", "38000-bit-e=n-2", "e=3", "e=n-2"],
 )
 def test_the_relay_refuses_an_identity_out_of_bounds_in_one_line(
     bits: int, e: int | None, message: str
@@ -111,8 +120,24 @@ def test_the_relay_refuses_an_identity_out_of_bounds_in_one_line(
         (["server", "--max-members", "0"], "--max-members: members per room must be 1 to"),
         (["server", "--port", "70000"], "--port must be 0 to 65535"),
         (["server", "--cipher", "aes"], "invalid choice: 'aes'"),
+        (["server", "--max-members", "5000"], "--max-members: members per room must be 1 to"),
+        (["server", "--queue-bytes", "0"], "argument --queue-bytes: not a size: '0'"),
+        (["server", "--queue-bytes", "4X"], "argument --queue-bytes: not a size: '4X'"),
+        (["server", "--max-connections", "none"], "argument --max-connections: must be a whole number"),
+        (["server", "--idle-timeout", "-1"], "argument --idle-timeout: must be a number of seconds"),
+        (["server", "--stall-timeout", "0"], "argument --stall-timeout: must be above 0 seconds"),
     ],
-    ids=["max-members", "port", "cipher"],
+    ids=[
+        "max-members",
+        "port",
+        "cipher",
+        "max-members-big",
+        "size-zero",
+        "size-unit",
+        "count",
+        "seconds",
+        "zero",
+    ],
 )
 def test_bad_arguments_are_one_line_and_status_2(
     argv: list[str], message: str, capsys: pytest.CaptureFixture[str]
@@ -133,3 +158,29 @@ def test_the_operator_chooses_the_suite(typed: str, suite: str) -> None:
     assert choose_suite(Console(file=out, width=120), io.StringIO(typed)) == suite
     shown = out.getvalue()
     assert "INSECURE: single DES" in shown and "3des" in shown
+
+
+def test_every_limit_is_a_flag(monkeypatch: pytest.MonkeyPatch) -> None:
+    configs: list[ServerConfig] = []
+
+    def run_server(config: ServerConfig, *_: object) -> int:
+        configs.append(config)
+        return 0
+
+    monkeypatch.setattr(cli_server, "run_server", run_server)
+    argv = ["server", "--cipher", "3des", "--max-members", "1000", "--max-connections", "3000"]
+    argv += ["--max-per-address", "600", "--queue-bytes", "16M", "--stall-timeout", "2.5"]
+    argv += ["--idle-timeout", "0", "--join-timeout", "20", "--prove-timeout", "3", "--frame-timeout", "60"]
+    argv += ["--max-unfinished", "512K", "--linger", "4", "--shutdown-grace", "1"]
+    assert main(argv) == 0
+    (config,) = configs
+    assert config.limits == Limits.for_members(1000)
+    assert (config.max_connections, config.max_per_address) == (3000, 600)
+    assert (config.queue_bytes, config.max_unfinished) == (16 * 1024 * 1024, 512 * 1024)
+    assert (config.stall_timeout, config.idle_timeout, config.join_timeout) == (2.5, None, 20.0)
+    assert (config.frame_timeout, config.linger, config.shutdown_grace) == (60.0, 4.0, 1.0)
+    assert config.prove_timeout == 3.0
+    assert main(["server", "--cipher", "3des"]) == 0
+    # The defaults are ServerConfig's, and the admission is always the end-to-end layer's.
+    assert isinstance(configs[1].admission, JoinAdmission)
+    assert configs[1] == ServerConfig(suite="3des", admission=configs[1].admission)

@@ -1,7 +1,9 @@
-"""The pure end-to-end layer: round trips for every suite and kex, membership and rekeying, held messages.
+"""The pure end-to-end layer: round trips for every suite and kex, membership and new chains, held messages.
 
-Tampering and replay are in test_session_tamper.py; independent checks of the bytes (PyCryptodome,
-cryptography) in test_session_differential.py.
+Tampering and replay are in test_session_tamper.py; chains and forward secrecy in
+test_session_chains.py; what a hostile relay tries (replays across joins, views, policy, bounds) in
+test_session_hostile_relay.py; independent checks of the bytes (PyCryptodome, cryptography) in
+test_session_differential.py.
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ from hypothesis import strategies as st
 from chat.e2e.sealed import BINARY_FIELDS
 from chat.e2e.session import Delivered, Held, KeyDrawn, KeyReceived, Reason, RoomSession, Sent
 from ciphers import strict_base64
-from tests.chat_support import SUITE_IDS, SUITE_KEX, Room, identity, wire
+from tests.chat_support import SUITE_IDS, SUITE_KEX, Room, arrival, fresh_nonce, identity, session_of
 
 TEXTS = ["hello", "", "ünïcødé ✓ and emoji 🎉", "x" * 1000]
 
@@ -56,12 +58,14 @@ def test_delivered_fields(suite: str, kex: str) -> None:
     room.send("alice", "one")
     room.send("alice", "two")
     delivered = [e for e in room.events("bob") if isinstance(e, Delivered)]
+    direct = suite in ("rsa", "elgamal")
+    # A chain's messages are numbered by its index, from 0; a direct sender's by a counter, from 1.
+    first = 1 if direct else 0
     assert [(d.sender, d.content_type, d.counter) for d in delivered] == [
-        ("alice", "text", 1),
-        ("alice", "text", 2),
+        ("alice", "text", first),
+        ("alice", "text", first + 1),
     ]
-    generation = "0" if suite in ("rsa", "elgamal") else "1"
-    assert {d.key_id for d in delivered} == {f"alice/{generation}"}
+    assert {d.key_id for d in delivered} == {f"alice/{0 if direct else 1}"}
 
 
 @pytest.mark.parametrize(("suite", "kex"), SUITE_KEX, ids=SUITE_IDS)
@@ -74,7 +78,7 @@ def test_binary_data_with_a_content_type(suite: str, kex: str) -> None:
 
 
 def test_limits_and_content_types() -> None:
-    session = RoomSession(identity("alice"), "alice", "r", "3des", "rsa", max_text=10, max_data=20)
+    session = session_of("alice", "3des", "rsa", "r", max_text=10, max_data=20)
     session.start([])
     with pytest.raises(ValueError, match="limit of 10"):
         session.seal("x" * 11)
@@ -88,11 +92,13 @@ def test_limits_and_content_types() -> None:
     assert session.seal("x" * 10).outgoing
 
 
-def test_unknown_suite_or_kex() -> None:
+def test_unknown_suite_or_kex_and_a_nonce_of_the_wrong_size() -> None:
     with pytest.raises(ValueError, match="unknown cipher suite"):
-        RoomSession(identity("alice"), "alice", "r", "aes", "rsa")
+        session_of("alice", "aes", "rsa")
     with pytest.raises(ValueError, match="unknown key exchange"):
-        RoomSession(identity("alice"), "alice", "r", "3des", "dh")
+        session_of("alice", "3des", "dh")
+    with pytest.raises(ValueError, match="a join nonce is 16 bytes, not 8"):
+        RoomSession(identity("alice"), "alice", "r", "3des", "rsa", nonce=bytes(8))
 
 
 # --- membership ---------------------------------------------------------------------------------
@@ -104,7 +110,7 @@ def test_keys_on_join_and_rekey_on_leave(suite: str, kex: str) -> None:
     alice = room.join("alice")
     assert alice.key_id == "alice/1"
     bob = room.join("bob")
-    # Bob drew his key and sent it; Alice handed him her current key, without drawing a new one.
+    # Bob started his chain and sent it; Alice handed him hers as it stands, without a new one.
     assert alice.key_id == "alice/1" and bob.key_id == "bob/1"
     assert alice.member("bob").key_id == "bob/1"  # type: ignore[union-attr]
     assert bob.member("alice").key_id == "alice/1"  # type: ignore[union-attr]
@@ -112,7 +118,7 @@ def test_keys_on_join_and_rekey_on_leave(suite: str, kex: str) -> None:
     assert alice.key_id == "alice/1"
     room.send("alice", "before")
     leaver = room.leave("carol")
-    # Everyone who remains drew a new key and sent it to the others.
+    # Everyone who remains started a new chain and sent it to the others.
     assert alice.key_id == "alice/2" and bob.key_id == "bob/2"
     assert alice.member("bob").key_id == "bob/2"  # type: ignore[union-attr]
     assert bob.member("alice").key_id == "alice/2"  # type: ignore[union-attr]
@@ -123,7 +129,7 @@ def test_keys_on_join_and_rekey_on_leave(suite: str, kex: str) -> None:
         ("alice/2", "alice/1"),
     ]
 
-    # The leaver's old keys cannot open what follows: it holds alice/1, the message is under alice/2.
+    # The leaver's old chain cannot open what follows: it holds alice/1, the message is under alice/2.
     result = room.send("alice", "after")
     (out,) = result.outgoing
     opened = leaver.open_message("alice", out.body, None)
@@ -133,40 +139,33 @@ def test_keys_on_join_and_rekey_on_leave(suite: str, kex: str) -> None:
     assert room.texts("bob")[-1] == ("alice", "after")
 
 
-def test_rekey_events_from_membership_calls() -> None:
-    alice = RoomSession(identity("alice"), "alice", "r", "3des", "rsa")
-    start = alice.start([("bob", wire("bob")), ("carol", wire("carol"))])
+def test_chain_events_from_membership_calls() -> None:
+    alice = session_of("alice", "3des", "rsa", "r")
+    nonces = {name: fresh_nonce(name) for name in ("bob", "carol", "dave")}
+    start = alice.start([arrival("bob", nonces["bob"]), arrival("carol", nonces["carol"])])
     assert start.events == (KeyDrawn("alice/1", "start", ("bob", "carol")),)
     (bundle,) = start.outgoing
     assert bundle.kind == "key_bundle" and bundle.key_id == "alice/1"
     assert set(bundle.payloads or {}) == {"bob", "carol"}
-    joined = alice.add_member("dave", wire("dave"))
+    assert bundle.body["idx"] == "0" and bundle.body["why"] == "start"
+    alice.seal("one")
+    joined = alice.add_member(arrival("dave", nonces["dave"]))
     (to_dave,) = joined.outgoing
-    assert (to_dave.key_id, set(to_dave.payloads or {})) == ("alice/1", {"dave"})
+    # The newcomer gets the chain where it stands: from index 1 on, after the message it missed.
+    assert (to_dave.key_id, set(to_dave.payloads or {}), to_dave.body["idx"]) == ("alice/1", {"dave"}, "1")
     assert joined.events == ()
+    assert alice.recipients == ("bob", "carol", "dave")
     left = alice.remove_member("bob")
     assert left.events == (KeyDrawn("alice/2", "leave", ("carol", "dave")),)
     (again,) = left.outgoing
-    assert (again.key_id, set(again.payloads or {})) == ("alice/2", {"carol", "dave"})
+    assert (again.key_id, set(again.payloads or {}), again.body["idx"]) == ("alice/2", {"carol", "dave"}, "0")
     assert alice.remove_member("nobody").events == ()
     to_dave_only = alice.remove_member("carol")
     assert [set(o.payloads or {}) for o in to_dave_only.outgoing] == [{"dave"}]
     alone = alice.remove_member("dave")
-    # Alone, Alice still draws a fresh key: a later newcomer must not get a key the leavers knew.
+    # Alone, Alice still starts a new chain: a later newcomer must not get one the leavers hold.
     assert alice.key_id == "alice/4" and alone.outgoing == ()
     assert alone.events == (KeyDrawn("alice/4", "leave", ()),)
-
-
-def test_rekey_on_join_option() -> None:
-    room = Room("3des", "rsa")
-    alice = room.join("alice", rekey_on_join=True)
-    room.join("bob", rekey_on_join=True)
-    assert alice.key_id == "alice/2"
-    room.join("carol", rekey_on_join=True)
-    assert alice.key_id == "alice/3"
-    room.send("alice", "hi")
-    assert room.texts("carol") == [("alice", "hi")]
-    assert room.texts("bob") == [("alice", "hi")]
 
 
 @pytest.mark.parametrize(("suite", "kex"), SUITE_KEX[4:], ids=SUITE_IDS[4:])
@@ -180,7 +179,7 @@ def test_direct_suites_encrypt_to_the_members_present(suite: str, kex: str) -> N
     # Whatever payload the leaver is handed, it is not among the signed recipients.
     opened = leaver.open_message("alice", out.body, (out.payloads or {})["bob"])
     assert [e.reason for e in opened.events] == [Reason.NOT_FOR_US]  # type: ignore[union-attr]
-    lonely = RoomSession(identity("alice"), "alice", "r", suite, kex)
+    lonely = session_of("alice", suite, kex, "r")
     lonely.start([])
     alone = lonely.seal("nobody hears")
     assert alone.outgoing == () and alone.events[0].recipients == ()  # type: ignore[union-attr]
@@ -193,11 +192,11 @@ def test_message_before_its_key_is_held_then_released() -> None:
     room = three("3des", "rsa")
     alice = room.sessions["alice"]
     # A newcomer gets Alice's message before her bundle (the race on join): it is held, then opened.
-    dave = RoomSession(identity("dave"), "dave", "Lobby", "3des", "rsa")
-    dave.start([(n, wire(n)) for n in ("alice", "bob", "carol")])
+    dave = session_of("dave", "3des", "rsa")
+    dave.start([arrival(n, room.nonces[n]) for n in ("alice", "bob", "carol")])
+    joined = alice.add_member(arrival("dave", dave.nonce))
     sealed = alice.seal("early")
     (message,) = sealed.outgoing
-    joined = alice.add_member("dave", wire("dave"))
     (bundle,) = joined.outgoing
     held = dave.open_message("alice", message.body)
     assert held.events == (Held("alice", "alice/1"),)
@@ -212,8 +211,8 @@ def test_message_before_its_key_is_held_then_released() -> None:
 def test_held_messages_are_bounded() -> None:
     room = three("des", "rsa")
     alice = room.sessions["alice"]
-    newcomer = RoomSession(identity("dave"), "dave", "Lobby", "des", "rsa", max_held=2)
-    newcomer.start([(n, wire(n)) for n in ("alice", "bob", "carol")])
+    newcomer = session_of("dave", "des", "rsa", max_held=2)
+    newcomer.start([arrival(n, room.nonces[n]) for n in ("alice", "bob", "carol")])
     results = [newcomer.open_message("alice", alice.seal(f"m{i}").outgoing[0].body) for i in range(3)]
     assert [type(e).__name__ for e in results[2].events] == ["Rejected", "Held"]
     assert newcomer.held_count("alice") == 2
@@ -241,9 +240,12 @@ def test_round_trace_matches_the_ciphertext(suite: str) -> None:
     assert back is not None
     first_plain = int(back[-1].output.hex(), 16) ^ int(record.fields["iv"], 16)
     assert first_plain.to_bytes(8, "big") == b"trace me"
-    # Once the key is replaced, the trace is no longer available.
-    room.leave("carol")
+    # Only the latest message of a chain keeps its cipher key for this view; a new chain drops it.
+    later = room.send("alice", "a later one")
     assert room.sessions["alice"].round_trace(record) is None
+    assert room.sessions["alice"].round_trace(later.trace[0]) is not None
+    room.leave("carol")
+    assert room.sessions["alice"].round_trace(later.trace[0]) is None
 
 
 def test_trace_records_are_json_ready() -> None:
@@ -292,9 +294,9 @@ def test_suite_labels_and_families() -> None:
 
 
 def test_session_uses_the_family_of_the_room() -> None:
-    assert RoomSession(identity("alice"), "a", "r", "elgamal", "rsa").family.name == "elgamal"
-    assert RoomSession(identity("alice"), "a", "r", "des", "elgamal").family.name == "elgamal"
-    assert RoomSession(identity("alice"), "a", "r", "3des", "rsa").family.name == "rsa"
+    assert session_of("alice", "elgamal", "rsa").family.name == "elgamal"
+    assert session_of("alice", "des", "elgamal").family.name == "elgamal"
+    assert session_of("alice", "3des", "rsa").family.name == "rsa"
 
 
 def test_suite_names_match_the_protocol() -> None:
@@ -310,7 +312,7 @@ def test_suite_names_match_the_protocol() -> None:
 
 # --- formats ------------------------------------------------------------------------------------
 
-TEXT_FIELDS = {"kid", "ctr", "type", "to", "why"}
+TEXT_FIELDS = {"suite", "kex", "kid", "idx", "ctr", "type", "epoch", "changes", "members", "to", "why"}
 
 
 @pytest.mark.parametrize(("suite", "kex"), SUITE_KEX, ids=SUITE_IDS)

@@ -9,6 +9,7 @@ change anywhere but the registry, these tests say so.
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from collections.abc import Iterator
 from pathlib import Path
@@ -17,9 +18,10 @@ import pytest
 from Crypto.Cipher import DES3
 
 from chat.e2e import suites
+from chat.e2e.chain import message_key, message_keys
 from chat.e2e.families import RSAFamily
 from chat.e2e.identity import Identity, PublicIdentity
-from chat.e2e.session import Delivered, KeyReceived, Outgoing, Reason, Rejected, Result, RoomSession
+from chat.e2e.session import Delivered, KeyReceived, Outgoing, Reason, Rejected, Result
 from chat.e2e.suites import TDES, DirectSuite, HybridSuite
 from chat.protocol.errors import RemoteProtocolError
 from chat.protocol.events import MessageFrame, parse_frame
@@ -29,9 +31,9 @@ from ciphers import strict_base64
 from ciphers.envelope import Mode
 from ciphers.errors import DecryptionError
 from ciphers.modes import ctr_decrypt, ctr_encrypt
-from ciphers.rng import RNG, SYSTEM, DeterministicRNG, FixedRNG
+from ciphers.rng import RNG, SYSTEM
 from ciphers.rsa import pkcs1_v15
-from tests.chat_support import Room, identity
+from tests.chat_support import Room, session_of
 
 ROOT = Path(__file__).resolve().parent.parent
 CTR = Mode("CTR", ctr_encrypt, ctr_decrypt, stream=True)
@@ -119,8 +121,10 @@ def test_a_new_suite_round_trips_messages_and_key_bundles(kex: str) -> None:
 
 def test_the_new_suite_is_really_3des_in_ctr_mode() -> None:
     room = three("3des-ctr", "rsa")
+    chain_key, index = room.sessions["bob"].chain_key("alice/1")  # type: ignore[misc]
     (out,) = room.send("alice", "checked by PyCryptodome").outgoing
-    cipher_key, _ = room.sessions["bob"].session_key("alice/1")  # type: ignore[misc]
+    assert out.body["idx"] == str(index)
+    cipher_key, _ = message_keys(message_key(chain_key), "3des-ctr", 24)
     iv, ct = strict_base64.decode(out.body["iv"]), strict_base64.decode(out.body["ct"])
     assert (
         DES3.new(cipher_key, DES3.MODE_CTR, nonce=b"", initial_value=iv).decrypt(ct)
@@ -199,7 +203,7 @@ def test_the_registry_describes_and_lists_what_was_registered() -> None:
     pairs = [(s.name, k.name) for s, k in suites.rooms()]
     assert ("3des-ctr", "rsa-v15") in pairs and ("rsa-v15", "rsa-v15") in pairs
     assert ("rsa-v15", "rsa") not in pairs  # the kex does not apply to a direct suite
-    session = RoomSession(identity("alice"), "alice", "r", "rsa-v15", "elgamal")
+    session = session_of("alice", "rsa-v15", "elgamal")
     assert session.family is RSA_V15 and session.kex.name == "elgamal"
 
 
@@ -208,18 +212,33 @@ SEMI_WEAK_DES = bytes.fromhex("01fe01fe01fe01fe")
 KEYS = [bytes.fromhex(k) for k in ("133457799bbcdff1", "0123456789abcdef", "fedcba9876543210")]
 
 
-def test_a_suite_draws_again_while_its_cipher_calls_the_key_weak() -> None:
-    assert suites.suite("des").draw_key(FixedRNG(WEAK_DES + SEMI_WEAK_DES + KEYS[0])) == KEYS[0]
+def test_a_suite_calls_keys_weak_by_its_cipher() -> None:
+    des, tdes = suites.suite("des"), suites.suite("3des")
+    assert isinstance(des, HybridSuite) and isinstance(tdes, HybridSuite)
+    assert des.key_is_weak(WEAK_DES) and des.key_is_weak(SEMI_WEAK_DES) and not des.key_is_weak(KEYS[0])
     single = KEYS[0] * 3  # K1 = K2 = K3: single DES
     reducible = KEYS[0] * 2 + KEYS[1]  # K1 = K2: reduces to single DES under K3
     sound = b"".join(KEYS)
-    assert suites.suite("3des").draw_key(FixedRNG(single + reducible + sound)) == sound
-    assert THREE_DES_CTR.draw_key(FixedRNG(single + sound)) == sound  # the cipher's rule, whatever the mode
-    session = RoomSession(
-        identity("alice"), "alice", "r", "des", "rsa", rng=FixedRNG(WEAK_DES + KEYS[0], DeterministicRNG(1))
-    )
-    session.start([])
-    assert session.session_key("alice/1") is not None and session.session_key("alice/1")[0] == KEYS[0]  # type: ignore[index]
+    assert tdes.key_is_weak(single) and tdes.key_is_weak(reducible) and not tdes.key_is_weak(sound)
+    assert THREE_DES_CTR.key_is_weak(single) and not THREE_DES_CTR.key_is_weak(sound)  # whatever the mode
+
+
+def test_a_sender_skips_a_message_key_its_cipher_calls_weak(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Derived keys are weak with probability 2^-52 (DES); a cipher that calls the first one weak shows
+    the sender moves on to the next index, and the receiver follows."""
+    calls: list[bytes] = []
+
+    def first_is_weak(key: bytes) -> list[str]:
+        calls.append(key)
+        return ["weak (for this test)"] if len(calls) == 1 else []
+
+    cipher = dataclasses.replace(suites.DES, key_warnings=first_is_weak)
+    picky = HybridSuite("des-picky", cipher, suites.CBC, note="teaching", insecure=True)
+    monkeypatch.setitem(suites.SUITES, picky.name, picky)
+    room = three("des-picky", "rsa")
+    (out,) = room.send("alice", "under the second key").outgoing
+    assert out.body["idx"] == "1" and room.texts("bob") == [("alice", "under the second key")]
+    assert [e.counter for e in room.events("bob") if isinstance(e, Delivered)] == [1]
 
 
 def test_unknown_names_are_errors_that_name_the_choices() -> None:

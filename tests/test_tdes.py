@@ -1,4 +1,5 @@
-"""Triple DES: every published vector on the fast and readable paths, keying options, degenerate keys.
+"""Triple DES: every published vector on every path (readable, table-driven, bit slices), keying
+options, degenerate keys.
 
 Vectors (provenance in tests/vectors/README.md): Botan's des.vec ``[TripleDES]`` (16- and 24-byte
 keys), the NIST CAVP ``TECBMMT1/2/3.rsp`` multi-block files (KEY1/KEY2/KEY3), the CAVP
@@ -17,6 +18,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from ciphers import modes
 from ciphers.des import DES
 from ciphers.errors import InsecureWarning, InvalidKeyError
 from ciphers.tdes import TripleDES
@@ -29,11 +31,17 @@ keys8 = st.binary(min_size=8, max_size=8)
 blocks8 = st.binary(min_size=8, max_size=8)
 
 
-def make(key: bytes, fast: bool) -> TripleDES:
-    """A cipher whose degenerate-key warning, if any, is not what the test is about."""
+#: The three paths: (fast, bitslice) arguments of TripleDES.
+PATHS = {"table": (True, False), "bitslice": (True, True), "readable": (False, False)}
+
+
+def make(key: bytes, fast: bool | str) -> TripleDES:
+    """A cipher on a path (a PATHS name, or ``fast`` as TripleDES takes it); its degenerate-key
+    warning, if any, is not what the test is about."""
+    fast_path, bitslice = PATHS[fast] if isinstance(fast, str) else (fast, None)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", InsecureWarning)
-        return TripleDES(key, fast=fast)
+        return TripleDES(key, fast=fast_path, bitslice=bitslice if fast_path else None)
 
 
 def split_blocks(data: bytes) -> list[bytes]:
@@ -41,11 +49,12 @@ def split_blocks(data: bytes) -> list[bytes]:
     return [data[i : i + 8] for i in range(0, len(data), 8)]
 
 
-def constructed_with_warnings(key: bytes, *, fast: bool = True) -> tuple[TripleDES, list[str]]:
+def constructed_with_warnings(key: bytes, *, path: str = "table") -> tuple[TripleDES, list[str]]:
     """The cipher and the messages of every InsecureWarning its construction raised."""
+    fast, bitslice = PATHS[path]
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        cipher = TripleDES(key, fast=fast)
+        cipher = TripleDES(key, fast=fast, bitslice=bitslice if fast else None)
     assert all(issubclass(w.category, InsecureWarning) for w in caught)
     return cipher, [str(w.message) for w in caught]
 
@@ -81,10 +90,10 @@ MISC = kat.from_files(misc_ecb, "des", ["des_misc_kat.json"])
 test_every_vector_file_yields_vectors = kat.every_file_yields_vectors(BOTAN, MMT, KEYS, MISC)
 
 
-@pytest.fixture(params=[True, False], ids=["fast", "readable"])
-def fast(request: pytest.FixtureRequest) -> bool:
-    flag: bool = request.param
-    return flag
+@pytest.fixture(params=list(PATHS))
+def path(request: pytest.FixtureRequest) -> str:
+    name: str = request.param
+    return name
 
 
 def check(cipher: TripleDES, plaintext: str, ciphertext: str) -> None:
@@ -95,17 +104,20 @@ def check(cipher: TripleDES, plaintext: str, ciphertext: str) -> None:
         assert cipher.decrypt_block(c) == p
         assert cipher.encrypt_int(int.from_bytes(p, "big")) == int.from_bytes(c, "big")
         assert cipher.decrypt_int(int.from_bytes(c, "big")) == int.from_bytes(p, "big")
+    # all blocks at once (the bulk operations on the bitslice path)
+    assert modes.ecb_encrypt(cipher, bytes.fromhex(plaintext), pad=False) == bytes.fromhex(ciphertext)
+    assert modes.ecb_decrypt(cipher, bytes.fromhex(ciphertext), pad=False) == bytes.fromhex(plaintext)
 
 
 @pytest.mark.parametrize(("key", "plaintext", "ciphertext"), [*BOTAN, *MMT, *MISC])
-def test_ecb_vector(fast: bool, key: str, plaintext: str, ciphertext: str) -> None:
-    check(make(bytes.fromhex(key), fast), plaintext, ciphertext)
+def test_ecb_vector(path: str, key: str, plaintext: str, ciphertext: str) -> None:
+    check(make(bytes.fromhex(key), path), plaintext, ciphertext)
 
 
 @pytest.mark.parametrize(("key", "plaintext", "ciphertext"), KEYS)
-def test_cavp_single_key_vector(fast: bool, key: str, plaintext: str, ciphertext: str) -> None:
+def test_cavp_single_key_vector(path: str, key: str, plaintext: str, ciphertext: str) -> None:
     """KEYs = K1 = K2 = K3: keying option 3, which is single DES, and says so."""
-    cipher, messages = constructed_with_warnings(bytes.fromhex(key), fast=fast)
+    cipher, messages = constructed_with_warnings(bytes.fromhex(key), path=path)
     assert any("K1 = K2 = K3" in m for m in messages)
     assert cipher.keying_option == 3
     check(cipher, plaintext, ciphertext)
@@ -213,3 +225,9 @@ def make_des(key: bytes) -> DES:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", InsecureWarning)
         return DES(key)
+
+
+def test_the_readable_path_has_no_bitslice_operations() -> None:
+    with pytest.raises(ValueError, match="readable path"):
+        TripleDES(K1 + K2 + K3, fast=False, bitslice=True)
+    assert TripleDES(K1 + K2 + K3, fast=False).bulk_threshold > 2**40

@@ -14,6 +14,7 @@ valid certificate for it.
 from __future__ import annotations
 
 import argparse
+import re
 import sys
 from typing import Any, TextIO
 
@@ -31,6 +32,7 @@ from ciphers.cli.common import UsageError
 
 BINARY_FIELDS = sealed.BINARY_FIELDS | identity.BINARY_FIELDS
 """The fields of bodies, payloads and identities that hold base64: what the console decodes."""
+DEFAULTS = ServerConfig()
 
 
 def register(sub: Any) -> None:
@@ -59,10 +61,136 @@ def register(sub: Any) -> None:
         metavar="CA.pub.pem",
         help="admit only members with a valid, unexpired certificate from this CA (python -m chat ca)",
     )
-    parser.add_argument(
-        "--max-members", type=int, default=Limits().max_members, help="members per room (default %(default)s)"
+    limits = parser.add_argument_group(
+        "capacity and deadlines", "sizes take K, M or G (KiB, MiB, GiB); a timeout of 0 means never"
+    )
+    limits.add_argument(
+        "--max-members",
+        type=int,
+        default=Limits().max_members,
+        metavar="N",
+        help="members per room (default %(default)s)",
+    )
+    limits.add_argument(
+        "--max-connections",
+        type=count,
+        default=DEFAULTS.max_connections,
+        metavar="N",
+        help="connections in all (default %(default)s)",
+    )
+    limits.add_argument(
+        "--max-per-address",
+        type=count,
+        default=DEFAULTS.max_per_address,
+        metavar="N",
+        help="connections from one IP address; raise it when a class shares one NAT (default %(default)s)",
+    )
+    limits.add_argument(
+        "--queue-bytes",
+        type=size,
+        default=DEFAULTS.queue_bytes,
+        metavar="SIZE",
+        help="what may wait for one client before it is cut off as a slow reader (default 8M)",
+    )
+    limits.add_argument(
+        "--stall-timeout",
+        type=seconds,
+        default=DEFAULTS.stall_timeout,
+        metavar="S",
+        help="a client taking none of what waits for it this long is cut off (default %(default)g)",
+    )
+    limits.add_argument(
+        "--idle-timeout",
+        type=seconds_or_never,
+        default=DEFAULTS.idle_timeout,
+        metavar="S",
+        help="a client sending no frame this long is disconnected (default %(default)g)",
+    )
+    limits.add_argument(
+        "--join-timeout",
+        type=seconds_or_never,
+        default=DEFAULTS.join_timeout,
+        metavar="S",
+        help="a new connection must be in a room within this (default %(default)g)",
+    )
+    limits.add_argument(
+        "--prove-timeout",
+        type=seconds,
+        default=DEFAULTS.prove_timeout,
+        metavar="S",
+        help="a joiner must answer its challenge (prove it holds its key) within this (default %(default)g)",
+    )
+    limits.add_argument(
+        "--frame-timeout",
+        type=seconds_or_never,
+        default=DEFAULTS.frame_timeout,
+        metavar="S",
+        help="a frame once begun must be complete within this (default %(default)g)",
+    )
+    limits.add_argument(
+        "--max-unfinished",
+        type=size,
+        default=DEFAULTS.max_unfinished,
+        metavar="SIZE",
+        help="bytes of unfinished frames held for all connections together (default 64M)",
+    )
+    limits.add_argument(
+        "--linger",
+        type=seconds,
+        default=DEFAULTS.linger,
+        metavar="S",
+        help="how long a client cut off has to read its last frames, its error (default %(default)g)",
+    )
+    limits.add_argument(
+        "--shutdown-grace",
+        type=seconds,
+        default=DEFAULTS.shutdown_grace,
+        metavar="S",
+        help="how long the clients have to read the shutdown frame (default %(default)g)",
     )
     parser.set_defaults(handler=handle)
+
+
+SIZE = re.compile(r"([0-9]+)([KMG]?)(?:i?B)?", re.IGNORECASE)
+UNITS = {"": 1, "K": 1024, "M": 1024**2, "G": 1024**3}
+
+
+def size(text: str) -> int:
+    """A size in bytes: ``4194304``, ``4M``, ``512K``, ``1G`` (binary units)."""
+    match = SIZE.fullmatch(text.strip())
+    if match is None or int(match.group(1)) < 1:
+        raise argparse.ArgumentTypeError(f"not a size: {text!r} (say 4M, 512K or a number of bytes)")
+    return int(match.group(1)) * UNITS[match.group(2).upper()]
+
+
+def count(text: str) -> int:
+    """A whole number, at least 1."""
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be a whole number of at least 1, got {text!r}")
+    return value
+
+
+def seconds(text: str) -> float:
+    """A duration in seconds, above 0."""
+    value = seconds_or_never(text)
+    if value is None:
+        raise argparse.ArgumentTypeError("must be above 0 seconds")
+    return value
+
+
+def seconds_or_never(text: str) -> float | None:
+    """A duration in seconds; 0 means never (None)."""
+    try:
+        value = float(text)
+    except ValueError:
+        value = -1.0
+    if not 0 <= value < float("inf"):
+        raise argparse.ArgumentTypeError(f"must be a number of seconds (0: never), got {text!r}")
+    return value or None
 
 
 def choose_suite(console: Console, stream: TextIO | None = None) -> str:
@@ -97,6 +225,17 @@ def handle(args: argparse.Namespace) -> int:
         suite=chosen,
         kex=args.kex,
         limits=limits,
+        max_connections=args.max_connections,
+        max_per_address=args.max_per_address,
+        queue_bytes=args.queue_bytes,
+        stall_timeout=args.stall_timeout,
+        idle_timeout=args.idle_timeout,
+        join_timeout=args.join_timeout,
+        prove_timeout=args.prove_timeout,
+        frame_timeout=args.frame_timeout,
+        max_unfinished=args.max_unfinished,
+        linger=args.linger,
+        shutdown_grace=args.shutdown_grace,
         admission=admission,
     )
     view = WireView(console, frames=not args.quiet, binary=BINARY_FIELDS)

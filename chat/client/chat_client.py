@@ -84,7 +84,6 @@ class ChatClient(RoomHandlers):
         wire_size: int = 1024,
         hold_timeout: float = 3.0,
         ping_interval: float | None = 60.0,
-        rekey_on_join: bool = False,
         client_name: str = CLIENT_NAME,
         certificate: str | None = None,
     ) -> None:
@@ -98,7 +97,6 @@ class ChatClient(RoomHandlers):
         self.limits = limits
         self.hold_timeout = hold_timeout
         self.ping_interval = ping_interval
-        self.rekey_on_join = rekey_on_join
         self.client_name = client_name
         self.certificate = certificate  # sent with each join, for servers and members that check it
         self.trace: Feed[TraceRecord] = Feed(trace_size)
@@ -113,7 +111,8 @@ class ChatClient(RoomHandlers):
         self._reader_task: asyncio.Task[None] | None = None
         self._ping_task: asyncio.Task[None] | None = None
         self._join_waiter: asyncio.Future[ev.Joined] | None = None
-        self._join_sent: JoinFrame | None = None  # the last join, with its nonce: what the proof covers
+        # The last join, with our join nonce: what the proof covers and the session is bound to.
+        self._join_sent: JoinFrame | None = None
         self._leave_waiter: asyncio.Future[None] | None = None
         self._declining = False
         self._trust: dict[str, TrustState] = {}

@@ -22,7 +22,7 @@ from chat.client.feed import Feed, WireFrame
 from chat.client.reports import identity_changed, report
 from chat.e2e.admission import prove_join
 from chat.e2e.identity import Identity
-from chat.e2e.session import Held, Outgoing, Result, RoomSession, TraceRecord
+from chat.e2e.session import Arrival, Held, Outgoing, Reason, Rejected, Result, RoomSession, TraceRecord
 from chat.e2e.suites import suite as suite_info
 from chat.e2e.trust import KnownPeers, TrustState
 from chat.protocol.connection import Connection
@@ -50,16 +50,15 @@ from chat.protocol.names import name_key
 from ciphers.rng import RNG
 
 READ_SIZE = 64 * 1024
+REFUSED_JOINS = frozenset({Reason.DUPLICATE_MEMBER, Reason.REPLAYED_JOIN, Reason.MALFORMED})
 
 
-def downgrade(join: JoinFrame | None, welcome: WelcomeFrame) -> str | None:
+def downgrade(join: JoinFrame, welcome: WelcomeFrame) -> str | None:
     """Why ``welcome`` must be refused: it names a suite or kex other than the one ``join`` asked for.
 
     The relay chooses a room's suite and key exchange (issue 10, point 2), so what was asked is
     compared with what is offered; a join that asked for neither accepts the room's.
     """
-    if join is None:
-        return None
     if (join.suite or welcome.suite) == welcome.suite and (join.kex or welcome.kex) == welcome.kex:
         return None
     asked = f"{join.suite}/{join.kex}" if join.suite and join.kex else join.suite or f"kex {join.kex}"
@@ -78,7 +77,6 @@ class RoomHandlers:
     rng: RNG
     limits: Limits
     known_peers: KnownPeers | None
-    rekey_on_join: bool
     hold_timeout: float
     trace: Feed[TraceRecord]
     wire: Feed[WireFrame]
@@ -173,7 +171,9 @@ class RoomHandlers:
         await self._send_frame(ProveFrame(proof))
 
     async def _on_welcome(self, welcome: WelcomeFrame) -> None:
-        refusal = downgrade(self._join_sent, welcome)
+        join = self._join_sent
+        assert join is not None  # the state machine admits a welcome only after our join
+        refusal = downgrade(join, welcome)
         if refusal is not None:
             await self._decline(refusal)
             return
@@ -183,13 +183,14 @@ class RoomHandlers:
             welcome.room,
             welcome.suite,
             welcome.kex,
+            nonce=join.nonce,
             rng=self.rng,
-            rekey_on_join=self.rekey_on_join,
             max_text=self.limits.max_text,
+            max_members=self.limits.max_members,
         )
         self.session = session
         self._certificates = {name_key(m.alias): m.certificate for m in welcome.members if m.certificate}
-        result = session.start([(m.alias, m.identity) for m in welcome.members])
+        result = session.start([Arrival(m.alias, m.identity, m.nonce) for m in welcome.members])
         warnings = [self._check_trust(m.alias) for m in welcome.members]
         info = suite_info(welcome.suite)
         joined = ev.Joined(
@@ -231,9 +232,14 @@ class RoomHandlers:
         if self.session is None:
             return
         member = frame.member
+        result = self.session.add_member(Arrival(member.alias, member.identity, member.nonce))
+        if self.session.member(member.alias) is None or any(
+            isinstance(e, Rejected) and e.reason in REFUSED_JOINS for e in result.events
+        ):
+            await self._apply(result)  # refused (a duplicate or a replayed join): the warning only
+            return
         if member.certificate:
             self._certificates[name_key(member.alias)] = member.certificate
-        result = self.session.add_member(member.alias, member.identity)
         warning = self._check_trust(member.alias)
         view = self._view(member.alias)
         await self._emit(ev.MemberJoined(member.alias, view.fingerprint, view.trust))

@@ -10,7 +10,7 @@ from collections.abc import Mapping
 
 from chat.client import events as ev
 from chat.e2e.identity import Fingerprint
-from chat.e2e.session import Delivered, KeyDrawn, KeyReceived, Rejected, Sent, SessionEvent
+from chat.e2e.session import Delivered, KeyDrawn, KeyReceived, Reason, Rejected, Sent, SessionEvent
 from chat.e2e.trust import TrustState
 from chat.protocol.names import name_key
 
@@ -53,8 +53,10 @@ def sent_event(sent: Sent, room: str) -> ev.MessageSent:
 
 def rejection(event: Rejected) -> ev.WarningEvent:
     """A frame that failed a check, as a warning with the session's reason code."""
-    if event.frame == "member":
+    if event.frame == "member" and event.reason is Reason.BAD_IDENTITY:
         message = f"{event.sender}'s identity keys are unusable: {event.detail}"
+    elif event.frame == "member":
+        message = f"{event.sender}'s arrival refused: {event.detail}"
     else:
         what = "key bundle" if event.frame == "key_bundle" else event.frame
         message = f"{what} from {event.sender} rejected: {event.detail}"

@@ -18,25 +18,26 @@ a ``welcome`` admit nobody: only the holder of the private key can answer.
 :class:`JoinAdmission` is the relay's admission hook (:class:`chat.relay.server.Admission`), which
 ``python -m chat server`` always installs. Its checks go from cheap to dear, and the first failure
 is the reason sent back (``unauthorized``): the identity within its bounds (RSA 2048 to 4096 bits
-with e = 65537, ElGamal in a named group), then the proof, then, under ``--ca``, the certificate.
+with e = 65537, ElGamal in a named group: :meth:`~chat.e2e.identity.PublicIdentity.from_wire`, which
+refuses an oversized key by its size before parsing it), then the proof, then, under ``--ca``, the
+certificate.
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 
 from chat.e2e.certificates import make_authorizer
 from chat.e2e.errors import IdentityError
 from chat.e2e.identity import Identity, PublicIdentity
 from chat.protocol.events import JoinFrame, ProveFrame
 from chat.protocol.names import name_key
-from ciphers.elgamal.core import check_identity_key
 from ciphers.envelope import length_prefixed
-from ciphers.errors import InvalidKeyError, VerificationError
+from ciphers.errors import VerificationError
 from ciphers.rng import RNG, SYSTEM
 from ciphers.rsa import pss
-from ciphers.rsa.keys import RSAPublicKey, check_identity_public_key
+from ciphers.rsa.keys import RSAPublicKey
 
 DOMAIN = b"cipherchat-v2"
 PURPOSE = b"join-proof"
@@ -75,17 +76,6 @@ def check_join_proof(
     pss.verify(identity.rsa, message, signature, hash_name=HASH, salt_length=SALT_LENGTH, mgf_hash=HASH)
 
 
-def bounded_identity(wire: Mapping[str, str]) -> PublicIdentity:
-    """A joiner's identity, parsed and within the identity bounds; :class:`IdentityError` otherwise."""
-    identity = PublicIdentity.from_wire(wire)
-    try:
-        check_identity_public_key(identity.rsa)
-        check_identity_key(identity.elgamal)
-    except InvalidKeyError as exc:
-        raise IdentityError(f"identity is out of bounds: {exc}") from None
-    return identity
-
-
 class JoinAdmission:
     """The relay's admission hook: identity bounds, proof of possession, and the certificate if ``ca``."""
 
@@ -95,7 +85,7 @@ class JoinAdmission:
     def check(self, join: JoinFrame, challenge: bytes, proof: ProveFrame) -> str | None:
         """None admits ``join``; otherwise why not, in one line."""
         try:
-            identity = bounded_identity(join.identity)
+            identity = PublicIdentity.from_wire(join.identity)
         except IdentityError as exc:
             return str(exc)
         try:

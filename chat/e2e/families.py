@@ -3,11 +3,14 @@
 A room's key exchange (kex) is a family; so is the family a direct suite encrypts with. Each one
 says how its members' identity keys are used, and the session never asks which family it holds:
 
-* Signatures: RSASSA-PSS with SHA-256 (RFC 8017 §8.1), or hashed ElGamal signatures in the
-  identity's group (r || s, each |p| bytes). Verification failures raise
+* Signatures: RSASSA-PSS with SHA-256 (RFC 8017 §8.1), or DSA-form signatures in the prime-order
+  subgroup of the identity's ElGamal group (FIPS 186-4 §4.6 with SHA-256 and RFC 6979 nonces,
+  hedged; r || s, each |q| bytes; :mod:`ciphers.elgamal.dsa`), with range checks on r and s. The
+  classic ElGamal equations (:mod:`ciphers.elgamal.signatures`) are not used: anyone can forge
+  them with r = (p - 1)/2 (Bleichenbacher 1996). Verification failures raise
   :class:`~ciphers.errors.VerificationError`.
 * Key wrapping (hybrid suites): RSAES-OAEP with SHA-256 whose label is the caller's context (room,
-  sender, recipient, key id), so a wrapped key cannot be replayed in another context; or the
+  sender, recipient and its join, key id), so a wrapped key cannot be replayed in another context; or the
   ElGamal KEM with encrypt-then-MAC (:mod:`ciphers.elgamal.hybrid`), where the sender's signature
   over the wrapped key binds the context instead.
 * Direct encryption (the ``rsa`` and ``elgamal`` suites): OAEP per chunk of at most
@@ -28,7 +31,7 @@ from typing import ClassVar
 
 from chat.e2e.identity import Identity, PublicIdentity
 from ciphers.elgamal import core as elgamal_core
-from ciphers.elgamal import hybrid, signatures
+from ciphers.elgamal import dsa, hybrid
 from ciphers.elgamal.encoding import max_message_length
 from ciphers.errors import DecryptionError, InsecureWarning, VerificationError
 from ciphers.rng import RNG, SYSTEM
@@ -120,23 +123,24 @@ class RSAFamily(Family):
 
 
 class ElGamalFamily(Family):
-    """Hashed ElGamal signatures, the ElGamal KEM with encrypt-then-MAC, textbook ElGamal direct chunks."""
+    """DSA-form signatures in the group's subgroup, the ElGamal KEM with encrypt-then-MAC, textbook
+    ElGamal direct chunks."""
 
     name = "elgamal"
-    signature = "ElGamal"
-    signature_detail = "ElGamal signature"
+    signature = "DSA-form (ElGamal group)"
+    signature_detail = "DSA-form signature (FIPS 186-4, RFC 6979 nonces) in the ElGamal group"
     wrapping = "ElGamal KEM"
     wrapping_detail = "ElGamal KEM + encrypt-then-MAC"
 
     def sign(self, identity: Identity, data: bytes, *, rng: RNG = SYSTEM) -> bytes:
-        return signatures.sign(identity.elgamal, data, rng).to_bytes(identity.elgamal.group)
+        return dsa.sign(identity.elgamal, data, rng).to_bytes(identity.elgamal.group)
 
     def verify(self, public: PublicIdentity, data: bytes, signature: bytes) -> None:
         try:
-            parsed = signatures.Signature.from_bytes(public.elgamal.group, signature)
+            parsed = dsa.Signature.from_bytes(public.elgamal.group, signature)
         except ValueError:
             raise VerificationError() from None
-        signatures.verify(public.elgamal, data, parsed)
+        dsa.verify(public.elgamal, data, parsed)
 
     def wrap(self, recipient: PublicIdentity, material: bytes, context: bytes, *, rng: RNG = SYSTEM) -> bytes:
         return hybrid.encrypt(recipient.elgamal, material, rng)

@@ -1,8 +1,8 @@
 """Identity keys of a chat client: RSA-2048 and ElGamal in ffdhe2048, their fingerprints, and storage.
 
 Each client holds both keys, so it can join a room of any suite: RSA for OAEP key wrapping and
-PSS signatures, ElGamal for the KEM and ElGamal signatures (:mod:`chat.e2e.suites` says which a room
-uses). Other members only ever see the public halves, as the protocol's opaque ``identity`` map::
+PSS signatures, ElGamal for the KEM and DSA-form signatures (:mod:`chat.e2e.suites` says which a
+room uses). Other members only ever see the public halves, as the protocol's opaque ``identity`` map::
 
     {"v": "1", "rsa": "<SPKI PEM>", "elgamal.group": "ffdhe2048", "elgamal.y": "<base64, |p| bytes>"}
 
@@ -15,6 +15,12 @@ Storage (:meth:`Identity.save`, :meth:`Identity.load`): a directory with ``ident
 public map and fingerprint), ``rsa.pem`` (PKCS#8) and ``elgamal.json`` (the ElGamal private-key
 JSON). Private files are created with mode 0600 in a 0700 directory, and loading refuses a private
 file others can read, as ssh does.
+
+Bounds (:meth:`PublicIdentity.from_wire`): a member's identity is refused unless its RSA key has
+2048 to 4096 bits and e = 65537 (:func:`ciphers.rsa.keys.check_identity_public_key`) and its
+ElGamal key lies in a built-in group of 2048 bits or more (:func:`ciphers.elgamal.core.check_identity_key`),
+each checked before anything costly: a member cannot make every other client spend seconds per
+signature check (a 38,000-bit modulus with e = n - 2 would take 7.7 s each).
 """
 
 from __future__ import annotations
@@ -35,7 +41,7 @@ from ciphers import strict_base64
 from ciphers.elgamal import formats as elgamal_formats
 from ciphers.elgamal.core import PrivateKey as ElGamalPrivateKey
 from ciphers.elgamal.core import PublicKey as ElGamalPublicKey
-from ciphers.elgamal.core import generate_private_key
+from ciphers.elgamal.core import check_identity_key, generate_private_key
 from ciphers.elgamal.groups import DEFAULT_GROUP, GROUP_NAMES, find_named, named_group
 from ciphers.envelope import length_prefixed
 from ciphers.errors import CryptoError, FormatError, InsecureWarning
@@ -43,10 +49,18 @@ from ciphers.primes import Progress
 from ciphers.rng import RNG, SYSTEM
 from ciphers.rsa import formats as rsa_formats
 from ciphers.rsa.core import i2osp
-from ciphers.rsa.keys import RSAPrivateKey, RSAPublicKey, check_private_key, check_public_key, generate
+from ciphers.rsa.keys import (
+    RSAPrivateKey,
+    RSAPublicKey,
+    check_identity_public_key,
+    check_private_key,
+    generate,
+)
 
 IDENTITY_VERSION = "1"
 MIN_KEY_BITS = 2048
+MAX_RSA_PEM = 1200
+"""Characters of the ``rsa`` field: an SPKI PEM of a 4096-bit key with e = 65537 has about 800."""
 RSA_BITS = 2048
 FINGERPRINT_DOMAIN = b"cipherchat-identity-v1"
 SAFETY_DOMAIN = b"cipherchat-safety-number-v1"
@@ -154,27 +168,32 @@ class PublicIdentity:
         }
 
     @classmethod
-    def from_wire(cls, identity: Mapping[str, str], *, min_bits: int = MIN_KEY_BITS) -> PublicIdentity:
+    def from_wire(cls, identity: Mapping[str, str]) -> PublicIdentity:
         """Parse and check a member's ``identity`` map; :class:`IdentityError` if it is not usable.
 
-        Keys below ``min_bits`` and groups that are not built in are refused: a relay must not be
-        able to hand us a weak key (or a huge custom group to check) in a member's name.
+        Keys outside the identity bounds (module notes) are refused by their size and exponent, or
+        by their group's name, before any exponentiation: a relay or a member must not be able to
+        hand us a weak key, or one that is slow to use, in a member's name.
         """
         if set(identity) != WIRE_FIELDS:
             raise IdentityError("identity must have exactly the fields v, rsa, elgamal.group, elgamal.y")
         if identity["v"] != IDENTITY_VERSION:
             raise IdentityError(f"identity version {identity['v'][:16]!r} is not {IDENTITY_VERSION}")
+        pem = identity["rsa"]
+        if len(pem) > MAX_RSA_PEM:
+            raise IdentityError(
+                f"identity RSA key of {len(pem)} characters is larger than any 4096-bit key "
+                f"(at most {MAX_RSA_PEM})"
+            )
         try:
-            rsa = rsa_formats.load_public_key(identity["rsa"])
-            check_public_key(rsa)
+            rsa = rsa_formats.load_public_key(pem)
+            check_identity_public_key(rsa)
         except (CryptoError, ValueError) as exc:
             raise IdentityError(f"identity RSA key is not usable: {exc}") from None
-        if rsa.bits < min_bits:
-            raise IdentityError(f"identity RSA key has {rsa.bits} bits, fewer than {min_bits}")
         name = identity["elgamal.group"]
-        if not _allowed_group(name, min_bits):
+        if not _allowed_group(name, MIN_KEY_BITS):
             raise IdentityError(
-                f"identity ElGamal group {name[:32]!r} is not a built-in group of {min_bits}+ bits"
+                f"identity ElGamal group {name[:32]!r} is not a built-in group of {MIN_KEY_BITS}+ bits"
             )
         group = named_group(name)
         raw = _unb64(identity["elgamal.y"], "elgamal.y")
@@ -182,6 +201,7 @@ class PublicIdentity:
             raise IdentityError("identity ElGamal key has the wrong length")
         try:
             elgamal = ElGamalPublicKey(group, int.from_bytes(raw, "big"))
+            check_identity_key(elgamal)
         except CryptoError as exc:
             raise IdentityError(f"identity ElGamal key is not usable: {exc}") from None
         return cls(rsa, elgamal)

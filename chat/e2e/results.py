@@ -19,14 +19,20 @@ class Reason(StrEnum):
     UNKNOWN_SENDER = "unknown_sender"  # not a member we know, or its identity was unusable
     MALFORMED = "malformed"  # a field missing, mis-encoded or of the wrong size
     WRONG_SENDER = "wrong_sender"  # the key id names another member than the relay says sent it
-    UNKNOWN_KEY = "unknown_key"  # no such key: never received (bundle dropped), or replaced
-    REPLAY = "replay"  # a counter or key generation already seen
+    UNKNOWN_KEY = "unknown_key"  # no such key: never received (bundle dropped), replaced, or out of reach
+    REPLAY = "replay"  # a chain index, counter or key generation already seen
     BAD_MAC = "bad_mac"  # HMAC-SHA256 over header, IV and ciphertext did not verify
     BAD_DIGEST = "bad_digest"  # our payload does not match the digest the sender signed
     NOT_FOR_US = "not_for_us"  # we are not among the recipients the sender signed
     BAD_SIGNATURE = "bad_signature"  # the sender's identity key did not sign this
     UNDECRYPTABLE = "undecryptable"  # authentic, yet it does not decrypt (a misbehaving member)
-    BAD_IDENTITY = "bad_identity"  # a member's announced identity keys are not usable
+    BAD_IDENTITY = "bad_identity"  # a member's announced identity keys are not usable, or out of bounds
+    SUITE_MISMATCH = (
+        "suite_mismatch"  # the frame is for another suite or kex than the room's, as we joined it
+    )
+    STALE_SESSION = "stale_session"  # bound to an earlier join of the sender's or of ours (other join nonce)
+    DUPLICATE_MEMBER = "duplicate_member"  # a member announced again while present
+    REPLAYED_JOIN = "replayed_join"  # a join (alias and join nonce) already seen during our join
 
 
 @dataclass(frozen=True)
@@ -41,7 +47,8 @@ class Outgoing:
 
 @dataclass(frozen=True)
 class Delivered:
-    """A message that passed every check, from ``sender``."""
+    """A message that passed every check, from ``sender``; ``counter`` is its chain index (hybrid
+    suites, from 0) or the sender's counter (direct suites, from 1)."""
 
     sender: str
     content_type: str
@@ -83,7 +90,7 @@ class Rejected:
 
 @dataclass(frozen=True)
 class KeyReceived:
-    """``sender``'s session key ``key_id`` arrived and verified; ``replaced`` is the key it retires."""
+    """``sender``'s chain ``key_id`` arrived and verified; ``replaced`` is the chain it retires."""
 
     sender: str
     key_id: str
@@ -92,7 +99,12 @@ class KeyReceived:
 
 @dataclass(frozen=True)
 class KeyDrawn:
-    """We drew session key ``key_id`` (``why``: start, join or leave) and sent it to ``recipients``."""
+    """We started chain ``key_id`` and sent it to ``recipients``.
+
+    ``why``: ``start`` (we joined), ``leave`` (a member we sent to left), ``departed`` (a member's
+    signed view showed a departure the relay did not tell us of) or ``ineligible`` (the
+    application stopped a member's keys).
+    """
 
     key_id: str
     why: str
@@ -101,20 +113,65 @@ class KeyDrawn:
 
 @dataclass(frozen=True)
 class Held:
-    """A message from ``sender`` under ``key_id``, whose bundle has not arrived yet, is waiting for it."""
+    """A message from ``sender`` under chain ``key_id``, whose bundle has not arrived yet, waits for it."""
 
     sender: str
     key_id: str
 
 
-SessionEvent = Delivered | Sent | Rejected | KeyReceived | KeyDrawn | Held
+@dataclass(frozen=True)
+class Withheld:
+    """No key or message of ours goes to ``alias``: ``why`` is ``policy`` (the application made it
+    ineligible) or ``bad_identity`` (its identity keys are unusable; see the Rejected event)."""
+
+    alias: str
+    why: str
+
+
+class DifferenceKind(StrEnum):
+    """How a sender's view of the room differs from ours, about one member."""
+
+    GHOST = "ghost"  # the sender sends to someone we do not see in the room
+    HIDDEN_MEMBER = "hidden_member"  # someone we see in the room is not among the sender's recipients
+    STILL_SENDING_TO_LEAVER = "still_sending_to_leaver"  # the sender sends to someone who left
+    OTHER_IDENTITY = "other_identity"  # same alias, another identity key or another join (nonce)
+    VIEW_UNKNOWN = "view_unknown"  # we cannot rebuild the sender's view (a frame of it was lost)
+
+
+@dataclass(frozen=True)
+class Difference:
+    """One member about whom a sender's view and ours disagree."""
+
+    member: str
+    kind: DifferenceKind
+
+
+@dataclass(frozen=True)
+class ViewDiffers:
+    """``sender``'s signed view of the room differs from ours: each new difference, once."""
+
+    sender: str
+    differences: tuple[Difference, ...]
+
+
+@dataclass(frozen=True)
+class Departed:
+    """``witness``'s signed, fresh view shows ``alias`` left, which the relay did not tell us: we
+    forgot ``alias`` and started a new chain without it."""
+
+    alias: str
+    witness: str
+
+
+SessionEvent = Delivered | Sent | Rejected | KeyReceived | KeyDrawn | Held | Withheld | ViewDiffers | Departed
 
 
 @dataclass(frozen=True)
 class TraceRecord:
     """One step as it happened, for the trace view: every binary value in hex.
 
-    ``step`` is ``seal``/``open`` (messages), ``wrap``/``unwrap`` (key bundles) or ``reject``.
+    ``step`` is ``seal``/``open`` (messages), ``wrap``/``unwrap`` (key bundles) or ``reject``;
+    ``counter`` is the chain index of a hybrid message, the counter of a direct one.
     ``checks`` lists each verification made and its outcome, in order. ``first_block`` is the first
     block the block cipher saw (P1 xor IV when sealing, C1 when opening), for
     :meth:`RoomSession.round_trace`. ``time`` is stamped by the client.
@@ -175,6 +232,9 @@ EMPTY = Result()
 __all__ = [
     "EMPTY",
     "Delivered",
+    "Departed",
+    "Difference",
+    "DifferenceKind",
     "Held",
     "KeyDrawn",
     "KeyReceived",
@@ -185,4 +245,6 @@ __all__ = [
     "Sent",
     "SessionEvent",
     "TraceRecord",
+    "ViewDiffers",
+    "Withheld",
 ]

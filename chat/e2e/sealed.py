@@ -1,78 +1,141 @@
-"""The end-to-end formats: what the opaque ``body`` and ``payload`` maps hold, and the bytes signed.
+"""The end-to-end formats of protocol v2, byte by byte: what is signed, MACed and ratcheted.
 
-Every binary value is standard base64, canonical when read (:mod:`ciphers.strict_base64`); the
-fields that hold one are :data:`BINARY_FIELDS`, all others are text. Key ids are
-``<alias>/<generation>`` (``/`` is not allowed in aliases, whose rule is the protocol's,
-:mod:`chat.protocol.names`). Counters and generations are canonical decimals. Names inside signed
-bytes are case-folded, as the protocol compares them.
+The protocol carries the opaque ``body`` (one for the whole room) and ``payload`` (one per
+recipient) maps of ``message`` and ``key_bundle`` frames; this module says what they hold
+(:mod:`chat.e2e.bodies` reads them) and builds the bytes that are MACed, signed, hashed and used as
+OAEP labels. Notation:
 
-Hybrid message (``3des``, ``des``), one body for the whole room::
+* ``LP(a, b, ...)`` is :func:`ciphers.envelope.length_prefixed`: each field as a 4-byte big-endian
+  length, then its bytes, so no two field lists encode alike.
+* ``u64(n)`` is n as 8 bytes big-endian; ``fold(name)`` is the protocol's case-folded name
+  (:func:`chat.protocol.names.name_key`) in UTF-8: names are compared, MACed and signed folded.
+* ``DOMAIN`` is ``b"cipherchat-e2e-v2"`` (v1 signed ``cipherchat-e2e-v1``: no v1 signature passes
+  for v2). ``suite`` and ``kex`` are the room's wire names (``3des``, ``rsa``, ...) in ASCII.
+* A *join nonce* is 16 random bytes a member draws for each join; ``N(x)`` is member x's current one.
+  ``FP(x)`` is the 32-byte SHA-256 fingerprint of x's identity (:mod:`chat.e2e.identity`).
+* Binary body fields (:data:`BINARY_FIELDS`) are canonical standard base64; in the text fields,
+  hex is lower case, numbers are canonical decimals (no sign, no leading zero, below 2^63),
+  aliases folded, lists comma-separated and sorted by folded alias. A list of members holds at
+  most as many entries as a room holds members (the protocol's ``max_members``, 64), a list of
+  changes twice that; longer ones are refused before anything is computed.
 
-    body = {kid, ctr, type, iv, ct, mac, sig}
-    header = LP("cipherchat-e2e-v1", "message", suite, room, sender, kid, ctr as 8 bytes, type)
-    ct = the suite's mode (CBC) under a fresh iv;  the suite says which lengths iv and ct may have
-    mac = HMAC-SHA256(mac_key, LP(header, iv, ct))               # ciphers.envelope
-    sig = Sign(identity key, LP("signed", header, iv, ct, mac))
+Views. A sender's *view* is the set of members its messages are for (the members its current chain
+was handed to; in a direct suite, those it encrypts to): entries (fold(alias), FP, N), never itself.
+``epoch`` counts the changes of the view during the sender's join (u64, from 0). Its digest::
+
+    view_digest = SHA-256(LP(DOMAIN, "view", LP(fold(a1), FP(a1), N(a1)), LP(fold(a2), ...), ...))
+
+A *change* says where one member stands after the changes since the sender's previous message:
+``+alias:FP:N`` (in the view: it joined, or became eligible), ``-alias:FP:N`` (that member left the
+room, as the sender saw it), ``~alias:FP:N`` (withheld: present, no longer sent to). At most one
+removal then one ``+`` per alias, sorted by alias; applying them to the sender's previous view gives
+its current one. In signed bytes: ``changes = LP(LP(op, fold(alias), FP, N), ...)`` (empty: ``b""``).
+
+Sender chains (the hybrid suites ``3des`` and ``des``; the Megolm idea). A chain has the key id
+``alias/generation`` (generation from 1, one new chain per leave, inferred departure or member
+becoming ineligible) and a 32-byte chain key CK_0 drawn from :mod:`ciphers.rng`. Message i::
+
+    MK_i     = HMAC-SHA256(CK_i, 0x01)
+    CK_{i+1} = HMAC-SHA256(CK_i, 0x02)                     # the sender then forgets CK_i
+    cipher_key || mac_key = HKDF-Expand(PRK = MK_i,          # RFC 5869 §2.3
+                                        info = LP("cipherchat-e2e-v2 message keys", suite),
+                                        L = key_size + 32)
+
+An index whose cipher key the suite calls weak (FIPS 74, SP 800-67) is skipped by the sender.
+
+Hybrid message, one body for the whole room::
+
+    body = {suite, kex, nonce, kid, idx, type, epoch, view, changes, iv, ct, mac, sig}
+    header = LP(DOMAIN, "message", suite, kex, fold(room), fold(sender), N(sender), kid, u64(idx),
+                type, u64(epoch), view)                      # view: the 32-byte view_digest
+    ct  = the suite's mode (CBC, PKCS#7) under cipher_key and a fresh 8-byte iv
+    mac = HMAC-SHA256(mac_key, LP(header, iv, ct))           # ciphers.envelope, checked first
+    sig = Sign(sender's identity key, LP("signed", header, iv, ct, mac, changes))
+
+Key bundle (``key_id`` is a frame field), handing over the chain at the sender's current index:
+the 32-byte CK_idx, never an earlier chain key, so its recipient cannot open earlier messages::
+
+    body = {suite, kex, nonce, idx, why, epoch, members, changes, to, sig};  payload_r = {wrapped}
+    header = LP(DOMAIN, "key-bundle", suite, kex, fold(room), fold(sender), N(sender), key_id,
+                u64(idx), why, u64(epoch), view_digest(members))
+    wrapped_r = Wrap(r's identity key, CK_idx; OAEP label = LP(header, "to", fold(r), N(r)))
+    members = "a1:<hex FP>:<hex N>,..."      the sender's full view (sorted)
+    to      = "r1:<hex N(r1)>:<hex SHA-256(wrapped_r1)>,..."        (sorted)
+    sig = Sign(LP("signed", header, LP(fold(r1), N(r1), SHA-256(wrapped_r1), fold(r2), ...), changes))
+
+``why`` is ``start``, ``join``, ``leave``, ``eligible``, ``ineligible`` or ``departed``.
 
 Direct message (``rsa``, ``elgamal``), one payload ``{ct}`` per recipient::
 
-    body = {kid = "<alias>/0", ctr, type, to, sig}
-    header = LP("cipherchat-e2e-v1", "direct-message", suite, room, sender, kid, ctr, type)
-    ct_r = Encrypt(r's identity key, text; OAEP label = LP(header, "to", r))
-    to = "r1:<hex SHA-256(ct_r1)>,r2:..." (sorted)  and  sig = Sign(LP("signed", header, manifest))
+    body = {suite, kex, nonce, kid = "<alias>/0", ctr, type, epoch, changes, to, sig}
+    header = LP(DOMAIN, "direct-message", suite, kex, fold(room), fold(sender), N(sender), kid,
+                u64(ctr), type, u64(epoch))
+    ct_r = Encrypt(r's identity key, data; OAEP label = LP(header, "to", fold(r), N(r)))
+    to   = "r1:<hex FP(r1)>:<hex N(r1)>:<hex SHA-256(ct_r1)>,..."    the view, with digests (sorted)
+    sig  = Sign(LP("signed", header, LP(fold(r1), FP(r1), N(r1), SHA-256(ct_r1), ...), changes))
 
-Key bundle (``key_id`` is a frame field), one payload ``{wrapped}`` per recipient::
+``Sign`` is RSASSA-PSS with SHA-256 for the ``rsa`` family, DSA-form signatures in the ElGamal
+group's prime-order subgroup for ``elgamal`` (:mod:`chat.e2e.families`). ``Wrap`` is RSAES-OAEP
+with SHA-256, or the ElGamal KEM (whose payload digest, under the signature, binds the label's
+fields instead).
 
-    body = {why, to, sig}
-    header = LP("cipherchat-e2e-v1", "key-bundle", suite, kex, room, sender, key_id, generation, why)
-    wrapped_r = Wrap(r's identity key, cipher_key || mac_key; OAEP label = LP(header, "to", r))
-    sig = Sign(LP("signed", header, manifest))
-
-LP is :func:`ciphers.envelope.length_prefixed` (a 4-byte length before each field), so no two
-field lists encode alike; the domain tag and the frame kind keep a signature on one kind of frame
-from passing for another. The manifest binds each recipient's alias to the digest of its own
-payload, so one signature serves every recipient and a relay cannot swap or alter payloads.
+Why each field: the domain tag and the frame kind keep one kind of signature from passing for
+another; ``suite`` and ``kex`` make a frame from a room of other parameters fail, and travel in
+clear so the receiver can name it (``suite_mismatch``) rather than report a bad signature; the
+room and sender names stop cross-room and relabelled replays; the sender's join nonce ties a frame
+to one join of the sender, the recipient's to one join of the recipient (a bundle or direct
+message replayed after either rejoins is refused); the index and the chain stop in-session replay;
+epoch, view and changes let each receiver check, within one message, whom the sender is sending to.
 """
 
 from __future__ import annotations
 
+import hashlib
 import re
-from collections.abc import Mapping
-from dataclasses import dataclass
-from typing import Protocol
+from collections.abc import Iterable, Mapping
+from typing import NamedTuple
 
-from chat.e2e.errors import FieldError
+from chat.protocol.limits import JOIN_NONCE_BYTES
 from chat.protocol.names import is_valid_name, name_key
-from ciphers import strict_base64
-from ciphers.envelope import TAG_SIZE, Sealed, length_prefixed
-from ciphers.errors import FormatError
+from ciphers.envelope import Sealed, length_prefixed
 
-DOMAIN = b"cipherchat-e2e-v1"
+DOMAIN = b"cipherchat-e2e-v2"
 SIGNED = b"signed"
-MAX_COUNTER = (1 << 63) - 1
-WHY = ("start", "join", "leave")
+KEY_INFO = b"cipherchat-e2e-v2 message keys"
+NONCE_SIZE = JOIN_NONCE_BYTES  # the protocol's join nonce (chat.protocol.limits)
+CHAIN_KEY_SIZE = 32
+FINGERPRINT_SIZE = 32
+DIGEST_SIZE = 32
+MAX_NUMBER = (1 << 63) - 1
+WHY = ("start", "join", "leave", "eligible", "ineligible", "departed")
+JOINED, LEFT, WITHHELD = "+", "-", "~"
+CHANGE_OPS = (JOINED, LEFT, WITHHELD)
 CONTENT_TYPE = re.compile(r"[a-z0-9][a-z0-9._/-]{0,31}")
 TEXT = "text"  # the content type of a chat message: UTF-8 text
-BINARY_FIELDS = frozenset({"iv", "ct", "mac", "sig", "wrapped"})
-"""The body and payload fields that hold base64; ``kid``, ``ctr``, ``type``, ``to`` and ``why`` are text."""
-_DECIMAL = re.compile(r"0|[1-9][0-9]{0,18}")
-_DIGEST_HEX = re.compile(r"[0-9a-f]{64}")
+BINARY_FIELDS = frozenset({"nonce", "view", "iv", "ct", "mac", "sig", "wrapped"})
+"""The body and payload fields that hold base64; all the others are text."""
 
 
-class Shape(Protocol):
-    """What judges the lengths of a hybrid message's IV and ciphertext: the room's suite."""
+class Entry(NamedTuple):
+    """One member in a view: folded alias, identity fingerprint, join nonce."""
 
-    def shape_ok(self, iv: bytes, ciphertext: bytes) -> bool:
-        """Whether the suite's mode can produce an IV and a ciphertext of these lengths."""
-        ...
+    alias: str
+    fingerprint: bytes
+    nonce: bytes
 
 
-def unb64(text: str, what: str) -> bytes:
-    """The bytes of the base64 field ``what``; FieldError naming it unless canonical base64."""
-    try:
-        return strict_base64.decode(text)
-    except FormatError as exc:
-        raise FieldError(f"{what} is {exc}") from None
+class Change(NamedTuple):
+    """Where one member of a view stands now: ``op`` is ``+`` (in), ``-`` (left) or ``~`` (withheld)."""
+
+    op: str
+    alias: str
+    fingerprint: bytes
+    nonce: bytes
+
+    @property
+    def entry(self) -> Entry:
+        """The member this change is about."""
+        return Entry(self.alias, self.fingerprint, self.nonce)
 
 
 def make_key_id(alias: str, generation: int) -> str:
@@ -80,68 +143,118 @@ def make_key_id(alias: str, generation: int) -> str:
     return f"{alias}/{generation}"
 
 
-def split_key_id(key_id: str) -> tuple[str, int]:
-    """(owner alias, generation) of a key id; FieldError if it is not ``alias/number``."""
+def owner_and_generation(key_id: str) -> tuple[str, str] | None:
+    """The two halves of ``alias/number``, or None if ``key_id`` is not of that shape."""
     owner, slash, number = key_id.rpartition("/")
     if not slash or not is_valid_name(owner):
-        raise FieldError(f"key id {key_id[:48]!r} is not alias/generation")
-    return owner, _decimal(number, "key generation")
+        return None
+    return owner, number
 
 
-def _decimal(text: str, what: str) -> int:
-    if not _DECIMAL.fullmatch(text) or int(text) > MAX_COUNTER:
-        raise FieldError(f"{what} {text[:24]!r} is not a canonical decimal number")
-    return int(text)
-
-
-def _fold(name: str) -> bytes:
+def fold(name: str) -> bytes:
+    """A name as signed bytes: folded, UTF-8."""
     return name_key(name).encode("utf-8")
 
 
-def _u64(value: int) -> bytes:
+def u64(value: int) -> bytes:
+    """8 bytes, big-endian."""
     return value.to_bytes(8, "big")
 
 
-# --- the bytes that are MACed, signed and used as OAEP labels -----------------------------------
+# --- headers: what the MAC and the signatures cover besides the ciphertext -----------------------
 
 
 def message_header(
-    suite: str, room: str, sender: str, key_id: str, counter: int, content_type: str, *, direct: bool = False
+    suite: str,
+    kex: str,
+    room: str,
+    sender: str,
+    sender_nonce: bytes,
+    key_id: str,
+    index: int,
+    content_type: str,
+    epoch: int,
+    view: bytes,
 ) -> bytes:
-    """The header of a message: what its MAC and signature cover besides the ciphertext."""
-    kind = b"direct-message" if direct else b"message"
+    """The header of a hybrid message (``view`` is the sender's view digest)."""
     return length_prefixed(
         DOMAIN,
-        kind,
+        b"message",
         suite.encode(),
-        _fold(room),
-        _fold(sender),
+        kex.encode(),
+        fold(room),
+        fold(sender),
+        sender_nonce,
         key_id.encode(),
-        _u64(counter),
+        u64(index),
         content_type.encode(),
+        u64(epoch),
+        view,
     )
 
 
 def bundle_header(
-    suite: str, kex: str, room: str, sender: str, key_id: str, generation: int, why: str
+    suite: str,
+    kex: str,
+    room: str,
+    sender: str,
+    sender_nonce: bytes,
+    key_id: str,
+    index: int,
+    why: str,
+    epoch: int,
+    view: bytes,
 ) -> bytes:
-    """The header of a key bundle."""
+    """The header of a key bundle (``index``: where the chain it hands over stands)."""
     return length_prefixed(
         DOMAIN,
         b"key-bundle",
         suite.encode(),
         kex.encode(),
-        _fold(room),
-        _fold(sender),
+        fold(room),
+        fold(sender),
+        sender_nonce,
         key_id.encode(),
-        _u64(generation),
+        u64(index),
         why.encode(),
+        u64(epoch),
+        view,
     )
 
 
-def recipient_context(header: bytes, recipient: str) -> bytes:
-    """The header bound to one recipient: the OAEP label of what is encrypted to it."""
-    return length_prefixed(header, b"to", _fold(recipient))
+def direct_header(
+    suite: str,
+    kex: str,
+    room: str,
+    sender: str,
+    sender_nonce: bytes,
+    key_id: str,
+    counter: int,
+    content_type: str,
+    epoch: int,
+) -> bytes:
+    """The header of a direct message."""
+    return length_prefixed(
+        DOMAIN,
+        b"direct-message",
+        suite.encode(),
+        kex.encode(),
+        fold(room),
+        fold(sender),
+        sender_nonce,
+        key_id.encode(),
+        u64(counter),
+        content_type.encode(),
+        u64(epoch),
+    )
+
+
+def recipient_context(header: bytes, recipient: str, nonce: bytes) -> bytes:
+    """The header bound to one join of one recipient: the OAEP label of what is encrypted to it."""
+    return length_prefixed(header, b"to", fold(recipient), nonce)
+
+
+# --- what signatures cover ------------------------------------------------------------------------
 
 
 def signed(header: bytes, *parts: bytes) -> bytes:
@@ -149,153 +262,28 @@ def signed(header: bytes, *parts: bytes) -> bytes:
     return length_prefixed(SIGNED, header, *parts)
 
 
-def signed_message(header: bytes, box: Sealed) -> bytes:
-    """What a hybrid message's signature covers: header, IV, ciphertext and MAC."""
-    return signed(header, box.iv, box.ciphertext, box.tag)
+def signed_message(header: bytes, box: Sealed, changes: Iterable[Change]) -> bytes:
+    """What a hybrid message's signature covers: header, IV, ciphertext, MAC and the changes."""
+    return signed(header, box.iv, box.ciphertext, box.tag, changes_bytes(changes))
 
 
-def manifest_bytes(digests: Mapping[str, bytes]) -> bytes:
-    """Recipient (folded) and payload digest pairs, sorted by recipient, length-prefixed."""
+def manifest_bytes(rows: Mapping[str, tuple[bytes, ...]]) -> bytes:
+    """Each recipient's folded alias then its fields (nonce, digest; or FP, nonce, digest), sorted."""
     parts: list[bytes] = []
-    for alias in sorted(digests):
-        parts += [alias.encode("utf-8"), digests[alias]]
+    for alias in sorted(rows):
+        parts += [alias.encode("utf-8"), *rows[alias]]
     return length_prefixed(*parts)
 
 
-def manifest_text(digests: Mapping[str, bytes]) -> str:
-    """The manifest as the body carries it: ``alias:hex,alias:hex`` sorted by alias."""
-    return ",".join(f"{alias}:{digests[alias].hex()}" for alias in sorted(digests))
-
-
-def parse_manifest(text: str) -> dict[str, bytes]:
-    """The inverse of :func:`manifest_text`; FieldError unless canonical (sorted, unique, lower case)."""
-    digests: dict[str, bytes] = {}
-    for entry in text.split(","):
-        alias, colon, digest = entry.partition(":")
-        if (
-            not colon
-            or not is_valid_name(alias)
-            or alias != name_key(alias)
-            or not _DIGEST_HEX.fullmatch(digest)
-        ):
-            raise FieldError("recipient list is malformed")
-        if alias in digests:
-            raise FieldError("recipient list names someone twice")
-        digests[alias] = bytes.fromhex(digest)
-    if manifest_text(digests) != text:
-        raise FieldError("recipient list is not in canonical order")
-    return digests
-
-
-# --- reading bodies -----------------------------------------------------------------------------
-
-
-def _exact(body: Mapping[str, str], keys: set[str], what: str) -> None:
-    if set(body) != keys:
-        raise FieldError(f"{what} must have exactly the fields {', '.join(sorted(keys))}")
-
-
-def _content_type(text: str) -> str:
-    if not CONTENT_TYPE.fullmatch(text):
-        raise FieldError("content type is malformed")
-    return text
-
-
-@dataclass(frozen=True)
-class HybridMessage:
-    """The fields of a hybrid message body."""
-
-    key_id: str
-    key_owner: str
-    generation: int
-    counter: int
-    content_type: str
-    box: Sealed
-    signature: bytes
-
-
-def parse_hybrid_message(body: Mapping[str, str], suite: Shape) -> HybridMessage:
-    """Read ``{kid, ctr, type, iv, ct, mac, sig}``, lengths as ``suite`` allows; FieldError if off."""
-    _exact(body, {"kid", "ctr", "type", "iv", "ct", "mac", "sig"}, "message")
-    owner, generation = split_key_id(body["kid"])
-    if generation == 0:
-        raise FieldError("generation 0 is for the direct suites")
-    counter = _decimal(body["ctr"], "counter")
-    iv, ct, tag = unb64(body["iv"], "iv"), unb64(body["ct"], "ct"), unb64(body["mac"], "mac")
-    if not suite.shape_ok(iv, ct) or len(tag) != TAG_SIZE:
-        raise FieldError("iv, ciphertext or mac has the wrong length")
-    return HybridMessage(
-        body["kid"],
-        owner,
-        generation,
-        counter,
-        _content_type(body["type"]),
-        Sealed(iv, ct, tag),
-        unb64(body["sig"], "sig"),
+def changes_bytes(changes: Iterable[Change]) -> bytes:
+    """``LP(LP(op, fold(alias), FP, N), ...)``: the changes as signed."""
+    return length_prefixed(
+        *(length_prefixed(c.op.encode(), c.alias.encode("utf-8"), c.fingerprint, c.nonce) for c in changes)
     )
 
 
-@dataclass(frozen=True)
-class DirectMessage:
-    """The fields of a direct message: the common body and our payload."""
-
-    key_id: str
-    key_owner: str
-    counter: int
-    content_type: str
-    digests: dict[str, bytes]
-    signature: bytes
-    ciphertext: bytes
-
-
-def parse_direct_message(body: Mapping[str, str], payload: Mapping[str, str] | None) -> DirectMessage:
-    """Read ``{kid, ctr, type, to, sig}`` and the payload ``{ct}``; FieldError if anything is off."""
-    _exact(body, {"kid", "ctr", "type", "to", "sig"}, "message")
-    if payload is None:
-        raise FieldError("a message of this suite needs our payload")
-    _exact(payload, {"ct"}, "payload")
-    owner, generation = split_key_id(body["kid"])
-    if generation != 0:
-        raise FieldError("direct messages use generation 0")
-    return DirectMessage(
-        body["kid"],
-        owner,
-        _decimal(body["ctr"], "counter"),
-        _content_type(body["type"]),
-        parse_manifest(body["to"]),
-        unb64(body["sig"], "sig"),
-        unb64(payload["ct"], "ct"),
-    )
-
-
-@dataclass(frozen=True)
-class Bundle:
-    """The fields of a key bundle: its key id, the common body and our payload."""
-
-    key_id: str
-    key_owner: str
-    generation: int
-    why: str
-    digests: dict[str, bytes]
-    signature: bytes
-    wrapped: bytes
-
-
-def parse_bundle(key_id: str, body: Mapping[str, str], payload: Mapping[str, str]) -> Bundle:
-    """Read a key bundle's ``key_id``, body ``{why, to, sig}`` and payload ``{wrapped}``."""
-    _exact(body, {"why", "to", "sig"}, "key bundle")
-    _exact(payload, {"wrapped"}, "key bundle payload")
-    owner, generation = split_key_id(key_id)
-    if generation == 0:
-        raise FieldError("key generations start at 1")
-    if body["why"] not in WHY:
-        raise FieldError("key bundle reason is unknown")
-    return Bundle(
-        key_id,
-        owner,
-        generation,
-        body["why"],
-        parse_manifest(body["to"]),
-        unb64(body["sig"], "sig"),
-        unb64(payload["wrapped"], "wrapped"),
-    )
+def view_digest(entries: Iterable[Entry]) -> bytes:
+    """SHA-256 of the view's entries, sorted by folded alias, under the domain tag."""
+    rows = sorted(entries)
+    encoded = [length_prefixed(e.alias.encode("utf-8"), e.fingerprint, e.nonce) for e in rows]
+    return hashlib.sha256(length_prefixed(DOMAIN, b"view", *encoded)).digest()

@@ -1,33 +1,50 @@
-"""One room's end-to-end state, pure: session keys per sender, key bundles, sealing and opening, replay.
+"""One room's end-to-end state, pure: sender chains, key bundles, views, sealing and opening.
 
 No I/O and no clock: each method takes what arrived and returns a :class:`Result` holding the
 frames to send (:class:`Outgoing`), what happened (:data:`SessionEvent`) and the steps as data
 (:class:`TraceRecord`) for the trace view (:mod:`chat.e2e.results`). The asyncio client
-(:mod:`chat.client.chat_client`) is a thin loop around it; tests drive it directly.
+(:mod:`chat.client.chat_client`) is a thin loop around it; tests drive it directly. The bytes are
+specified in :mod:`chat.e2e.sealed`.
 
-The room's suite decides the path its messages take, and the session delegates to it: the hybrid
-suites (:mod:`chat.e2e.hybrid`) give each sender a session key (cipher key + MAC key, from
-:mod:`ciphers.rng`) sent in key bundles; the direct suites (:mod:`chat.e2e.direct`) encrypt each
-message to each recipient, with key id generation 0 (``alice/0``). Key ids name (sender,
-generation): ``alice/3``. Membership:
+A session is one join: ``nonce`` is the 16-byte join nonce we drew for it, and every member comes
+with the nonce it joined with (:class:`Arrival`). Everything we accept is bound to the current
+joins: a frame carries its sender's nonce, and each bundle or direct message names its
+recipient's, so what was recorded before either side rejoined is refused (``stale_session``). A
+member announced while present is refused (``duplicate_member``), and so is a join seen before
+during ours (``replayed_join``): otherwise a fake leave and a replayed join would reopen a
+member's old frames. The nonces come from the protocol: ours in our ``join``, each member's in
+its member entry (:mod:`chat.protocol`).
 
-* on ``welcome`` (:meth:`RoomSession.start`) we draw our key and send it to every member;
-* on ``member_joined`` we send our *current* key to the newcomer only (with ``rekey_on_join`` we
-  draw a new key for everyone instead, so a newcomer who recorded earlier traffic cannot read it);
-* on ``member_left`` we draw a new key and send it to those who remain, so the leaver, who knows
-  every old key, cannot read what follows; we also forget the leaver's key.
+The room's suite decides the path its messages take: the hybrid suites (:mod:`chat.e2e.hybrid`)
+give each sender a chain (:mod:`chat.e2e.chain`) handed over in key bundles; the direct suites
+(:mod:`chat.e2e.direct`) encrypt each message to each recipient, key id ``alias/0``. Membership:
 
-Receiving. A frame is accepted only if every check passes, in this order: known sender, well
-formed, key id naming the sender, key known (a message under a key whose bundle has not arrived
-yet is *held*, up to ``max_held`` per sender, and released when it comes; :meth:`expire_held`
-turns what is still held into warnings), counter or generation not seen before (replay), then the
-MAC (hybrid) or the signed digest of our payload (direct), then the sender's signature, then
-decryption. A failure is a :class:`Rejected` event with a :class:`Reason`; no text of a rejected
-frame is ever returned. Counters are per key for hybrid messages (from 1), per sender for direct
-messages; a key bundle must carry a higher generation than the one we hold from that sender.
+* on ``welcome`` (:meth:`RoomSession.start`) we start our chain and hand it to our view;
+* on ``member_joined`` (:meth:`RoomSession.add_member`) we hand the newcomer our chain at its
+  current index: it can read what we send from now on, and nothing before;
+* on ``member_left`` (:meth:`RoomSession.remove_member`) we start a new chain for those who
+  remain, so the leaver, who holds the old one, cannot read what follows;
+* :meth:`RoomSession.set_eligible` is the application's key hand-out policy (:mod:`chat.app`):
+  nothing of ours is ever wrapped or encrypted to an ineligible member (:class:`Withheld`);
+  becoming eligible hands it our chain, becoming ineligible starts a new chain without it.
 
-What is signed (see :mod:`chat.e2e.sealed` for the exact bytes): room, sender, key id, counter and the
-ciphertext (with the MAC), under a domain-separation tag, in a length-prefixed encoding.
+Views (:mod:`chat.e2e.views`): each frame signs whom it is for (epoch, view digest, and the changes
+since the sender's previous message; bundles and direct messages the whole view). Each receiver
+rebuilds the sender's view, compares it with its own (everyone it sees, itself included, the
+sender excluded) and reports each new difference (:class:`ViewDiffers`: a ghost, a hidden member,
+a sender still sending to a leaver, another identity or join for an alias, a view it cannot
+rebuild). A signed departure from a current member that the relay did not tell us of makes us
+forget the leaver and start a new chain without it (:class:`Departed`).
+
+Receiving. A frame is accepted only if every check passes, in this order: known sender with a
+usable identity, well formed (and within the bounds of a room of ``max_members``), for the room's
+suite and kex (``suite_mismatch`` names the sender), from the sender's current join, key id naming
+the sender, key known (a message under a chain whose bundle has not arrived yet is *held*, up to
+``max_held`` per sender, until the bundle comes; :meth:`expire_held` turns what is still held into
+warnings), index or counter usable (not replayed, not below the handed-over index, at most
+:data:`~chat.e2e.chain.MAX_SKIP` ahead), then the MAC (hybrid) or the signed digest of our payload
+(direct), then the sender's signature, then decryption. A failure is a :class:`Rejected` event with
+a :class:`Reason`; no text of a rejected frame is ever returned.
 """
 
 from __future__ import annotations
@@ -42,6 +59,9 @@ from chat.e2e.identity import Identity
 from chat.e2e.results import (
     EMPTY,
     Delivered,
+    Departed,
+    Difference,
+    DifferenceKind,
     Held,
     KeyDrawn,
     KeyReceived,
@@ -52,11 +72,14 @@ from chat.e2e.results import (
     Sent,
     SessionEvent,
     TraceRecord,
+    ViewDiffers,
+    Withheld,
 )
-from chat.e2e.room import HeldMessage, MemberInfo, RoomState
-from chat.e2e.sealed import CONTENT_TYPE, TEXT
+from chat.e2e.room import Arrival, HeldMessage, Member, MemberInfo, RoomState
+from chat.e2e.sealed import CONTENT_TYPE, LEFT, NONCE_SIZE, TEXT, WITHHELD
 from chat.e2e.suites import HybridSuite, Suite, kex, suite
-from chat.protocol.names import name_key
+from chat.e2e.views import Evidence
+from chat.protocol.limits import DEFAULT_LIMITS
 from ciphers import des
 from ciphers.rng import RNG, SYSTEM
 
@@ -66,7 +89,7 @@ MAX_HELD = 32
 
 
 class RoomSession:
-    """The end-to-end state of one client in one room (see the module notes)."""
+    """The end-to-end state of one client in one join of one room (see the module notes)."""
 
     def __init__(
         self,
@@ -76,19 +99,23 @@ class RoomSession:
         suite_name: str,
         kex_name: str,
         *,
+        nonce: bytes,
         rng: RNG = SYSTEM,
-        rekey_on_join: bool = False,
         max_held: int = MAX_HELD,
         max_text: int = MAX_TEXT,
         max_data: int = MAX_DATA,
+        max_members: int = DEFAULT_LIMITS.max_members,
     ) -> None:
+        if len(nonce) != NONCE_SIZE:
+            raise ValueError(f"a join nonce is {NONCE_SIZE} bytes, not {len(nonce)}")
         chosen = suite(suite_name)
         exchange = kex(kex_name)
-        self._room = RoomState(identity, alias, room, chosen, exchange, chosen.family(exchange.name), rng)
+        family = chosen.family(exchange.name)
+        self._room = RoomState(identity, alias, room, chosen, exchange, family, rng, nonce, max_members)
         self._path: HybridPath | DirectPath = (
-            HybridPath(self._room, chosen, rekey_on_join=rekey_on_join, max_held=max_held)
+            HybridPath(self._room, chosen, self._observe, max_held=max_held)
             if isinstance(chosen, HybridSuite)
-            else DirectPath(self._room, chosen)
+            else DirectPath(self._room, chosen, self._observe)
         )
         self.max_text = max_text
         self.max_data = max_data
@@ -111,13 +138,18 @@ class RoomSession:
         return self._room.room
 
     @property
+    def nonce(self) -> bytes:
+        """Our join nonce for this join."""
+        return self._room.nonce
+
+    @property
     def suite(self) -> Suite:
         """The room's suite."""
         return self._room.suite
 
     @property
     def kex(self) -> Family:
-        """The room's key exchange: the family that wraps session keys."""
+        """The room's key exchange: the family that wraps chain keys."""
         return self._room.kex
 
     @property
@@ -127,9 +159,8 @@ class RoomSession:
 
     @property
     def key_id(self) -> str | None:
-        """Our current session key id (None for the direct suites, or before :meth:`start`)."""
-        key = self._path.key
-        return None if key is None else key.key_id
+        """Our current chain's key id (None for the direct suites, or before :meth:`start`)."""
+        return self._path.key_id
 
     @property
     def members(self) -> tuple[MemberInfo, ...]:
@@ -141,31 +172,78 @@ class RoomSession:
         found = self._room.member(alias)
         return None if found is None else found.info()
 
+    @property
+    def recipients(self) -> tuple[str, ...]:
+        """The members our messages are for (our view): eligible, with a usable identity."""
+        return tuple(m.alias for m in self._room.recipients())
+
     # --- membership -----------------------------------------------------------------------------
 
-    def start(self, members: Iterable[tuple[str, Mapping[str, str]]]) -> Result:
-        """We joined (``welcome``): learn the members; in a hybrid suite, draw our key and send it to all."""
-        result = EMPTY
-        for alias, identity in members:
-            result += self._room.add(alias, identity)
+    def start(self, members: Iterable[Arrival]) -> Result:
+        """We joined (``welcome``): learn the members; in a hybrid suite, start our chain for them."""
+        room = self._room
+        room.clock += 1
+        result, entries = EMPTY, []
+        for arrival in members:
+            arrived, member = room.arrive(arrival)
+            result += arrived
+            entry = None if member is None else member.entry
+            if member is not None and entry is not None and member.eligible:
+                entries.append(entry)
+        room.view.set(entries)
         return result + self._path.started()
 
-    def add_member(self, alias: str, identity: Mapping[str, str]) -> Result:
-        """``member_joined``: hand the newcomer our current key (or rekey for all with ``rekey_on_join``)."""
-        result = self._room.add(alias, identity)
-        member = self._room.member(alias)
-        assert member is not None
-        return result + self._path.member_added(member)
+    def add_member(self, arrival: Arrival) -> Result:
+        """``member_joined``: hand the newcomer our chain at its current index (if it is eligible)."""
+        room = self._room
+        room.clock += 1
+        result, member = room.arrive(arrival)
+        if member is None or member.entry is None or not member.eligible:
+            return result
+        room.view.add(member.entry)
+        return result + self._path.handed(member, "join")
+
+    def set_eligible(self, alias: str, eligible: bool) -> Result:
+        """The application's policy for ``alias``: hand it our chain, or start a new one without it."""
+        room = self._room
+        member = room.member(alias)
+        if member is None or member.eligible == eligible:
+            return EMPTY
+        member.eligible = eligible
+        entry = member.entry
+        if entry is None:
+            return EMPTY
+        if eligible:
+            room.view.add(entry)
+            return self._path.handed(member, "eligible")
+        result = Result(events=(Withheld(member.alias, "policy"),))
+        if room.view.remove(member.key, WITHHELD):
+            result += self._path.rekeyed("ineligible")
+        return result
 
     def remove_member(self, alias: str) -> Result:
-        """``member_left``: forget them; in a hybrid suite, draw a new key for those who remain."""
-        member = self._room.members.pop(name_key(alias), None)
-        if member is None:
-            return EMPTY
-        result = EMPTY
+        """``member_left``: forget them; in a hybrid suite, start a new chain for those who remain."""
+        member = self._room.member(alias)
+        return EMPTY if member is None else self._forget(member, "leave")
+
+    def _forget(self, member: Member, why: str, witness: str | None = None) -> Result:
+        room = self._room
+        room.clock += 1
+        result = EMPTY if witness is None else Result(events=(Departed(member.alias, witness),))
         for key_id, _, _ in member.held:
-            result += self._room.reject(member.alias, Reason.UNKNOWN_KEY, f"left before key {key_id} arrived")
-        return result + self._path.member_removed()
+            result += room.reject(member.alias, Reason.UNKNOWN_KEY, f"left before key {key_id} arrived")
+        self._path.forgotten(member)
+        room.forget(member)
+        if room.view.remove(member.key, LEFT):
+            result += self._path.rekeyed(why)
+        return result
+
+    def _observe(self, sender: Member, evidence: Evidence) -> Result:
+        """What an accepted frame showed of ``sender``'s view: departures first, then differences."""
+        result = EMPTY
+        for gone in self._room.departures(sender, evidence.changes):
+            result += self._forget(gone, "departed", sender.alias)
+        return result + self._room.check_view(sender, evidence)
 
     # --- sending --------------------------------------------------------------------------------
 
@@ -199,7 +277,7 @@ class RoomSession:
     def open_bundle(
         self, sender: str, key_id: str, body: Mapping[str, str], payload: Mapping[str, str]
     ) -> Result:
-        """A relayed ``key_bundle``: install ``sender``'s key (releasing held messages) or reject it."""
+        """A relayed ``key_bundle``: install ``sender``'s chain (releasing held messages) or reject it."""
         member = self._room.sender(sender, "key_bundle")
         if isinstance(member, Result):
             return member
@@ -229,25 +307,28 @@ class RoomSession:
 
     # --- teaching -------------------------------------------------------------------------------
 
-    def session_key(self, key_id: str) -> tuple[bytes, bytes] | None:
-        """(cipher key, MAC key) of a current key id, ours or a member's: for teaching and tests only.
-
-        Showing it is how a notebook proves the relay never had it; never send it anywhere.
-        """
-        key = self._path.find_key(key_id)
-        return None if key is None else (key.cipher_key, key.mac_key)
+    def chain_key(self, key_id: str) -> tuple[bytes, int] | None:
+        """(chain key, index) of a current chain, ours or a member's, where it stands: for teaching
+        and tests only. It opens the messages from that index on, none before; never send it."""
+        return self._path.chain_key(key_id)
 
     def round_trace(self, record: TraceRecord) -> list[des.DESTrace] | None:
-        """The DES rounds of ``record``'s first block (three passes for 3DES), while its key is current.
+        """The DES rounds of ``record``'s first block (three passes for 3DES).
 
-        None for the direct suites, for records without a first block, or once the key is replaced.
+        Only for the latest message of a current chain, whose cipher key the session keeps for this
+        view alone (every other message key is forgotten once used); None otherwise, and for the
+        direct suites or records without a first block.
         """
         return self._path.round_trace(record)
 
 
 __all__ = [
     "EMPTY",
+    "Arrival",
     "Delivered",
+    "Departed",
+    "Difference",
+    "DifferenceKind",
     "Held",
     "KeyDrawn",
     "KeyReceived",
@@ -260,4 +341,6 @@ __all__ = [
     "Sent",
     "SessionEvent",
     "TraceRecord",
+    "ViewDiffers",
+    "Withheld",
 ]

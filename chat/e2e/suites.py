@@ -4,10 +4,12 @@ A room has a suite and a key exchange (kex); the protocol owns their wire names
 (:data:`~chat.protocol.events.SUITE_NAMES`, :data:`~chat.protocol.events.KEX_NAMES`) and this
 module says what each name does (:data:`SUITES`, :data:`KEXES`). Everything else asks here:
 
-* ``3des`` / ``des`` are hybrid (:class:`HybridSuite`): each sender draws a session key (cipher key
-  + 32-byte MAC key, rejecting weak keys), wraps it for each member with its kex (RSA-OAEP or the
-  ElGamal KEM, :mod:`chat.e2e.families`), and seals messages in CBC under a fresh IV then
-  HMAC-SHA256 (:mod:`ciphers.envelope`). The suite carries its block cipher and its mode.
+* ``3des`` / ``des`` are hybrid (:class:`HybridSuite`): each sender keeps a chain (a hash ratchet,
+  :mod:`chat.e2e.chain`) whose every message has its own cipher key and 32-byte MAC key (the
+  sender skips a message key its cipher calls weak), wraps the chain key for each member with its
+  kex (RSA-OAEP or the ElGamal KEM, :mod:`chat.e2e.families`), and seals messages in CBC under a
+  fresh IV then HMAC-SHA256 (:mod:`ciphers.envelope`). The suite carries its block cipher and its
+  mode.
 * ``rsa`` / ``elgamal`` are direct (:class:`DirectSuite`): each message is encrypted to each
   recipient's identity key, RSA-OAEP or textbook ElGamal in chunks. They exist to show why real
   systems are hybrid: the cost and the size grow with the text times the members. The kex does not
@@ -116,12 +118,9 @@ class HybridSuite:
         family = self.family(kex_name)
         return f"{self.label}; session keys wrapped with {family.wrapping}; {family.signature} signatures"
 
-    def draw_key(self, rng: RNG) -> bytes:
-        """A fresh cipher key from ``rng``, drawn again while the cipher calls it weak."""
-        while True:
-            key = rng.bytes(self.key_size)
-            if not self.cipher.key_warnings(key):
-                return key
+    def key_is_weak(self, key: bytes) -> bool:
+        """Whether the cipher calls ``key`` weak (FIPS 74's weak DES keys; K1 = K2 or K2 = K3 for 3DES)."""
+        return bool(self.cipher.key_warnings(key))
 
     def new_cipher(self, key: bytes) -> BlockCipher:
         """The block cipher keyed with ``key`` (a member's weak key is its own loss: no warning here)."""

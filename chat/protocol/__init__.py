@@ -104,12 +104,14 @@ IN_ROOM; ``ping`` in every open state. The transitions are two tables in
 
 Limits (:class:`Limits`, defaults)
 ---------------------------------
-frame 1 MiB (a client's frames 2 KiB less, room for what the relay stamps in); body and payloads
-768 Ki characters; one member's entry (alias, identity, certificate, nonce) 14 KiB as JSON; 64
-members per room; 64 entries per map, names of entries 64 characters; short strings 256
-characters; message text 4 Ki characters (checked by clients before sealing: the server never
-sees text). Fixed sizes: a join nonce 16 bytes (:data:`JOIN_NONCE_BYTES`), a challenge 32 bytes
-(:data:`CHALLENGE_BYTES`); a proof's signature at most 512 bytes (``max_signature``: RSA-4096).
+frame 1 MiB (a client's frames 2 KiB less, room for what the relay stamps in); the server's frames
+8 MiB, so that a ``welcome`` listing a full room fits; body and payloads 768 Ki characters; one
+member's entry (alias, identity, certificate, nonce) 14 KiB as JSON; 500 members per room; 564
+entries per map (one per member of a full room, and 64), names of entries 64 characters; short
+strings 256 characters; message text 4 Ki characters (checked by clients before sealing: the
+server never sees text). Fixed sizes: a join nonce 16 bytes (:data:`JOIN_NONCE_BYTES`), a
+challenge 32 bytes (:data:`CHALLENGE_BYTES`); a proof's signature at most 512 bytes
+(``max_signature``: RSA-4096).
 
 For client writers
 ------------------
@@ -118,11 +120,17 @@ whatever the server would refuse, so a client never gets ``bad_field`` or ``bad_
 Draw a new join nonce for every join (after a reconnection too), answer the ``challenge`` at once,
 and compare the ``welcome``'s suite and kex with those you asked for: the relay chooses them, and
 a client that asked for one must refuse another (:class:`chat.client.errors.JoinError`,
-``downgrade``). The relay drops a connection silent for ``idle_timeout`` (600 s by default): ping
-when idle. A payload for someone who has just left comes back as ``unknown_member`` while the
-others are served: harmless, the ``member_left`` is on its way. A client frame may take
-``max_client_frame`` bytes (the frame limit less 2 KiB) and a body ``max_body`` characters: chunk
-files so that a sealed chunk, with its payload per recipient in the direct suites, stays under both.
+``downgrade``). The relay drops a connection that sends no frame for ``idle_timeout`` (600 s by
+default): ping when idle. It also expects a new connection to be in a room within 10 s, a
+challenge to be answered within 10 s and a frame once begun to be complete within 30 s. It never
+waits for one slow client: a client with more than 8 MiB waiting for it, or that takes none of it
+for 5 s, gets ``slow_reader`` (ahead of what waited, which is dropped) and is disconnected; while
+half a room has more than 256 KiB waiting, the relay reads that room's senders no further (TCP
+slows them) until it catches up. A payload for someone who has just left comes back as
+``unknown_member`` while the others are served: harmless, the ``member_left`` is on its way. A
+client frame may take ``max_client_frame`` bytes (the frame limit less 2 KiB) and a body
+``max_body`` characters: chunk files so that a sealed chunk, with its payload per recipient in the
+direct suites, stays under both.
 
 What the relay sees
 -------------------

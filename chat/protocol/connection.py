@@ -47,15 +47,19 @@ class Connection:
         self._sent_rows = ROWS[role]
         self._received_rows = ROWS[role.peer]
         self.state = State.IDLE
-        self._buffer = FrameBuffer(limits.max_frame)
         self._sends = FRAMES_SENT_BY[role]
         self._receives = FRAMES_SENT_BY[role.peer]
-        # Client frames leave room for what the relay stamps in (Limits.max_client_frame).
-        self._max_sent = limits.max_client_frame if role is Role.CLIENT else limits.max_frame
-        self._max_received = limits.max_client_frame if role is Role.SERVER else limits.max_frame
+        # Client frames leave room for what the relay stamps in (Limits.max_client_frame); the
+        # server's may be larger, for a welcome listing a full room (Limits.max_server_frame).
+        client_frame, server_frame = limits.max_client_frame, limits.max_server_frame
+        self._buffer = FrameBuffer(limits.max_frame if role is Role.SERVER else server_frame)
+        self._max_sent = client_frame if role is Role.CLIENT else server_frame
+        self._max_received = client_frame if role is Role.SERVER else server_frame
         self._eof = False
         self._closed_reported = False
-        self._fatal: RemoteProtocolError | None = None
+        # The fatal error's code and message, raised afresh each time: a stored exception would
+        # keep this object alive in a cycle through its traceback.
+        self._fatal: tuple[ErrorCode, str] | None = None
 
     @property
     def state(self) -> State:
@@ -93,22 +97,21 @@ class Connection:
         raises it again. The end of the connection is reported once as :class:`ConnectionClosed`.
         """
         if self._fatal is not None:
-            raise self._fatal
+            raise RemoteProtocolError(*self._fatal, fatal=True)
         try:
             payload = self._buffer.next_payload()
         except RemoteProtocolError as exc:
-            self._fatal = exc
+            self._fatal = (exc.code, exc.message)
             raise
         if payload is None:
             if not self._eof or self._closed_reported:
                 return None
             if self._buffer.buffered:
-                self._fatal = RemoteProtocolError(
+                self._fatal = (
                     ErrorCode.BAD_FRAME,
                     f"connection closed in the middle of a frame ({self._buffer.buffered} bytes)",
-                    fatal=True,
                 )
-                raise self._fatal
+                raise RemoteProtocolError(*self._fatal, fatal=True)
             self._closed_reported = True
             self.state = State.CLOSED
             return ConnectionClosed()
@@ -134,9 +137,7 @@ class Connection:
             raise
         new = self._receives_next.get(event.type)
         if new is None:
-            refused = RemoteProtocolError(*rejection(self.their_role, self.state, event.type))
-            refused.ref = event.type
-            raise refused
+            raise _refused(self.their_role, self.state, event.type)
         if new is not self._state:
             self.state = new
         return event
@@ -165,3 +166,10 @@ class Connection:
         if new is not self._state:
             self.state = new
         return encoded
+
+
+def _refused(sender: Role, state: State, kind: str) -> RemoteProtocolError:
+    """The error for a frame out of state (built here, not held in a local of the raising frame)."""
+    error = RemoteProtocolError(*rejection(sender, state, kind))
+    error.ref = kind
+    return error

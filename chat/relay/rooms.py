@@ -1,4 +1,4 @@
-"""The relay's room bookkeeping, pure: who is in which room, under which suite.
+"""The relay's room bookkeeping, pure: who is in which room, under which suite, and who is behind.
 
 A room is created by its first join, with the suite and key exchange that client asked for (or
 the server's defaults), and removed when its last member leaves. Aliases are unique per room
@@ -41,12 +41,19 @@ class Seat(Generic[P]):
 
 @dataclass(slots=True)
 class Room(Generic[P]):
-    """A room: its name as first written, its suite and key exchange, its members by folded alias."""
+    """A room: its name as first written, its suite and key exchange, its members by folded alias.
+
+    For the server's flow control it also knows which members are ``behind`` (too much waits for
+    them) and which senders are ``held`` (not read until the room has caught up): a room with at
+    least half its members behind is :attr:`congested`, slow as a whole rather than for one reader.
+    """
 
     name: str
     suite: SuiteName
     kex: KexName
     seats: dict[str, Seat[P]] = field(default_factory=dict)
+    behind: set[P] = field(default_factory=set)
+    held: set[P] = field(default_factory=set)
 
     def __len__(self) -> int:
         return len(self.seats)
@@ -59,6 +66,23 @@ class Room(Generic[P]):
         """Every member but ``alias``, in the order they joined."""
         key = name_key(alias)
         return [seat for k, seat in self.seats.items() if k != key]
+
+    @property
+    def congested(self) -> bool:
+        """At least half the members are behind: the room, not one reader, is too slow."""
+        return bool(self.behind) and 2 * len(self.behind) >= len(self.seats)
+
+    def caught_up(self, peer: P) -> set[P]:
+        """``peer`` is no longer behind; the senders to read again if the room has caught up."""
+        self.behind.discard(peer)
+        return self.release()
+
+    def release(self) -> set[P]:
+        """The held senders, if the room is no longer congested (they are held no more)."""
+        if not self.held or self.congested:
+            return set()
+        released, self.held = self.held, set()
+        return released
 
 
 class Rooms(Generic[P]):
@@ -100,8 +124,11 @@ class Rooms(Generic[P]):
         """Take ``alias`` out of its room, removing the room if it is now empty; the room, if found."""
         key = name_key(room_name)
         room = self._rooms.get(key)
-        if room is None or room.seats.pop(name_key(alias), None) is None:
+        seat = None if room is None else room.seats.pop(name_key(alias), None)
+        if room is None or seat is None:
             return None
+        room.behind.discard(seat.peer)
+        room.held.discard(seat.peer)
         if not room.seats:
             del self._rooms[key]
         return room

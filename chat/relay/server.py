@@ -1,34 +1,46 @@
-"""The relay server: a thin asyncio loop around the sans-IO protocol.
+"""The relay server: an asyncio protocol around the sans-IO one.
 
-Each client gets a :class:`~chat.protocol.connection.Connection`; bytes read go in, events come
-out and are handled synchronously (join, leave, relay, ping), and the bytes to send go straight to
-the recipients' transports. The relay never decrypts: it stamps the sender's alias on what it
-forwards, hands each recipient only its own payload, and shows the operator what it sees
-(:mod:`chat.relay.console`).
+Each client connection is a :class:`~chat.relay.peer.Peer` with its own
+:class:`~chat.protocol.connection.Connection`: bytes read go in, events come out and are handled
+synchronously (join, leave, relay, ping), and the frames for each recipient go into that
+recipient's own queue, which the relay hands to its transport as the transport drains. The relay
+never decrypts: it stamps the sender's alias on what it forwards, hands each recipient only its
+own payload, and shows the operator what it sees (:mod:`chat.relay.console`).
+
+No head-of-line blocking: a sender never waits for one recipient. A recipient is cut off as a slow
+reader (``slow_reader``) when a frame comes for it while more than ``queue_bytes`` already wait
+for it (in its queue and its transport's buffer), or when it has taken none of what waits for it
+for ``stall_timeout`` seconds; what waited is dropped, so its error frame is the next thing it
+reads, and the room is told why. A room moves at the pace of most of its members: when at least
+half of them are behind (more than :data:`~chat.relay.peer.PACE_MARK` waiting), the relay reads
+the room's senders no further until it has caught up, and TCP slows them. So a stalled minority
+never delays the others, and a room that is slow as a whole loses nobody.
 
 Every join is challenged (the protocol's proof of possession): a valid ``join`` gets a fresh
 ``challenge``, and only a ``prove`` within ``prove_timeout`` that the configured
-:class:`Admission` accepts gets the seat and the ``welcome``. The relay holds no key and checks
-no signature itself: ``python -m chat server`` installs the end-to-end layer's admission.
+:class:`~chat.relay.config.Admission` accepts gets the seat and the ``welcome``. The relay holds no
+key and checks no signature itself: ``python -m chat server`` installs the end-to-end layer's.
+
+What a connection may hold (admission, deadlines, the bound on unfinished frames) is the
+:class:`~chat.relay.guard.Guard`'s to say; the configuration is :class:`~chat.relay.config.ServerConfig`.
 
 Bad input costs only the client that sent it: a refused frame gets an ``error`` frame, a frame that
 leaves the stream out of step (length above the limit, the connection ending mid-frame) gets an
-``error`` frame and the connection closed. Each client's send queue is its transport's write
-buffer, bounded by ``queue_bytes``: a client whose queue would pass the bound, or that stays above
-a quarter of it for ``stall_timeout`` seconds while others send, is disconnected as a slow reader,
-and the room is told why. Shutting down sends every client a ``shutdown`` frame.
+``error`` frame and the connection closed. Shutting down sends every client a ``shutdown`` frame,
+ahead of any backlog, and gives them ``shutdown_grace`` seconds to read it.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import ctypes
 import signal
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass
-from typing import Any, Protocol
+import sys
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, replace
+from typing import Any
 
-from chat.protocol.connection import Connection
 from chat.protocol.errors import ErrorCode, LocalProtocolError, RemoteProtocolError
 from chat.protocol.events import (
     ChallengeFrame,
@@ -36,7 +48,6 @@ from chat.protocol.events import (
     ErrorFrame,
     Frame,
     JoinFrame,
-    KexName,
     KeyBundleFrame,
     LeaveFrame,
     LeftFrame,
@@ -50,134 +61,34 @@ from chat.protocol.events import (
     RelayedMessageFrame,
     ShutdownFrame,
     StrMap,
-    SuiteName,
     WelcomeFrame,
 )
 from chat.protocol.framing import encode_frame
-from chat.protocol.limits import CHALLENGE_BYTES, DEFAULT_LIMITS, KiB, Limits, MiB
-from chat.protocol.state import Role, State
+from chat.protocol.limits import CHALLENGE_BYTES
+from chat.protocol.state import State
+from chat.relay.config import Admission, ServerConfig, Wiretap
 from chat.relay.console import WireView
+from chat.relay.deadlines import Deadlines
+from chat.relay.fanout import SharedPrefix
+from chat.relay.guard import Cut, Guard
+from chat.relay.peer import Peer
 from chat.relay.rooms import Refusal, Room, Rooms
 from ciphers.rng import SYSTEM
 
-Wiretap = Callable[[str, str, bytes], None]
+__all__ = ["Admission", "RelayServer", "ServerConfig", "Wiretap", "run_server", "serve"]
 
-
-class Admission(Protocol):
-    """Whether a joiner that answered its challenge may enter (``ServerConfig.admission``)."""
-
-    def check(self, join: JoinFrame, challenge: bytes, proof: ProveFrame) -> str | None:
-        """None admits ``join``; otherwise the one-line reason it is refused (sent as ``unauthorized``)."""
-        ...
-
-
-@dataclass(frozen=True)
-class ServerConfig:
-    """Everything the relay needs; port 0 picks a free port (tests)."""
-
-    host: str = "127.0.0.1"
-    port: int = 5050
-    suite: SuiteName = "3des"  # for rooms whose first client asks for none
-    kex: KexName = "rsa"
-    limits: Limits = DEFAULT_LIMITS
-    queue_bytes: int = 4 * MiB  # bound of each client's send queue
-    stall_timeout: float = 5.0  # how long a sender waits for a recipient above a quarter of the bound
-    idle_timeout: float | None = 600.0  # nothing received for this long: disconnected (clients ping)
-    max_connections: int = 256
-    read_size: int = 64 * KiB
-    shutdown_grace: float = 2.0  # how long shutdown waits for clients to take their last frames
-    prove_timeout: float = 10.0  # how long a joiner has to answer its challenge
-    # Asked on each proof; None seats anyone who answers (tests of the relay alone).
-    admission: Admission | None = None
-    # Called with (peer, "in" or "out", bytes) for every chunk read and written (whole frames out).
-    wiretap: Wiretap | None = None
-
-
-class Peer:
-    """One client connection: its protocol state, its transport, and where it sits."""
-
-    __slots__ = (
-        "alias",
-        "closed",
-        "conn",
-        "high_water",
-        "label",
-        "last_seen",
-        "pending",
-        "queue_bytes",
-        "reason",
-        "room",
-        "server",
-        "task",
-        "transport",
-        "wiretap",
-        "writer",
-    )
-
-    def __init__(self, server: RelayServer, writer: asyncio.StreamWriter, label: str) -> None:
-        config = server.config
-        self.server = server
-        self.conn = Connection(Role.SERVER, config.limits)
-        self.writer = writer
-        self.transport = writer.transport
-        self.queue_bytes = config.queue_bytes
-        self.high_water = config.queue_bytes // 4
-        self.wiretap = config.wiretap
-        self.label = label
-        self.room: Room[Peer] | None = None
-        self.alias = ""
-        self.closed = False
-        self.reason = "disconnected"  # what the room is told when this client goes
-        self.last_seen = asyncio.get_running_loop().time()
-        self.task: asyncio.Task[None] | None = None
-        self.pending: list[bytes] = []
-
-    def send(self, event: Frame, encoded: bytes | None = None) -> None:
-        """Queue ``event`` (``encoded`` once for a fan-out) unless the client is gone.
-
-        Frames wait in ``pending`` until the server flushes, once per batch of frames read, so a
-        client gets one write per batch rather than one per frame.
-        """
-        if self.closed:
-            return
-        data = self.conn.send(event, encoded=encoded)
-        if not self.pending:
-            self.server.dirty.append(self)
-        self.pending.append(data)
-
-    def flush(self) -> None:
-        """Write what is pending. The send queue is the transport's write buffer: a client whose queue
-        is already past ``queue_bytes`` is dropped instead; one past a quarter of it holds the
-        current sender (see :meth:`RelayServer._wait_for_readers`).
-        """
-        pending = self.pending
-        if self.closed or not pending:
-            pending.clear()
-            return
-        data = pending[0] if len(pending) == 1 else b"".join(pending)
-        pending.clear()
-        transport = self.transport
-        if transport.is_closing():  # the connection is going; its reader will see to the rest
-            return
-        queued = transport.get_write_buffer_size()
-        if queued > self.queue_bytes:
-            message = f"send queue full ({queued} bytes): the client is not reading"
-            self.server.drop(self, ErrorCode.SLOW_READER, message)
-            return
-        if self.wiretap is not None:
-            self.wiretap(self.label, "out", data)
-        transport.write(data)
-        if queued + len(data) > self.high_water:
-            self.server.stalled.append(self)
+BACKLOG = 1024  # connections the kernel may hold for us to accept (a class arriving at once)
+FILES_SPARE = 64  # open files besides the connections: the listening socket, logs, the loop's own
+M_MMAP_THRESHOLD = -3  # glibc's mallopt parameter (malloc.h)
+REFUSALS_SHOWN_EVERY = 10.0  # seconds between the console's summaries of connections refused
 
 
 @dataclass(frozen=True, slots=True)
 class Proving:
-    """A join waiting for its proof: the join, the challenge it was sent, and the deadline's timer."""
+    """A join waiting for its proof: the join, and the challenge it was sent."""
 
     join: JoinFrame
     challenge: bytes
-    deadline: asyncio.TimerHandle
 
 
 class RelayServer:
@@ -187,16 +98,22 @@ class RelayServer:
         self.config = config
         self.view = view
         self.rooms: Rooms[Peer] = Rooms(config.suite, config.kex, config.limits.max_members)
-        self.peers: set[Peer] = set()
-        self.dirty: list[Peer] = []  # peers with frames pending, flushed after each batch read
-        self.stalled: list[Peer] = []
+        self.guard: Guard[Peer] = Guard(config)
+        self.peers: set[Peer] = set()  # admitted connections, until the transport reports them lost
+        self.dirty: list[Peer] = []  # peers with frames queued, flushed once per round of reads
+        self.to_cut: list[Cut[Peer]] = []
         self.proving: dict[Peer, Proving] = {}  # joins challenged, not yet proved
+        self.unproved: Deadlines[Peer] = Deadlines()  # since each of those challenges
+        self._refused: dict[str, int] = {}  # addresses refused at the door: refusals not yet shown
         self.internal_errors = 0  # bugs caught at a connection's edge; tests require 0
         self.host = config.host
         self.port = config.port
+        self._loop = asyncio.get_running_loop()
         self._server: asyncio.Server | None = None
         self._sweeper: asyncio.Task[None] | None = None
         self._closing = False
+        self._flush_pending = False
+        self._all_gone = asyncio.Event()
         self._closed = asyncio.Event()
         self._show_frames = view is not None and view.frames
         self._handlers: dict[type[Frame], Callable[[Peer, Any], None]] = {
@@ -209,10 +126,12 @@ class RelayServer:
         }
 
     async def start(self) -> None:
-        self._server = await asyncio.start_server(self._serve_client, self.config.host, self.config.port)
+        config = self.config
+        self._server = await self._loop.create_server(
+            lambda: Peer(self), config.host, config.port, backlog=BACKLOG
+        )
         self.host, self.port = self._server.sockets[0].getsockname()[:2]
-        if self.config.idle_timeout is not None:
-            self._sweeper = asyncio.create_task(self._sweep_idle(self.config.idle_timeout))
+        self._sweeper = asyncio.create_task(self._sweep())
 
     async def __aenter__(self) -> RelayServer:
         return self
@@ -222,70 +141,103 @@ class RelayServer:
 
     # --- connections ----------------------------------------------------------------------------
 
-    async def _serve_client(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        address = writer.get_extra_info("peername")
-        label = f"{address[0]}:{address[1]}" if isinstance(address, tuple) else str(address)
-        peer = Peer(self, writer, label)
-        if self._closing or len(self.peers) >= self.config.max_connections:
-            code, message = (
-                (ErrorCode.SERVER_FULL, f"server full ({self.config.max_connections} connections)")
-                if not self._closing
-                else (ErrorCode.SERVER_FULL, "server shutting down")
+    def admit(self, peer: Peer) -> None:
+        """A new connection: count it in, or refuse it with ``server_full`` (one frame, then closed)."""
+        address = peer.transport.get_extra_info("peername")
+        if isinstance(address, tuple):
+            peer.address, peer.label = str(address[0]), f"{address[0]}:{address[1]}"
+        else:
+            peer.address = peer.label = str(address)
+        verdict = (
+            "server shutting down" if self._closing else self.guard.admission(peer.address, len(self.peers))
+        )
+        if isinstance(verdict, Peer):  # the oldest connection not in a room makes way
+            self.drop(
+                verdict, ErrorCode.SERVER_FULL, "server full: a newcomer takes the place of this connection"
             )
-            self._log_refused(label, code, message)
-            writer.write(peer.conn.send(ErrorFrame(code, message, fatal=True)))
-            writer.close()
-            return
-        peer.task = asyncio.current_task()
-        self.peers.add(peer)
-        if self.view is not None:
-            self.view.connected(label)
-        try:
-            await self._read_loop(peer, reader)
-        except (ConnectionError, OSError) as exc:
-            peer.reason = "disconnected"
-            if self.view is not None and not peer.closed:
-                self.view.disconnected(label, type(exc).__name__)
-        except Exception as exc:  # a bug of ours: this connection alone pays for it
-            self.internal_errors += 1
-            self.drop(peer, ErrorCode.INTERNAL, f"internal error: {type(exc).__name__}: {exc}")
-        finally:
-            self._depart(peer)
+            verdict.transport.abort()
+        elif verdict is not None:
+            self._log_refused_at_the_door(peer, verdict)
             peer.closed = True
-            self.peers.discard(peer)
-            self.flush()
-            writer.close()
-            self._abort_later(writer)
+            peer.transport.write(encode_frame(ErrorFrame(ErrorCode.SERVER_FULL, verdict, True).to_dict()))
+            peer.transport.close()
+            self._abort_later(peer, self.config.shutdown_grace)
+            return
+        peer.admitted = True
+        peer.bound_buffers()
+        self.peers.add(peer)
+        self.guard.admitted(peer, peer.address, self._loop.time())
+        if self.view is not None:
+            self.view.connected(peer.label)
 
-    async def _read_loop(self, peer: Peer, reader: asyncio.StreamReader) -> None:
-        conn = peer.conn
-        loop = asyncio.get_running_loop()
-        read_size = self.config.read_size
+    def _log_refused_at_the_door(self, peer: Peer, refusal: str) -> None:
+        """The first refusal from an address is shown; the next ones are counted, shown as one line
+        every :data:`REFUSALS_SHOWN_EVERY` seconds (a flood must not flood the operator's console)."""
+        if peer.address in self._refused:
+            self._refused[peer.address] += 1
+            return
+        self._refused[peer.address] = 0
+        self._log_refused(peer.label, ErrorCode.SERVER_FULL, refusal)
+
+    def _show_refusals(self) -> None:
+        for address, count in self._refused.items():
+            if count:
+                message = f"{count} more connections refused in {REFUSALS_SHOWN_EVERY:g} s"
+                self._log_refused(address, ErrorCode.SERVER_FULL, message)
+        self._refused.clear()
+
+    def received(self, peer: Peer, data: bytes) -> None:
+        """Bytes from ``peer`` (``b""``: the end of its input); a bug of ours costs this connection only.
+
+        A sender in a congested room is held: what it sent waits, unread, until the room catches up.
+        """
+        if peer.closed:
+            return
         wiretap = self.config.wiretap
+        if wiretap is not None and data:
+            wiretap(peer.label, "in", data)
+        try:
+            peer.conn.receive_data(data)
+            room = peer.room
+            if room is not None and (peer in room.held or room.congested):
+                self._hold(peer, room)
+                return
+            self._handle_events(peer)
+        except Exception as exc:
+            self._internal_error(peer, exc)
+        self.flush_soon()
+
+    def _handle_events(self, peer: Peer) -> None:
+        """Handle the whole frames ``peer``'s connection holds, unless its room becomes congested."""
+        conn = peer.conn
         handlers = self._handlers
+        frames = 0
         while not peer.closed:
-            data = await reader.read(read_size)
-            peer.last_seen = loop.time()
-            if wiretap is not None and data:
-                wiretap(peer.label, "in", data)
-            conn.receive_data(data)
-            while not peer.closed:
-                try:
-                    event = conn.next_event()
-                except RemoteProtocolError as exc:
-                    self._refuse(peer, exc)
-                    continue
-                if event is None:
-                    break
-                if type(event) is ConnectionClosed:
-                    if self.view is not None and not self._closing:
-                        self.view.disconnected(peer.label, "closed by the client")
-                    return
-                handlers[type(event)](peer, event)
-            self.flush()
-            if self.stalled:
-                stalled, self.stalled = self.stalled, []
-                await self._wait_for_readers(stalled)
+            room = peer.room
+            if room is not None and room.congested:
+                self._hold(peer, room)
+                return
+            try:
+                event = conn.next_event()
+            except RemoteProtocolError as exc:
+                frames += 1
+                self._refuse(peer, exc)
+                continue
+            if event is None:
+                break
+            frames += 1
+            if type(event) is ConnectionClosed:
+                if self.view is not None:
+                    self.view.disconnected(peer.label, "closed by the client")
+                self._finish(peer)
+                return
+            handlers[type(event)](peer, event)
+        if not peer.closed:
+            self.to_cut += self.guard.received(peer, frames, conn.buffered, self._loop.time())
+
+    def _internal_error(self, peer: Peer, exc: Exception) -> None:
+        self.internal_errors += 1
+        self.drop(peer, ErrorCode.INTERNAL, f"internal error: {type(exc).__name__}: {exc}")
 
     def _refuse(self, peer: Peer, exc: RemoteProtocolError) -> None:
         """Answer a frame the protocol refused; close the connection if the stream is out of step."""
@@ -304,71 +256,172 @@ class RelayServer:
         if self.view is not None:
             self.view.refused(label, code.value, message)
 
+    def cut(self, peer: Peer, code: ErrorCode, message: str) -> None:
+        """Drop ``peer`` once the current round is handled (so that no drop runs inside a fan-out)."""
+        if not peer.doomed:
+            peer.doomed = True
+            self.to_cut.append(Cut(peer, code, message))
+
     def drop(self, peer: Peer, code: ErrorCode, message: str, *, ref: str | None = None) -> None:
-        """Disconnect ``peer`` with an ``error`` frame saying why, and tell its room."""
+        """Disconnect ``peer`` with an ``error`` frame saying why, and tell its room.
+
+        A client that is behind (its transport paused) loses its backlog, so the error is the next
+        frame it reads; otherwise the error follows what was queued.
+        """
         if peer.closed:
             return
         self._log_refused(peer.label, code, message)
         peer.reason = code.value
         self._depart(peer)
         peer.closed = True
-        if code is ErrorCode.SLOW_READER:
-            peer.pending.clear()
+        if peer.paused:
+            peer.outbox.clear()
         with contextlib.suppress(LocalProtocolError):
-            peer.pending.append(peer.conn.send(self._error(code, message, fatal=True, ref=ref)))
-        peer.transport.write(b"".join(peer.pending))  # past the bound: we are closing
-        peer.pending.clear()
-        peer.writer.close()
-        self._abort_later(peer.writer)
+            error = peer.conn.send(self._error(code, message, fatal=True, ref=ref))
+            peer.outbox.put(error, len(error))
+        self._close(peer, self.config.linger)
+
+    def _finish(self, peer: Peer) -> None:
+        """The client ended its side cleanly: it leaves its room and gets what was queued for it."""
+        peer.reason = "disconnected"
+        self._depart(peer)
+        peer.closed = True
+        self._close(peer, self.config.linger)
+
+    def _close(self, peer: Peer, grace: float) -> None:
+        """Write what is queued, close once written, and abort if it is not read within ``grace``."""
+        self.guard.forget(peer)
+        peer.write_all()
+        peer.transport.close()
+        self._abort_later(peer, grace)
+
+    def _abort_later(self, peer: Peer, grace: float) -> None:
+        if not peer.lost and peer.abort_handle is None:
+            peer.abort_handle = self._loop.call_later(grace, self._abort, peer)
+
+    @staticmethod
+    def _abort(peer: Peer) -> None:
+        peer.abort_handle = None
+        if not peer.lost:
+            peer.transport.abort()
+
+    def lost(self, peer: Peer, exc: Exception | None) -> None:
+        """The transport is gone: forget the connection entirely."""
+        if peer.abort_handle is not None:
+            peer.abort_handle.cancel()
+            peer.abort_handle = None
+        peer.outbox.clear()
+        if not peer.admitted:
+            return
+        if not peer.closed:
+            if self.view is not None and not self._closing:
+                self.view.disconnected(peer.label, type(exc).__name__ if exc else "connection lost")
+            peer.reason = "disconnected"
+            self._depart(peer)
+            peer.closed = True
+            self.guard.forget(peer)
+        self.peers.discard(peer)
+        self.guard.gone(peer.address)
+        if self._closing and not self.peers:
+            self._all_gone.set()
+        self.flush_soon()
+
+    def flush_soon(self) -> None:
+        """Flush once the connections the event loop found readable in this round are all read, so
+        that each recipient gets one write for everything they brought."""
+        if not self._flush_pending:
+            self._flush_pending = True
+            self._loop.call_soon(self._flush_now)
+
+    def _flush_now(self) -> None:
+        self._flush_pending = False
+        try:
+            self.flush()
+        except Exception:  # a bug of ours: counted (tests require none), never an event-loop traceback
+            self.internal_errors += 1
 
     def flush(self) -> None:
-        """Write every client's pending frames (dropping a client may queue more: loop until none)."""
-        for _ in range(len(self.peers) + 1):
+        """Cut off the clients ordered cut (which may order others), then feed every transport."""
+        for _ in range(len(self.peers) + 2):
+            if self.to_cut:
+                to_cut, self.to_cut = self.to_cut, []
+                for order in to_cut:
+                    self.drop(order.peer, order.code, order.message)
+                continue
             if not self.dirty:
                 return
             dirty, self.dirty = self.dirty, []
             for peer in dirty:
-                peer.flush()
+                if peer.closed:
+                    peer.dirty = False
+                else:
+                    peer.feed()
 
-    def _abort_later(self, writer: asyncio.StreamWriter) -> None:
-        """Closing waits for the queue to flush; a client that never reads is cut off after the grace."""
-        loop = asyncio.get_running_loop()
-        loop.call_later(self.config.shutdown_grace, writer.transport.abort)
+    def writing_paused(self, peer: Peer) -> None:
+        """``peer``'s transport is full: from now on it must take some of it within ``stall_timeout``."""
+        if not peer.closed:
+            self.guard.writing_paused(peer, peer.transport.get_write_buffer_size(), self._loop.time())
 
-    async def _wait_for_readers(self, stalled: list[Peer]) -> None:
-        """Hold the sender until its recipients read (TCP then slows it); drop those that do not."""
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + self.config.stall_timeout
-        for peer in dict.fromkeys(stalled):
-            if peer.closed:
-                continue
-            try:
-                async with asyncio.timeout(max(deadline - loop.time(), 0.0)):
-                    await peer.writer.drain()
-            except TimeoutError:
-                self.drop(peer, ErrorCode.SLOW_READER, f"did not read for {self.config.stall_timeout:g} s")
-                self.flush()
-            except (ConnectionError, OSError):
-                continue
+    def writing_resumed(self, peer: Peer) -> None:
+        self.guard.writing_resumed(peer)
 
-    async def _sweep_idle(self, idle_timeout: float) -> None:
-        loop = asyncio.get_running_loop()
-        period = min(max(idle_timeout / 4, 0.01), 30.0)
+    # --- pacing: a room moves at the pace of most of its members ---------------------------------
+
+    def _hold(self, peer: Peer, room: Room[Peer]) -> None:
+        """Read no more from ``peer`` until its room has caught up (TCP then slows the sender)."""
+        if peer not in room.held:
+            room.held.add(peer)
+            peer.transport.pause_reading()
+
+    def release(self, senders: Iterable[Peer]) -> None:
+        """Read held senders again, starting with what they sent while held."""
+        for peer in senders:
+            if not peer.closed:
+                peer.transport.resume_reading()
+                self._loop.call_soon(self._resume, peer)
+
+    def _resume(self, peer: Peer) -> None:
+        room = peer.room
+        if peer.closed or (room is not None and peer in room.held):
+            return
+        try:
+            self.guard.restart_frame(peer, self._loop.time())
+            self._handle_events(peer)
+        except Exception as exc:
+            self._internal_error(peer, exc)
+        self.flush_soon()
+
+    # --- deadlines ------------------------------------------------------------------------------
+
+    async def _sweep(self) -> None:
+        tick = self.config.tick
+        show_refusals_at = self._loop.time() + REFUSALS_SHOWN_EVERY
         while not self._closing:
-            await asyncio.sleep(period)
-            now = loop.time()
-            for peer in [p for p in self.peers if now - p.last_seen > idle_timeout]:
-                self.drop(peer, ErrorCode.IDLE_TIMEOUT, f"nothing received for {idle_timeout:g} s")
-            self.flush()
+            await asyncio.sleep(tick)
+            try:
+                now = self._loop.time()
+                self.to_cut += self.guard.expired(now, self._waiting)
+                for peer in self.unproved.expired(now, self.config.prove_timeout):
+                    self._unproved(peer)
+                self.flush()
+                if now >= show_refusals_at:
+                    self._show_refusals()
+                    show_refusals_at = now + REFUSALS_SHOWN_EVERY
+            except Exception:  # a bug of ours: counted, and the sweeping goes on
+                self.internal_errors += 1
+
+    @staticmethod
+    def _waiting(peer: Peer) -> tuple[int, int]:
+        buffered = peer.transport.get_write_buffer_size()
+        return buffered, buffered + peer.outbox.size
 
     # --- the protocol's events ------------------------------------------------------------------
 
     def _join(self, peer: Peer, join: JoinFrame) -> None:
         """Answer a valid ``join`` with a fresh challenge; the seat waits for the proof (:meth:`_prove`)."""
         challenge = SYSTEM.bytes(CHALLENGE_BYTES)
-        self._forget_proof(peer)  # an earlier join of this connection, refused while it was proving
-        timer = asyncio.get_running_loop().call_later(self.config.prove_timeout, self._unproved, peer)
-        self.proving[peer] = Proving(join, challenge, timer)
+        self.proving[peer] = Proving(join, challenge)  # replaces a join refused while it was proving
+        self.unproved.start(peer, self._loop.time())
         peer.send(ChallengeFrame(challenge))
         if self.view is not None:
             self.view.challenged(peer.label, join.room, join.alias, challenge)
@@ -376,7 +429,7 @@ class RelayServer:
     def _prove(self, peer: Peer, proof: ProveFrame) -> None:
         """Ask the admission hook about the proof; seat the joiner, or refuse it with the reason."""
         proving = self.proving.pop(peer)  # the state machine admits prove only after a challenge
-        proving.deadline.cancel()
+        self.unproved.stop(peer)
         join = proving.join
         admission = self.config.admission
         if admission is not None:
@@ -389,6 +442,7 @@ class RelayServer:
         except Refusal as refusal:
             self._refuse_join(peer, refusal.code, refusal.message)
             return
+        self.guard.joined(peer)
         others = room.others(join.alias)
         welcome_members = tuple(seat.member for seat in others)
         peer.room, peer.alias = room, join.alias
@@ -396,22 +450,18 @@ class RelayServer:
         joined = MemberJoinedFrame(join.member)
         frame = encode_frame(joined.to_dict())
         for seat in others:
-            seat.peer.send(joined, frame)
+            seat.peer.send(joined, frame, len(frame))
         if self.view is not None:
             self.view.joined(peer.label, room.name, join.alias, room.suite, room.kex, join.identity)
 
     def _unproved(self, peer: Peer) -> None:
         """The deadline of ``peer``'s challenge passed without a proof: the join is refused."""
-        if self.proving.pop(peer, None) is None or peer.closed or peer.conn.state is not State.PROVING:
-            return
+        proving = self.proving.pop(peer, None)
+        self.unproved.stop(peer)
+        if proving is None or peer.closed or peer.conn.state is not State.PROVING:
+            return  # a join already refused (by an error frame sent while proving)
         timeout = self.config.prove_timeout
         self._refuse_join(peer, ErrorCode.UNAUTHORIZED, f"no proof of possession within {timeout:g} s")
-        self.flush()
-
-    def _forget_proof(self, peer: Peer) -> None:
-        proving = self.proving.pop(peer, None)
-        if proving is not None:
-            proving.deadline.cancel()
 
     def _refuse_join(self, peer: Peer, code: ErrorCode, message: str) -> None:
         self._log_refused(peer.label, code, message)
@@ -427,12 +477,14 @@ class RelayServer:
 
     def _depart(self, peer: Peer) -> None:
         """Take ``peer`` out of its room and tell the others (unless the whole server is stopping)."""
-        self._forget_proof(peer)
+        self.proving.pop(peer, None)
+        self.unproved.stop(peer)
         room = peer.room
         if room is None:
             return
         peer.room = None
-        self.rooms.leave(room.name, peer.alias)
+        self.rooms.leave(room.name, peer.alias)  # no longer behind in it, nor held
+        self.release(room.release())
         if self.view is not None:
             self.view.left(room.name, peer.alias, peer.reason)
         if self._closing or not room.seats:
@@ -440,7 +492,7 @@ class RelayServer:
         left = MemberLeftFrame(peer.alias, peer.reason)
         frame = encode_frame(left.to_dict())
         for seat in list(room.seats.values()):
-            seat.peer.send(left, frame)
+            seat.peer.send(left, frame, len(frame))
 
     def _ping(self, peer: Peer, ping: PingFrame) -> None:
         peer.send(PongFrame(ping.data))
@@ -452,13 +504,15 @@ class RelayServer:
             self._relay_each(peer, room, message, message.payloads, None)
             return
         event = RelayedMessageFrame(peer.alias, message.body)
-        frame = self._encode_relayed(peer, event)
-        if frame is None:
+        try:
+            frame = encode_frame(event.to_dict(), self.config.limits.max_frame)
+        except LocalProtocolError as exc:
+            self._refuse_relayed(peer, exc, event.type)
             return
         count = 0
         for seat in list(room.seats.values()):
             if seat.peer is not peer:
-                seat.peer.send(event, frame)
+                seat.peer.send(event, frame, len(frame))
                 count += 1
         if self._show_frames and self.view is not None:
             self.view.relayed(room.name, peer.alias, event.type, len(frame), count, message.body)
@@ -477,6 +531,12 @@ class RelayServer:
         key_id: str | None,
     ) -> None:
         """Deliver to each recipient named in ``payloads`` the common body and its own entry only."""
+        common: RelayedMessageFrame | RelayedKeyBundleFrame = (
+            RelayedMessageFrame(peer.alias, event.body)
+            if key_id is None
+            else RelayedKeyBundleFrame(peer.alias, key_id, {}, event.body)
+        )
+        shared = SharedPrefix(common, self.config.limits.max_frame)
         missing: list[str] = []
         size = 0
         delivered = 0
@@ -490,11 +550,13 @@ class RelayServer:
                 if key_id is None
                 else RelayedKeyBundleFrame(peer.alias, key_id, payload, event.body)
             )
-            frame = self._encode_relayed(peer, relayed)
-            if frame is None:
+            try:
+                frame, frame_size = shared.frame(payload)
+            except LocalProtocolError as exc:
+                self._refuse_relayed(peer, exc, relayed.type)
                 return
-            seat.peer.send(relayed, frame)
-            size += len(frame)
+            seat.peer.send(relayed, frame, frame_size)
+            size += frame_size
             delivered += 1
         if self._show_frames and self.view is not None:
             self.view.relayed(
@@ -506,13 +568,9 @@ class RelayServer:
             self._log_refused(peer.label, ErrorCode.UNKNOWN_MEMBER, message)
             peer.send(self._error(ErrorCode.UNKNOWN_MEMBER, message, ref=event.type))
 
-    def _encode_relayed(self, peer: Peer, event: Frame) -> bytes | None:
-        try:
-            return encode_frame(event.to_dict(), self.config.limits.max_frame)
-        except LocalProtocolError as exc:
-            self._log_refused(peer.label, exc.code, exc.message)
-            peer.send(self._error(exc.code, exc.message, ref=event.type))
-            return None
+    def _refuse_relayed(self, peer: Peer, exc: LocalProtocolError, kind: str) -> None:
+        self._log_refused(peer.label, exc.code, exc.message)
+        peer.send(self._error(exc.code, exc.message, ref=kind))
 
     # --- stopping -------------------------------------------------------------------------------
 
@@ -527,26 +585,31 @@ class RelayServer:
         if self._sweeper is not None:
             self._sweeper.cancel()
         self.flush()
-        peers = list(self.peers)
+        peers = [peer for peer in self.peers if not peer.closed]
+        for peer in self.peers:  # dropped before, and lingering: they get the shutdown's grace only
+            if peer.closed and peer.abort_handle is not None:
+                peer.abort_handle.cancel()
+                peer.abort_handle = None
+                self._abort_later(peer, self.config.shutdown_grace)
         if self.view is not None:
             self.view.stopping(len(peers))
         shutdown = ShutdownFrame(reason[: self.config.limits.max_short])
         frame = encode_frame(shutdown.to_dict())
         for peer in peers:
-            if not peer.closed:
-                with contextlib.suppress(LocalProtocolError):
-                    peer.writer.transport.write(peer.conn.send(shutdown, encoded=frame))
-                peer.closed = True
-            peer.writer.close()
-        tasks = [peer.task for peer in peers if peer.task is not None and not peer.task.done()]
-        if tasks:
-            _, pending = await asyncio.wait(tasks, timeout=self.config.shutdown_grace)
-            for task in pending:
-                task.cancel()
-            if pending:
-                await asyncio.wait(pending, timeout=1.0)
-        for peer in peers:
-            peer.writer.transport.abort()
+            self._depart(peer)
+            peer.closed = True
+            peer.outbox.clear()  # the shutdown frame goes ahead of any backlog
+            with contextlib.suppress(LocalProtocolError):
+                peer.conn.send(shutdown, encoded=frame)
+                peer.outbox.put(frame, len(frame))
+            self._close(peer, self.config.shutdown_grace)
+        if self.peers:
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(self.config.shutdown_grace + 1.0):
+                    await self._all_gone.wait()
+        for peer in list(self.peers):
+            self._abort(peer)
+        await asyncio.sleep(0)  # the transports report their connections lost
         if self._server is not None:
             await self._server.wait_closed()
         self._closed.set()
@@ -563,12 +626,60 @@ async def serve(config: ServerConfig, view: WireView | None = None) -> RelayServ
     return server
 
 
+def raise_open_file_limit(wanted: int) -> int:
+    """Raise this process's soft limit on open files towards ``wanted`` (the hard limit caps it).
+
+    Returns the limit now in force. Each connection is an open file; the common default of 1024
+    would refuse a lecture hall with "too many open files" before ``max_connections`` is reached.
+    """
+    try:
+        import resource
+    except ImportError:  # not on POSIX: nothing to raise
+        return wanted
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft == resource.RLIM_INFINITY or soft >= wanted:
+        return wanted if soft == resource.RLIM_INFINITY else soft
+    new = wanted if hard == resource.RLIM_INFINITY else min(wanted, hard)
+    with contextlib.suppress(ValueError, OSError):
+        resource.setrlimit(resource.RLIMIT_NOFILE, (new, hard))
+        return new
+    return soft
+
+
+def return_large_blocks_to_the_system(threshold: int = 256 * 1024) -> bool:
+    """On glibc, allocate every block of ``threshold`` bytes or more with mmap, so that it goes back
+    to the system when freed. Whether it could be set.
+
+    glibc raises that threshold by itself each time it frees such a block (up to 32 MiB), and from
+    then on serves large blocks from the heap, which seldom shrinks: after a flood of unfinished
+    1 MiB frames was cut off, the relay kept 50 MB it no longer used. Fixing the threshold (``mallopt``,
+    ``M_MMAP_THRESHOLD``) turns that off; frame buffers and queues are then returned as they are freed.
+    """
+    if not sys.platform.startswith("linux"):
+        return False
+    try:
+        mallopt = ctypes.CDLL(None).mallopt
+    except (OSError, AttributeError):
+        return False
+    mallopt.argtypes = (ctypes.c_int, ctypes.c_int)
+    return bool(mallopt(M_MMAP_THRESHOLD, threshold))
+
+
 def run_server(
     config: ServerConfig,
     view: WireView | None = None,
     announce: Callable[[RelayServer], None] | None = None,
 ) -> int:
     """Run a relay until SIGINT (Ctrl-C) or SIGTERM, then shut down cleanly. Returns the exit status."""
+    return_large_blocks_to_the_system()
+    files = raise_open_file_limit(config.max_connections + FILES_SPARE)
+    if files < config.max_connections + FILES_SPARE:
+        most = max(files - FILES_SPARE, 1)
+        print(
+            f"note: the open-file limit is {files}: at most {most} connections (ulimit -n to raise it)",
+            file=sys.stderr,
+        )
+        config = replace(config, max_connections=most)
 
     async def main() -> None:
         server = await serve(config, view)

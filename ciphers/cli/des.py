@@ -3,8 +3,10 @@
 * ``des trace --key HEX --block HEX [--json] [--decrypt]`` opens DES up: the 16 rounds as a table
   (or the trace as JSON), then the result.
 * ``des|3des encrypt|decrypt --key HEX [--mode M] [--iv HEX] [--no-pad] [--in FILE] [--out FILE]``
-  runs a mode of :mod:`ciphers.modes` over the fast ciphers. Without ``--iv``, encryption draws a
-  random IV and writes it as the first 8 bytes of the output, and decryption reads it from there.
+  runs a mode of :mod:`ciphers.modes` over the fast ciphers (which go on bit slices, Biham 1997,
+  for long inputs where the mode allows it: :data:`ciphers.des_fast.BITSLICE_THRESHOLD`; the output
+  is the same). Without ``--iv``, encryption draws a random IV and writes it as the first 8 bytes
+  of the output, and decryption reads it from there.
 
 stdout carries only the binary result (or the trace). Key warnings and insecurity notes go to
 stderr, and for encrypt/decrypt only once the work has succeeded, so a failure is exactly one line.

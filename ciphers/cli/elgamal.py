@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import argparse
 import sys
-import warnings
 from pathlib import Path
 
 from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
@@ -60,7 +59,7 @@ from ciphers.elgamal.groups import (
     generate_group,
     named_group,
 )
-from ciphers.errors import InsecureWarning, VerificationError
+from ciphers.errors import VerificationError
 
 SCHEMES = ("hybrid", "textbook")
 
@@ -125,8 +124,7 @@ def _sign(args: argparse.Namespace) -> int:
     key = _private_key(args.key)
     message = read_input(args.infile)
     if args.scheme == "textbook":
-        warnings.warn(signatures.CLASSIC_WARNING, InsecureWarning, stacklevel=1)
-        classic = signatures.sign(key, message)
+        classic = signatures.sign(key, message)  # warns: printed as a warning line
         r, s = classic.r, classic.s
     else:
         signature = dsa.sign(key, message)
@@ -144,7 +142,6 @@ def _verify(args: argparse.Namespace) -> int:
         )
     message = read_input(args.infile)
     if scheme == "textbook":
-        warnings.warn(signatures.CLASSIC_WARNING, InsecureWarning, stacklevel=1)
         signatures.verify(key, message, signatures.Signature(r, s))
     else:
         dsa.verify(key, message, dsa.Signature(r, s))

@@ -13,7 +13,8 @@ because y^q = 1 and q ≡ -2^-1 (mod p). Hashing the message does not help again
 Two variants, both insecure:
 
 * **hashed** (:func:`sign`, :func:`verify`): h = SHA-256(message) as an integer, reduced mod p - 1.
-  Stops the existential forgeries below, not Bleichenbacher's.
+  Stops the existential forgeries below, not Bleichenbacher's. Both warn (:class:`InsecureWarning`);
+  nothing in the chat uses them (its ElGamal family signs DSA-form, :mod:`chat.e2e.families`).
 * **textbook** (:func:`sign_textbook`, :func:`verify_textbook`): h is a bare integer given by the
   caller. Anyone can also forge a valid (h, r, s) from the public key alone, for an h they do not
   control (r = g^a y^b, s = -r b^-1, h = s a mod p - 1); the forgery notebooks do exactly that.
@@ -104,12 +105,17 @@ def _sign(private: PrivateKey, h: int, rng: RNG) -> Signature:
 
 
 def sign(private: PrivateKey, message: bytes, rng: RNG = SYSTEM) -> Signature:
-    """Sign SHA-256(message) with a fresh k drawn from ``rng``."""
+    """Sign SHA-256(message) with a fresh k drawn from ``rng``. Forgeable by anyone: insecure."""
+    warnings.warn(CLASSIC_WARNING, InsecureWarning, stacklevel=2)
     return _sign(private, hash_message(private.group, message), rng)
 
 
 def verify(public: PublicKey, message: bytes, signature: Signature) -> None:
-    """Return if ``signature`` is valid for ``message``; raise ``VerificationError`` otherwise."""
+    """Return if ``signature`` is valid for ``message``; raise ``VerificationError`` otherwise.
+
+    It accepts Bleichenbacher's forgeries (module notes): insecure, and it warns so.
+    """
+    warnings.warn(CLASSIC_WARNING, InsecureWarning, stacklevel=2)
     group = public.group
     h = hash_message(group, message)
     if not verify_int(group.p, group.g, public.y, h, signature.r, signature.s):

@@ -20,8 +20,7 @@ from __future__ import annotations
 import threading
 import weakref
 
-import gmpy2
-
+from ciphers import bigint
 from ciphers.errors import CryptoError
 from ciphers.rng import RNG, SYSTEM, randrange
 from ciphers.rsa.keys import RSAPrivateKey, RSAPublicKey
@@ -46,14 +45,14 @@ def rsaep(key: RSAPublicKey | RSAPrivateKey, m: int) -> int:
     """RFC 8017 §5.1.1 RSAEP: c = m^e mod n. Textbook RSA: insecure without padding."""
     if not 0 <= m < key.n:
         raise CryptoError("message representative out of range")
-    return int(gmpy2.powmod(m, key.e, key.n))
+    return int(bigint.powmod(m, key.e, key.n))
 
 
 def rsadp_plain(key: RSAPrivateKey, c: int) -> int:
     """RFC 8017 §5.1.2 RSADP, first form: m = c^d mod n (no CRT; slower, for teaching)."""
     if not 0 <= c < key.n:
         raise CryptoError("ciphertext representative out of range")
-    return int(gmpy2.powmod(c, key.d, key.n))
+    return int(bigint.powmod(c, key.d, key.n))
 
 
 def rsadp_crt(key: RSAPrivateKey, c: int) -> int:
@@ -63,7 +62,7 @@ def rsadp_crt(key: RSAPrivateKey, c: int) -> int:
     """
     if not 0 <= c < key.n:
         raise CryptoError("ciphertext representative out of range")
-    return int(_context(key).crt(gmpy2.mpz(c)))
+    return int(_context(key).crt(bigint.mpz(c)))
 
 
 def rsadp(key: RSAPrivateKey, c: int, *, blinding: bool = True, rng: RNG = SYSTEM) -> int:
@@ -74,42 +73,42 @@ def rsadp(key: RSAPrivateKey, c: int, *, blinding: bool = True, rng: RNG = SYSTE
     if not 0 <= c < key.n:
         raise CryptoError("ciphertext representative out of range")
     ctx = _context(key)
-    big_c = gmpy2.mpz(c)
+    big_c = bigint.mpz(c)
     if blinding:
         blind, unblind = ctx.next_blinding(rng)
         m = ctx.crt(big_c * blind % ctx.n) * unblind % ctx.n
     else:
         m = ctx.crt(big_c)
     # m^e ≡ c (mod n) checked modulo p and q: the same by the CRT, and cheaper on half-size numbers.
-    if gmpy2.powmod(m, ctx.e, ctx.p) != big_c % ctx.p or gmpy2.powmod(m, ctx.e, ctx.q) != big_c % ctx.q:
+    if bigint.powmod(m, ctx.e, ctx.p) != big_c % ctx.p or bigint.powmod(m, ctx.e, ctx.q) != big_c % ctx.q:
         raise CryptoError("RSA private operation failed its consistency check (fault or bad key)")
     return int(m)
 
 
 class _PrivateContext:
-    """Per-key state for the private operation: gmpy2 copies of the numbers and the blinding pair."""
+    """Per-key state for the private operation: the numbers as backend integers and the blinding pair."""
 
     def __init__(self, key: RSAPrivateKey) -> None:
-        self.n = gmpy2.mpz(key.n)
-        self.e = gmpy2.mpz(key.e)
-        self.p = gmpy2.mpz(key.p)
-        self.q = gmpy2.mpz(key.q)
-        self.dp = gmpy2.mpz(key.dp)
-        self.dq = gmpy2.mpz(key.dq)
-        self.qinv = gmpy2.mpz(key.qinv)
+        self.n = bigint.mpz(key.n)
+        self.e = bigint.mpz(key.e)
+        self.p = bigint.mpz(key.p)
+        self.q = bigint.mpz(key.q)
+        self.dp = bigint.mpz(key.dp)
+        self.dq = bigint.mpz(key.dq)
+        self.qinv = bigint.mpz(key.qinv)
         self._lock = threading.Lock()
-        self._blind = gmpy2.mpz(1)
-        self._unblind = gmpy2.mpz(1)
+        self._blind = bigint.mpz(1)
+        self._unblind = bigint.mpz(1)
         self._uses_left = 0
 
-    def crt(self, c: gmpy2.mpz) -> gmpy2.mpz:
+    def crt(self, c: bigint.mpz) -> bigint.mpz:
         """RSADP second form with Garner's recombination."""
-        m1 = gmpy2.powmod(c, self.dp, self.p)
-        m2 = gmpy2.powmod(c, self.dq, self.q)
+        m1 = bigint.powmod(c, self.dp, self.p)
+        m2 = bigint.powmod(c, self.dq, self.q)
         h = (m1 - m2) * self.qinv % self.p
         return m2 + self.q * h
 
-    def next_blinding(self, rng: RNG) -> tuple[gmpy2.mpz, gmpy2.mpz]:
+    def next_blinding(self, rng: RNG) -> tuple[bigint.mpz, bigint.mpz]:
         """(r^e, r^-1) for this use; the stored pair is squared, or redrawn when used up."""
         with self._lock:
             if self._uses_left == 0:
@@ -121,15 +120,15 @@ class _PrivateContext:
             self._uses_left -= 1
             return pair
 
-    def _fresh_pair(self, rng: RNG) -> tuple[gmpy2.mpz, gmpy2.mpz]:
+    def _fresh_pair(self, rng: RNG) -> tuple[bigint.mpz, bigint.mpz]:
         n = int(self.n)
         while True:
             r = randrange(2, n - 1, rng)
             try:
-                unblind = gmpy2.invert(r, self.n)
+                unblind = bigint.invert(r, self.n)
             except ZeroDivisionError:  # r shares a factor with n: astronomically unlikely
                 continue
-            return gmpy2.powmod(r, self.e, self.n), unblind
+            return bigint.powmod(r, self.e, self.n), unblind
 
 
 _CONTEXTS: weakref.WeakKeyDictionary[RSAPrivateKey, _PrivateContext] = weakref.WeakKeyDictionary()

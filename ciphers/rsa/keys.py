@@ -10,8 +10,7 @@ from __future__ import annotations
 import warnings
 from dataclasses import dataclass, field
 
-import gmpy2
-
+from ciphers import bigint
 from ciphers.errors import InsecureWarning, InvalidKeyError
 from ciphers.primes import Progress, is_probable_prime, random_prime
 from ciphers.rng import RNG, SYSTEM
@@ -87,13 +86,13 @@ class RSAPrivateKey:
             raise InvalidKeyError("p and q must be distinct")
         n = p * q
         if d is None:
-            lam = int(gmpy2.lcm(p - 1, q - 1))
+            lam = int(bigint.lcm(p - 1, q - 1))
             try:
-                d = int(gmpy2.invert(e, lam))
+                d = int(bigint.invert(e, lam))
             except ZeroDivisionError:
                 raise InvalidKeyError("e is not invertible modulo lambda(n)") from None
         try:
-            qinv = int(gmpy2.invert(q, p))
+            qinv = int(bigint.invert(q, p))
         except ZeroDivisionError:
             raise InvalidKeyError("q is not invertible modulo p") from None
         return cls(n=n, e=e, d=d, p=p, q=q, dp=d % (p - 1), dq=d % (q - 1), qinv=qinv)
@@ -116,13 +115,13 @@ class RSAPrivateKey:
         while k % (2 << t) == 0:
             t += 1
         for g in range(2, 2 + FACTORING_TRIES):
-            y = int(gmpy2.powmod(g, k >> t, n))
+            y = int(bigint.powmod(g, k >> t, n))
             for _ in range(t):
                 if y in (1, n - 1):
                     break
                 x = y * y % n
                 if x == 1:
-                    p = int(gmpy2.gcd(y - 1, n))
+                    p = int(bigint.gcd(y - 1, n))
                     q = n // p
                     key = cls.from_primes(max(p, q), min(p, q), e, d)
                     check_private_key(key)
@@ -183,7 +182,7 @@ def check_private_key(key: RSAPrivateKey, rounds: int = CHECK_ROUNDS) -> None:
         raise InvalidKeyError("RSA factor p or q is not prime")
     if not 0 < key.d < key.n:
         raise InvalidKeyError("RSA private exponent d is out of range")
-    lam = int(gmpy2.lcm(p - 1, q - 1))
+    lam = int(bigint.lcm(p - 1, q - 1))
     if key.e * key.d % lam != 1:
         raise InvalidKeyError("RSA exponents do not match: e * d is not 1 modulo lambda(n)")
     if key.dp != key.d % (p - 1) or key.dq != key.d % (q - 1):
@@ -225,7 +224,7 @@ def generate(
         while True:
             prime = random_prime(half, rng, tally if progress is not None else None)
             tally.next_search()
-            if gmpy2.gcd(prime - 1, e) == 1:
+            if bigint.gcd(prime - 1, e) == 1:
                 return prime
 
     while True:
