@@ -509,7 +509,7 @@ async def _storm_once(port: int, kind: str, i: int) -> None:
     elif kind == "after-join":
         member.close()
     else:
-        member.write(frame({"type": "leave", "v": 1}))
+        member.write(frame({"type": "leave", "v": 2}))
         await member.expect("left", timeout=10)
         member.close()
 
@@ -573,21 +573,21 @@ def fuzzed_frame(rng: random.Random) -> bytes:
         return len(junk).to_bytes(4, "big") + junk.replace(b"{", b"(")  # not JSON (or not an object)
     base: dict[str, object] = rng.choice(
         [
-            {"type": "message", "v": 1, "body": {"ct": "AAAA"}},
+            {"type": "message", "v": 2, "body": {"ct": "AAAA"}},
             {
                 "type": "key_bundle",
-                "v": 1,
+                "v": 2,
                 "key_id": "x/1",
                 "body": {},
                 "payloads": {"nobody": {"w": "AA=="}},
             },
-            {"type": "join", "v": 1, "alias": "fuzz", "room": "r", "identity": {}},
-            {"type": "leave", "v": 1},
+            {"type": "join", "v": 2, "alias": "fuzz", "room": "r", "identity": {}, "nonce": "A" * 22 + "=="},
+            {"type": "leave", "v": 2},
         ]
     )
     obj = dict(base)
     if choice == 2:
-        obj["v"] = rng.choice([0, 2, "1", None, 1.0])
+        obj["v"] = rng.choice([0, 1, "2", None, 2.0])
     elif choice == 3:
         obj["type"] = rng.choice(["hello", "", "welcome", "pong", 7])
     elif choice == 4:

@@ -1,10 +1,12 @@
 """What the relay harness drives: the relay in a child process, and raw protocol clients.
 
 The clients are written from the protocol's docstring (``chat/protocol/__init__.py``): 4-byte
-length, canonical JSON, no client crypto (bodies are opaque to the relay). A member counts the
-messages relayed to it per sender in a bitmap, so losses, duplicates and reorderings are exact,
-and the send time each message carries gives its latency. Everything is on 127.0.0.1 (source
-addresses such as 127.0.0.2 are loopback too) and every wait is bounded.
+length, canonical JSON, no client crypto (bodies are opaque to the relay) but the proof of
+possession every join needs: members share a few real identities (the relay does not ask for
+distinct ones) and sign each challenge with one (:func:`chat.e2e.admission.prove_join`). A member
+counts the messages relayed to it per sender in a bitmap, so losses, duplicates and reorderings
+are exact, and the send time each message carries gives its latency. Everything is on 127.0.0.1
+(source addresses such as 127.0.0.2 are loopback too) and every wait is bounded.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import contextlib
+import functools
 import json
 import os
 import re
@@ -28,6 +31,12 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from chat.e2e.admission import prove_join
+from chat.e2e.identity import Identity
+from chat.protocol.limits import JOIN_NONCE_BYTES
+from ciphers import strict_base64
+from ciphers.rng import DeterministicRNG
+
 HOST = "127.0.0.1"
 TIMEOUT = 30.0  # the longest any single wait may take
 LISTENING = re.compile(rb"listening on 127\.0\.0\.1:(\d+)\n")
@@ -42,20 +51,37 @@ def frame(obj: dict[str, Any]) -> bytes:
     return HEADER.pack(len(payload)) + payload
 
 
+IDENTITIES = 4  # real identities the members share (RSA-2048 and ffdhe2048: 0.9 KB of JSON each)
+
+
+@functools.cache
+def keys(alias: str) -> Identity:
+    """The identity ``alias`` joins with: one of :data:`IDENTITIES`, made once per process."""
+    return _identity(sum(alias.encode()) % IDENTITIES)
+
+
+@functools.cache
+def _identity(number: int) -> Identity:
+    return Identity.generate(rng=DeterministicRNG(f"relay harness identity {number}"))
+
+
 def identity(alias: str) -> dict[str, str]:
-    """A public identity of realistic size (an RSA-2048 SPKI PEM, an ffdhe2048 key): 0.9 KB of JSON."""
-    der = base64.b64encode(os.urandom(294)).decode()
-    pem = "-----BEGIN PUBLIC KEY-----\n" + "\n".join(der[i : i + 64] for i in range(0, len(der), 64))
-    return {
-        "v": "1",
-        "rsa": pem + "\n-----END PUBLIC KEY-----\n",
-        "elgamal.group": "ffdhe2048",
-        "elgamal.y": base64.b64encode(os.urandom(256)).decode(),
-    }
+    """The public identity map ``alias`` joins with."""
+    return keys(alias).public.to_wire()
 
 
-def join_frame(alias: str, room: str) -> bytes:
-    return frame({"type": "join", "v": 1, "alias": alias, "room": room, "identity": identity(alias)})
+def join_frame(alias: str, room: str, nonce: bytes | None = None) -> bytes:
+    """A join with a join nonce (fresh unless given)."""
+    nonce = os.urandom(JOIN_NONCE_BYTES) if nonce is None else nonce
+    join = {"type": "join", "v": 2, "alias": alias, "room": room, "identity": identity(alias)}
+    return frame(join | {"nonce": strict_base64.encode(nonce)})
+
+
+def prove_frame(alias: str, room: str, nonce: bytes, challenge: dict[str, Any]) -> bytes:
+    """The answer to ``challenge`` for the join of ``alias`` to ``room`` with ``nonce``."""
+    raw = strict_base64.decode(challenge["nonce"])
+    signature = prove_join(keys(alias), raw, alias, room, nonce)
+    return frame({"type": "prove", "v": 2, "signature": strict_base64.encode(signature)})
 
 
 PAD = base64.b64encode(os.urandom(480)).decode()  # an envelope's iv, ct, mac and sig: ~700 B a frame
@@ -65,11 +91,11 @@ LONG_PAD = base64.b64encode(os.urandom(4500)).decode()  # a 4 Ki-character text,
 def message_frame(sender: int, seq: int, *, long: bool = False) -> bytes:
     """A message numbered ``seq`` from member ``sender``, stamped with the time it is sent."""
     body = {"s": str(seq), "t": f"{time.monotonic():.6f}", "ct": LONG_PAD if long else PAD}
-    return frame({"type": "message", "v": 1, "body": body})
+    return frame({"type": "message", "v": 2, "body": body})
 
 
 def ping_frame(data: str = "sync") -> bytes:
-    return frame({"type": "ping", "v": 1, "data": data})
+    return frame({"type": "ping", "v": 2, "data": data})
 
 
 def rss_of(pid: int) -> int:
@@ -281,7 +307,11 @@ class Member(asyncio.Protocol):
                 await asyncio.wait_for(self.arrived.wait(), remaining)
 
     async def join(self, room: str, timeout: float = TIMEOUT) -> dict[str, Any]:
-        self.write(join_frame(self.alias, room))
+        """Join ``room``: the join, the relay's challenge, the proof, the welcome."""
+        nonce = os.urandom(JOIN_NONCE_BYTES)
+        self.write(join_frame(self.alias, room, nonce))
+        challenge = await self.expect("challenge", timeout)
+        self.write(prove_frame(self.alias, room, nonce, challenge))
         return await self.expect("welcome", timeout)
 
     async def sync(self, timeout: float = TIMEOUT) -> None:

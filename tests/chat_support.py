@@ -18,6 +18,8 @@ from chat.e2e.identity import Identity
 from chat.e2e.session import Arrival, Delivered, Outgoing, Rejected, Result, RoomSession
 from chat.e2e.suites import rooms
 from ciphers.rng import DeterministicRNG
+from ciphers.rsa.formats import dump_public_key
+from ciphers.rsa.keys import RSAPublicKey
 
 #: Every room the registry can make (each hybrid suite with each kex, each direct suite with its
 #: own family): a new suite or kex is covered by every test that runs over these.
@@ -154,3 +156,11 @@ class Room:
 def wire(name: str) -> Mapping[str, str]:
     """The public identity map of ``name``."""
     return identity(name).public.to_wire()
+
+
+def oversized_identity(bits: int, e: int | None = None) -> dict[str, str]:
+    """mallory's identity map with its RSA key replaced by an odd ``bits``-bit modulus and exponent
+    ``e`` (default n - 2): a public key no one holds, outside the identity bounds."""
+    n = int.from_bytes(DeterministicRNG(f"oversized-{bits}").bytes(bits // 8), "big") | 1 << (bits - 1) | 1
+    key = RSAPublicKey(n, n - 2 if e is None else e)
+    return {**wire("mallory"), "rsa": dump_public_key(key).decode("ascii")}

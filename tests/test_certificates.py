@@ -1,5 +1,6 @@
 """Certificates: the documented format built independently, every failure reason, malformed input,
-differential checks with ``cryptography`` both ways, and the authorizer in front of a real relay."""
+differential checks with ``cryptography`` both ways, and the authorizer in front of a real relay
+(inside the relay's admission, after the proof of possession)."""
 
 from __future__ import annotations
 
@@ -20,6 +21,7 @@ from cryptography.hazmat.primitives.asymmetric import padding, rsa
 from hypothesis import given
 from hypothesis import strategies as st
 
+from chat.e2e.admission import JoinAdmission
 from chat.e2e.certificates import (
     CertificateState,
     ca_fingerprint,
@@ -65,7 +67,7 @@ def certify(alias: str = "alice", who: str = "alice", *, ca: str = "ca", rsa_onl
 
 
 def member(alias: str = "alice", who: str = "alice", certificate: str | None = None) -> Member:
-    return Member(alias, wire(who), certificate)
+    return Member(alias, wire(who), certificate, nonce=bytes(16))
 
 
 def armour(document: Any) -> str:
@@ -320,7 +322,7 @@ FAILURES: list[tuple[str, Member, float, str]] = [
     ),
     (
         "identity-unusable",
-        Member("alice", {"rsa": "nonsense"}, certify()),
+        Member("alice", {"rsa": "nonsense"}, certify(), nonce=bytes(16)),
         NOW,
         "identity not usable: identity must have exactly",
     ),
@@ -356,9 +358,11 @@ def _tampered_other(change: Callable[[dict[str, Any]], None]) -> str:
 def test_elgamal_key_substituted_under_a_genuine_rsa_key() -> None:
     """A relay keeping alice's RSA key but swapping in its own ElGamal key is caught by a full certificate."""
     swapped = {**wire("alice"), "elgamal.y": wire("mallory")["elgamal.y"]}
-    full = verify_member(Member("alice", swapped, certify()), ca_key().public_key(), NOW)
+    full = verify_member(Member("alice", swapped, certify(), nonce=bytes(16)), ca_key().public_key(), NOW)
     assert full.reason == "certificate key does not match identity (ElGamal key)"
-    rsa_only = verify_member(Member("alice", swapped, certify(rsa_only=True)), ca_key().public_key(), NOW)
+    rsa_only = verify_member(
+        Member("alice", swapped, certify(rsa_only=True), nonce=bytes(16)), ca_key().public_key(), NOW
+    )
     assert rsa_only.ok and rsa_only.label == "certified (RSA key only)"
 
 
@@ -574,7 +578,7 @@ def test_load_subject_from_each_kind_of_file(tmp_path: Path) -> None:
 
 
 def _join(alias: str = "alice", who: str = "alice", certificate: str | None = None) -> JoinFrame:
-    return JoinFrame(alias=alias, room="lobby", identity=wire(who), certificate=certificate)
+    return JoinFrame(alias=alias, room="lobby", identity=wire(who), certificate=certificate, nonce=bytes(16))
 
 
 def test_authorizer_admits_and_refuses_with_the_clock_it_is_given() -> None:
@@ -590,46 +594,51 @@ def test_authorizer_admits_and_refuses_with_the_clock_it_is_given() -> None:
 
 
 def test_the_relay_refuses_joins_without_a_valid_certificate() -> None:
-    """A real relay on 127.0.0.1 with the authorizer as its hook, spoken to in raw frames."""
-    clock = [float(NOW)]
-    authorize = make_authorizer(ca_key().public_key(), now=lambda: clock[0])
+    """A real relay on 127.0.0.1 with the admission of ``--ca`` as its hook, spoken to in raw frames.
 
-    def join_frame(alias: str, who: str, certificate: str | None = None) -> dict[str, Any]:
-        frame = {"type": "join", "v": 1, "alias": alias, "room": "lobby", "identity": dict(wire(who))}
-        return frame if certificate is None else {**frame, "certificate": certificate}
+    Each joiner proves possession of the identity it presents, so what is refused is the
+    certificate alone.
+    """
+    clock = [float(NOW)]
+    admission = JoinAdmission(ca_key().public_key(), now=lambda: clock[0])
+
+    def join_as(alias: str, who: str, certificate: str | None = None) -> dict[str, Any]:
+        fields: dict[str, Any] = {"identity": dict(wire(who)), "signer": identity(who)}
+        return fields if certificate is None else {**fields, "certificate": certificate}
 
     async def scenario() -> None:
-        async with running(authorize=authorize) as server:
+        async with running(admission=admission) as server:
             mallory = await WireClient.connect(server.port)
             attempts = [
-                (join_frame("mallory", "mallory"), "no certificate"),
+                ("mallory", join_as("mallory", "mallory"), "no certificate"),
                 (
-                    join_frame("alice", "mallory", certify()),
+                    "alice",
+                    join_as("alice", "mallory", certify()),
                     "certificate key does not match identity (RSA key)",
                 ),
                 (
-                    join_frame("bob", "bob", certify("bob", "bob", ca="other")),
+                    "bob",
+                    join_as("bob", "bob", certify("bob", "bob", ca="other")),
                     "certificate is from another CA",
                 ),
                 (
-                    join_frame("mallory", "mallory", _tampered(_set("alias", "mallory"))),
+                    "mallory",
+                    join_as("mallory", "mallory", _tampered(_set("alias", "mallory"))),
                     "certificate signature",
                 ),
             ]
-            for frame, reason in attempts:
-                mallory.send(frame)
-                error = await mallory.error("unauthorized")
+            for alias, fields, reason in attempts:
+                error = await mallory.ask(alias, **fields)
+                assert error["type"] == "error" and error["code"] == "unauthorized", error
                 assert error["message"].startswith(reason), error
                 assert error["ref"] == "join" and not error["fatal"]
             assert server.rooms.names() == []
 
             alice = await WireClient.connect(server.port)
-            alice.send(join_frame("Alice", "alice", certify("alice")))
-            welcome = await alice.expect("welcome")
+            welcome = await alice.join("Alice", **join_as("alice", "alice", certify("alice")))
             assert welcome["you"] == "Alice" and welcome["members"] == []
             bob = await WireClient.connect(server.port)
-            bob.send(join_frame("bob", "bob", certify("bob", "bob")))
-            welcome = await bob.expect("welcome")
+            welcome = await bob.join("bob", **join_as("bob", "bob", certify("bob", "bob")))
             joined = await alice.expect("member_joined")
 
             # What each client checks for itself, from the frames the relay delivered.
@@ -641,9 +650,11 @@ def test_the_relay_refuses_joins_without_a_valid_certificate() -> None:
 
             clock[0] = NOW + 31 * DAY
             carol = await WireClient.connect(server.port)
-            carol.send(join_frame("carol", "carol", certify("carol", "carol")))
-            error = await carol.error("unauthorized")
-            assert error["message"] == "certificate expired at 2025-07-15T15:06:40Z"
+            error = await carol.ask("carol", **join_as("carol", "carol", certify("carol", "carol")))
+            assert (error["code"], error["message"]) == (
+                "unauthorized",
+                "certificate expired at 2025-07-15T15:06:40Z",
+            )
             for client in (mallory, alice, bob, carol):
                 await client.close()
 

@@ -142,7 +142,7 @@ def test_json_lines(server: ServerProcess) -> None:
     async def scenario() -> None:
         room = f"json{next(ROOMS)}"
         bob = await joined_client(server.port, "bob", room, "--json")
-        alice = await LineClient.start(server.port, "alice", "--room", room, "--json", "--cipher", "des")
+        alice = await LineClient.start(server.port, "alice", "--room", room, "--json")
         alice.write("in json\n/who\n")
         await alice.end_input()
         assert (await alice.finish())[0] == 0
@@ -164,7 +164,7 @@ def test_json_lines(server: ServerProcess) -> None:
         kinds = [e["event"] for e in mine]
         assert kinds[:2] == ["connected", "joined"] and "sent" in kinds and "members" in kinds
         (joined,) = [e for e in mine if e["event"] == "joined"]
-        # The room existed already: bob created it with the server's 3des, whatever alice asked for.
+        # The room existed already: bob created it with the server's 3des; alice asked for nothing.
         assert (joined["suite"], joined["insecure"]) == ("3des", False)
         (members,) = [e for e in mine if e["event"] == "members"]
         assert [m["alias"] for m in members["members"]] == ["bob"]
@@ -179,7 +179,7 @@ def test_end_of_input_sends_everything_queued(server: ServerProcess) -> None:
     async def scenario() -> None:
         room = f"flush{next(ROOMS)}"
         bob = await joined_client(server.port, "bob", room)
-        alice = await LineClient.start(server.port, "alice", "--room", room, "--cipher", "elgamal")
+        alice = await LineClient.start(server.port, "alice", "--room", room)
         lines = [f"line {i:03d} of a burst typed before the join completed" for i in range(40)]
         alice.write("".join(f"{line}\n" for line in lines))
         await alice.end_input()  # all of it is queued before alice has even joined
@@ -189,6 +189,29 @@ def test_end_of_input_sends_everything_queued(server: ServerProcess) -> None:
         assert received == lines
         bob.kill()
         await bob.finish()
+
+    run(scenario, timeout=60)
+
+
+def test_a_room_of_another_suite_than_asked_is_refused_in_one_line(server: ServerProcess) -> None:
+    """The relay chooses a room's suite: asked for des, a 3des room is refused (issue 10, point 2)."""
+
+    async def scenario() -> None:
+        room = f"asked{next(ROOMS)}"
+        bob = await joined_client(server.port, "bob", room)
+        alice = await LineClient.start(server.port, "alice", "--room", room, "--cipher", "des")
+        await alice.end_input()
+        status, err = await alice.finish()
+        assert status == 1 and alice.lines == []
+        assert err == (
+            f"error: the relay offered 3des/rsa for room {room!r}, but you asked for des: refused, as the "
+            "relay could be downgrading the room (join without asking to accept the room's)\n"
+        )
+        await bob.until(lambda line: line == "* alice left", "alice to leave the room she refused")
+        bob.write("/quit\n")
+        await bob.end_input()
+        await bob.finish()
+        assert not any(line.startswith(f"[{room}] alice") for line in bob.lines)
 
     run(scenario, timeout=60)
 

@@ -19,7 +19,7 @@ import pytest
 
 from chat.client.chat_client import ChatClient
 from chat.client.store import known_peers_path
-from chat.e2e.certificates import make_authorizer
+from chat.e2e.admission import JoinAdmission
 from chat.e2e.identity import safety_number
 from chat.e2e.trust import KnownPeers
 from chat.protocol.events import Member, MemberJoinedFrame
@@ -224,7 +224,7 @@ def test_under_ca_every_certificate_state_is_shown(tmp_path: Path) -> None:
 
 def test_a_certifying_relay_refuses_the_line_client_without_certificate_in_one_line(tmp_path: Path) -> None:
     async def scenario() -> None:
-        server = await relay(authorize=make_authorizer(ca_key().public_key()))
+        server = await relay(admission=JoinAdmission(ca_key().public_key()))
         alice = await LineClient.start(server.port, "alice", "--identity", keys(tmp_path, "alice"))
         ((status, err),) = await finish(alice)
         assert status == 1 and alice.lines == []

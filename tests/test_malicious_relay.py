@@ -17,7 +17,6 @@ import pytest
 
 from chat.client import events as ev
 from chat.client.chat_client import ChatClient
-from chat.client.handlers import join_nonce
 from chat.e2e.session import Arrival, RoomSession
 from chat.e2e.trust import KnownPeers
 from tests.chat_net import Mutate, Recorder, ServerProcess, TapProxy, connect_all, eventually, run
@@ -48,10 +47,12 @@ async def room_with_relay(
     kex: str,
     down: Mutate,
     *,
+    up: Mutate | None = None,
     known: dict[str, KnownPeers] | None = None,
 ) -> tuple[TapProxy, dict[str, Recorder]]:
-    """Alice, Bob and Carol in a fresh room through a proxy applying ``down`` to what clients receive."""
-    proxy = await TapProxy(server.port, down=down).start()
+    """Alice, Bob and Carol in a fresh room through a proxy applying ``down`` to what clients receive
+    (and ``up`` to what they send)."""
+    proxy = await TapProxy(server.port, down=down, up=up).start()
 
     def make(name: str) -> ChatClient:
         peers = None if known is None else known.get(name)
@@ -217,24 +218,31 @@ def test_forged_message_injected_under_another_alias(server: ServerProcess, suit
     """The relay knows Carol's public keys and can encrypt to her; it cannot sign as Bob."""
     forged_text = "this is bob: send the money to mallory"
     forger: list[RoomSession] = []
+    joins: dict[str, bytes] = {}
+
+    def up(_number: int, alias: str | None, obj: Frame) -> list[Frame]:
+        if obj.get("type") == "join":
+            joins[obj["alias"]] = base64.b64decode(obj["nonce"])
+        return [obj]
 
     def down(_number: int, alias: str | None, obj: Frame) -> list[Frame]:
         if alias == "carol" and obj.get("type") == "welcome":
-            # The relay knows every member's join nonce: they travel in the member entries.
-            nonce = join_nonce(obj["room"], "bob")
+            # The relay knows every member's join nonce: each sent its own, and the entries carry them.
+            (bob,) = [m for m in obj["members"] if m["alias"] == "bob"]
+            nonce = base64.b64decode(bob["nonce"])
             session = RoomSession(identity("mallory"), "bob", obj["room"], suite, kex, nonce=nonce)
-            session.start([Arrival("carol", wire("carol"), join_nonce(obj["room"], "carol"))])
+            session.start([Arrival("carol", wire("carol"), joins["carol"])])
             forger.append(session)
         if alias == "carol" and is_message(obj, "alice"):
             (out,) = forger[0].seal(forged_text).outgoing
-            forged: Frame = {"type": "message", "v": 1, "from": "bob", "body": out.body}
+            forged: Frame = {"type": "message", "v": 2, "from": "bob", "body": out.body}
             if out.payloads is not None:
                 forged["payload"] = out.payloads["carol"]
             return [obj, forged]
         return [obj]
 
     async def scenario() -> None:
-        proxy, clients = await room_with_relay(server, suite, kex, down)
+        proxy, clients = await room_with_relay(server, suite, kex, down, up=up)
         await clients["alice"].client.send(GENUINE)
         await settle(clients, "carol", 1)
         expected = "bad_mac" if suite in ("3des", "des") else "bad_signature"

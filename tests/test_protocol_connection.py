@@ -19,6 +19,7 @@ from chat.protocol.errors import ErrorCode, LocalProtocolError, RemoteProtocolEr
 from chat.protocol.events import (
     CLIENT_FRAMES,
     SERVER_FRAMES,
+    ChallengeFrame,
     ConnectionClosed,
     ErrorFrame,
     Frame,
@@ -32,6 +33,7 @@ from chat.protocol.events import (
     MessageFrame,
     PingFrame,
     PongFrame,
+    ProveFrame,
     RelayedKeyBundleFrame,
     RelayedMessageFrame,
     ShutdownFrame,
@@ -40,18 +42,21 @@ from chat.protocol.events import (
 from chat.protocol.framing import encode_frame
 from chat.protocol.limits import Limits
 from chat.protocol.state import CLIENT_SENDS, REJECTIONS, SERVER_SENDS, Role, State
-from tests.test_protocol_events import key_ids, names, payload_maps, short, str_maps
+from tests.test_protocol_events import join_nonces, key_ids, names, payload_maps, short, str_maps
 
+NONCE = bytes(16)
 CLIENT_SAMPLES: dict[str, Frame] = {
-    "join": JoinFrame("alice", "lobby", {"rsa": "AAAA"}, suite="des"),
+    "join": JoinFrame("alice", "lobby", {"rsa": "AAAA"}, suite="des", nonce=NONCE),
+    "prove": ProveFrame(b"signature"),
     "leave": LeaveFrame(),
     "message": MessageFrame({"ct": "AAAA"}),
     "key_bundle": KeyBundleFrame("alice/1", {"bob": {"wrapped": "AAAA"}}),
     "ping": PingFrame("p1"),
 }
 SERVER_SAMPLES: dict[str, Frame] = {
-    "welcome": WelcomeFrame("lobby", "des", "rsa", "alice", (Member("bob", {"rsa": "BBBB"}),)),
-    "member_joined": MemberJoinedFrame(Member("carol", {})),
+    "challenge": ChallengeFrame(bytes(range(32))),
+    "welcome": WelcomeFrame("lobby", "des", "rsa", "alice", (Member("bob", {"rsa": "BBBB"}, nonce=NONCE),)),
+    "member_joined": MemberJoinedFrame(Member("carol", {}, nonce=NONCE)),
     "member_left": MemberLeftFrame("bob", "left"),
     "left": LeftFrame("lobby"),
     "message": RelayedMessageFrame("bob", {"ct": "AAAA"}),
@@ -89,10 +94,12 @@ def pair_in(state: State, limits: Limits | None = None) -> tuple[Connection, Con
         return client, server
     script: list[tuple[Connection, Connection, Frame]] = [
         (client, server, CLIENT_SAMPLES["join"]),
+        (server, client, SERVER_SAMPLES["challenge"]),
+        (client, server, CLIENT_SAMPLES["prove"]),
         (server, client, SERVER_SAMPLES["welcome"]),
         (client, server, CLIENT_SAMPLES["leave"]),
     ]
-    steps = [State.IDLE, State.JOINING, State.IN_ROOM, State.LEAVING].index(state)
+    steps = {State.IDLE: 0, State.JOINING: 1, State.PROVING: 2, State.IN_ROOM: 4, State.LEAVING: 5}[state]
     for sender, receiver, event in script[:steps]:
         exchange(sender, receiver, event)
     assert client.state is server.state is state
@@ -140,11 +147,37 @@ def test_server_frames_follow_the_table(state: State, kind: str) -> None:
     assert client.state is server.state is state
 
 
-def test_a_refused_join_returns_to_idle_and_may_be_retried() -> None:
+def test_a_join_is_challenged_then_proved_then_welcomed() -> None:
+    client, server = Connection(Role.CLIENT), Connection(Role.SERVER)
+    exchange(client, server, CLIENT_SAMPLES["join"])
+    assert client.state is server.state is State.JOINING
+    exchange(server, client, SERVER_SAMPLES["challenge"])
+    assert client.state is server.state is State.PROVING
+    exchange(client, server, CLIENT_SAMPLES["prove"])
+    assert client.state is server.state is State.PROVING
+    exchange(server, client, SERVER_SAMPLES["welcome"])
+    assert client.state is server.state is State.IN_ROOM
+
+
+def test_no_welcome_without_a_challenge() -> None:
     client, server = pair_in(State.JOINING)
-    exchange(server, client, ErrorFrame(ErrorCode.ALIAS_TAKEN, "taken", ref="join"))
+    with pytest.raises(LocalProtocolError):
+        server.send(SERVER_SAMPLES["welcome"])
+    with pytest.raises(RemoteProtocolError) as remote:
+        deliver(encode_frame(SERVER_SAMPLES["welcome"].to_dict()), client)
+    assert remote.value.code is ErrorCode.BAD_STATE
+    assert client.state is State.JOINING
+
+
+@pytest.mark.parametrize("state", [State.JOINING, State.PROVING])
+def test_a_refused_join_returns_to_idle_and_may_be_retried(state: State) -> None:
+    client, server = pair_in(state)
+    exchange(server, client, ErrorFrame(ErrorCode.UNAUTHORIZED, "no proof", ref="join"))
     assert client.state is server.state is State.IDLE
-    exchange(client, server, JoinFrame("alice2", "lobby"))
+    with pytest.raises(LocalProtocolError) as late:
+        client.send(ProveFrame(b"late"))
+    assert late.value.code is ErrorCode.BAD_STATE
+    exchange(client, server, JoinFrame("alice2", "lobby", nonce=NONCE))
     assert client.state is State.JOINING
 
 
@@ -153,7 +186,8 @@ def test_leave_then_join_another_room() -> None:
     exchange(server, client, SERVER_SAMPLES["message"])  # relayed before the server read the leave
     exchange(server, client, LeftFrame("lobby"))
     assert client.state is State.IDLE
-    assert exchange(client, server, JoinFrame("alice", "other")) == JoinFrame("alice", "other")
+    again = JoinFrame("alice", "other", nonce=NONCE)
+    assert exchange(client, server, again) == again
 
 
 def test_neither_side_sends_the_others_frames() -> None:
@@ -168,7 +202,7 @@ def test_neither_side_sends_the_others_frames() -> None:
 def test_send_checks_fields_before_anything_is_sent() -> None:
     client = Connection(Role.CLIENT)
     with pytest.raises(LocalProtocolError) as info:
-        client.send(JoinFrame("bad alias", "lobby"))
+        client.send(JoinFrame("bad alias", "lobby", nonce=NONCE))
     assert info.value.code is ErrorCode.BAD_ALIAS
     assert client.state is State.IDLE
 
@@ -225,7 +259,7 @@ def test_a_bad_frame_does_not_lose_step() -> None:
     server = Connection(Role.SERVER)
     stream = (
         b"\x00\x00\x00\x05hello"
-        + encode_frame({"type": "nope", "v": 1})
+        + encode_frame({"type": "nope", "v": 2})
         + encode_frame(PingFrame("ok").to_dict())
     )
     server.receive_data(stream)
@@ -255,7 +289,7 @@ client_in_room = st.one_of(
     st.builds(PingFrame, short),
 )
 server_in_room = st.one_of(
-    st.builds(MemberJoinedFrame, st.builds(Member, names, str_maps)),
+    st.builds(MemberJoinedFrame, st.builds(Member, names, str_maps, nonce=join_nonces)),
     st.builds(MemberLeftFrame, names, short),
     st.builds(RelayedMessageFrame, names, str_maps, st.none() | str_maps),
     st.builds(RelayedKeyBundleFrame, names, key_ids, str_maps, str_maps),
@@ -332,6 +366,8 @@ FIELD_NAMES = [
     "kex",
     "certificate",
     "client",
+    "nonce",
+    "signature",
     "body",
     "payloads",
     "payload",
@@ -352,7 +388,7 @@ FIELD_NAMES += [
 validish_frames = st.fixed_dictionaries(
     {
         "type": st.sampled_from([*CLIENT_FRAMES, *SERVER_FRAMES, "hello", ""]),
-        "v": st.sampled_from([1, 1, 1, 2, "1", None]),
+        "v": st.sampled_from([2, 2, 2, 1, "2", None]),
     },
     optional={name: json_values for name in FIELD_NAMES},
 )
@@ -369,8 +405,11 @@ def test_valid_looking_frames_give_events_or_clean_errors(
 def test_the_payload_observer_sees_each_received_frame_as_it_crossed_the_wire() -> None:
     seen: list[tuple[bytes, dict[str, Any] | None]] = []
     client = Connection(Role.CLIENT, on_payload=lambda payload, obj: seen.append((payload, obj)))
-    client.send(JoinFrame("alice", "lobby", {"rsa": "key"}))
-    welcome = encode_frame({"type": "welcome", "v": 1, "room": "lobby", "suite": "3des", "kex": "rsa",
+    client.send(JoinFrame("alice", "lobby", {"rsa": "key"}, nonce=NONCE))
+    client.receive_data(encode_frame(ChallengeFrame(bytes(32)).to_dict()))
+    assert isinstance(client.next_event(), ChallengeFrame)
+    seen.clear()
+    welcome = encode_frame({"type": "welcome", "v": 2, "room": "lobby", "suite": "3des", "kex": "rsa",
                             "you": "alice", "members": []})  # fmt: skip
     garbage = b"\x00\x00\x00\x03{x}"
     for chunk in (welcome[:5], welcome[5:] + garbage):

@@ -19,10 +19,12 @@ from chat.e2e.session import Arrival, Delivered, KeyReceived, Outgoing, RoomSess
 from chat.e2e.suites import kex
 from chat.protocol.connection import Connection
 from chat.protocol.events import (
+    ChallengeFrame,
     JoinFrame,
     KeyBundleFrame,
     Member,
     MessageFrame,
+    ProveFrame,
     RelayedKeyBundleFrame,
     RelayedMessageFrame,
     WelcomeFrame,
@@ -53,8 +55,12 @@ def people() -> Iterator[tuple[Identity, Identity]]:
 def in_room(alias: str, members: tuple[Member, ...] = ()) -> tuple[Connection, Connection, bytes]:
     """A client and the relay's end of its connection, joined to ``hall``; and the welcome's bytes."""
     client, server = Connection(Role.CLIENT), Connection(Role.SERVER)
-    server.receive_data(client.send(JoinFrame(alias, "hall", {"rsa": "x"})))
+    server.receive_data(client.send(JoinFrame(alias, "hall", {"rsa": "x"}, nonce=nonce(alias))))
     assert isinstance(server.next_event(), JoinFrame)
+    client.receive_data(server.send(ChallengeFrame(bytes(32))))
+    assert isinstance(client.next_event(), ChallengeFrame)
+    server.receive_data(client.send(ProveFrame(b"proof")))
+    assert isinstance(server.next_event(), ProveFrame)
     welcome = server.send(WelcomeFrame("hall", "3des", "rsa", alias, members))
     client.receive_data(welcome)
     event = client.next_event()
@@ -90,13 +96,14 @@ def test_a_welcome_listing_a_full_room_fits_one_frame(people: tuple[Identity, Id
     _, student = people
     ca = generate(2048)
     certificate = certificates.issue(ca, "student000", student.public).encode()
-    entry = Member("student000", student.public.to_wire(), certificate)
-    others = tuple(Member(alias, entry.identity, certificate) for alias in OTHERS)
+    entry = Member("student000", student.public.to_wire(), certificate, nonce=nonce("student000"))
+    others = tuple(Member(alias, entry.identity, certificate, nonce=nonce(alias)) for alias in OTHERS)
     _, _, welcome = in_room("teacher", others)
     assert len(welcome) > DEFAULT_LIMITS.max_frame  # why the server's frames may be larger: 1.5 MB here
     # and at the entry limit: every member's identity padded to 14 KiB
-    padding = DEFAULT_LIMITS.max_member - len(encode_json(Member("student000", {"p": ""}).to_dict()))
-    padded = tuple(Member(alias, {"p": "A" * padding}) for alias in OTHERS)
+    empty = Member("student000", {"p": ""}, nonce=nonce("student000"))
+    padding = DEFAULT_LIMITS.max_member - len(encode_json(empty.to_dict()))
+    padded = tuple(Member(alias, {"p": "A" * padding}, nonce=nonce(alias)) for alias in OTHERS)
     _, _, welcome = in_room("teacher", padded)
     assert DEFAULT_LIMITS.max_frame < len(welcome) <= DEFAULT_LIMITS.max_server_frame
 
@@ -115,7 +122,9 @@ def test_a_key_bundle_to_a_full_room_fits_and_opens(people: tuple[Identity, Iden
     bundle = server.next_event()
     assert isinstance(bundle, KeyBundleFrame) and len(bundle.payloads) == HALL - 1
     relayed = relay_to_one(server, bundle, "teacher")
-    receiver_end, _, _ = in_room("student000", (Member("teacher", teacher.public.to_wire()),))
+    receiver_end, _, _ = in_room(
+        "student000", (Member("teacher", teacher.public.to_wire(), nonce=nonce("teacher")),)
+    )
     receiver_end.receive_data(relayed)
     got = receiver_end.next_event()
     assert isinstance(got, RelayedKeyBundleFrame)
@@ -147,7 +156,9 @@ def test_a_direct_message_and_a_file_chunk_to_a_full_room_fit(people: tuple[Iden
         server.receive_data(client.send(MessageFrame(out.body, out.payloads)))
         message = server.next_event()
         assert isinstance(message, MessageFrame)
-        receiver_end, _, _ = in_room("student000", (Member("teacher", teacher.public.to_wire()),))
+        receiver_end, _, _ = in_room(
+            "student000", (Member("teacher", teacher.public.to_wire(), nonce=nonce("teacher")),)
+        )
         receiver_end.receive_data(relay_to_one(server, message, "teacher"))
         got = receiver_end.next_event()
         assert isinstance(got, RelayedMessageFrame)

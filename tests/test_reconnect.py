@@ -19,7 +19,7 @@ from chat.client.chat_client import ChatClient
 from chat.client.errors import ClientError
 from chat.client.events import GaveUp, MessageQueued, MessagesUnsent, Reconnected, Reconnecting
 from chat.client.reconnect import ConnectionState, ResilientClient
-from chat.protocol.events import JoinFrame
+from chat.protocol.events import JoinFrame, ProveFrame
 from chat.relay.server import ServerConfig, serve
 from ciphers.rng import DeterministicRNG
 from tests.chat_net import eventually, run
@@ -287,10 +287,11 @@ def test_a_retryable_refusal_is_retried_and_a_final_one_gives_up() -> None:
 
         refusing: dict[str, str | None] = {"reason": None}
 
-        def authorize(join: JoinFrame) -> str | None:
-            return refusing["reason"]
+        class Refusing:
+            def check(self, join: JoinFrame, challenge: bytes, proof: ProveFrame) -> str | None:
+                return refusing["reason"]
 
-        server = await serve(ServerConfig(port=port, authorize=authorize))
+        server = await serve(ServerConfig(port=port, admission=Refusing()))
         try:
             twin = ChatClient("ALICE", identity("bob"), ping_interval=None)
             await twin.connect("127.0.0.1", port)
@@ -307,7 +308,7 @@ def test_a_retryable_refusal_is_retried_and_a_final_one_gives_up() -> None:
 
             refusing["reason"] = "members only"
             await server.close()
-            server = await serve(ServerConfig(port=port, authorize=authorize))
+            server = await serve(ServerConfig(port=port, admission=Refusing()))
             await eventually(lambda: bool(alice.of(GaveUp)), "a final refusal")
             (gave_up,) = alice.of(GaveUp)
             assert gave_up.reason.startswith("rejoining seats refused:") and "members only" in gave_up.reason

@@ -11,6 +11,7 @@ import contextlib
 import io
 import json
 import logging
+import re
 import socket
 from collections.abc import AsyncIterator, Iterator
 from typing import Any
@@ -19,14 +20,19 @@ import pytest
 from rich.console import Console
 
 from chat.cli.server import BINARY_FIELDS
-from chat.protocol.events import JoinFrame
-from chat.protocol.limits import Limits
+from chat.e2e.admission import prove_join
+from chat.e2e.identity import Identity
+from chat.protocol.events import JoinFrame, ProveFrame
+from chat.protocol.limits import CHALLENGE_BYTES, Limits
 from chat.relay.console import WireView
 from chat.relay.server import RelayServer, ServerConfig, serve
+from ciphers import strict_base64
 from tests.chat_net import run
 
 TIMEOUT = 3.0
 CT = "3q2+7wABAgMEBQYHCAkKCw=="  # base64 of de ad be ef 00 01 ... 0b
+NONCE = "AAECAwQFBgcICQoLDA0ODw=="  # base64 of the 16-byte join nonce 00 01 ... 0f
+PROOF = {"type": "prove", "v": 2, "signature": "c2lnbmF0dXJl"}  # checked only by an admission hook
 
 
 @pytest.fixture(autouse=True)
@@ -45,6 +51,12 @@ def frame(obj: dict[str, Any]) -> bytes:
     return len(payload).to_bytes(4, "big") + payload
 
 
+def join_frame(alias: str, room: str = "lobby", **fields: Any) -> dict[str, Any]:
+    """A join as a v2 client sends it, with a join nonce."""
+    base = {"type": "join", "v": 2, "alias": alias, "room": room, "identity": {"rsa": f"PEM of {alias}"}}
+    return base | {"nonce": NONCE} | fields
+
+
 class WireClient:
     """A bare test client: writes frames from dicts; a reader task queues the frames received."""
 
@@ -52,6 +64,7 @@ class WireClient:
         self.reader = reader
         self.writer = writer
         self.frames: asyncio.Queue[dict[str, Any] | None] = asyncio.Queue()
+        self.challenges: list[str] = []  # the nonce of each challenge answered by ask()
         self.task = asyncio.create_task(self._read())
 
     @classmethod
@@ -95,15 +108,37 @@ class WireClient:
         assert obj["code"] == code, obj
         return obj
 
-    async def join(self, alias: str, room: str = "lobby", **fields: Any) -> dict[str, Any]:
-        identity = fields.pop("identity", {"rsa": f"PEM of {alias}"})
-        self.send({"type": "join", "v": 1, "alias": alias, "room": room, "identity": identity, **fields})
-        return await self.expect("welcome")
+    async def ask(
+        self, alias: str, room: str = "lobby", *, signer: Identity | None = None, **fields: Any
+    ) -> dict[str, Any]:
+        """Join, answer the challenge, and return the server's verdict: ``welcome`` or ``error``.
+
+        The proof is ``signer``'s, as a real client makes it; without a signer, a signature only an
+        admission hook would check (and refuse).
+        """
+        join = join_frame(alias, room, **fields)
+        self.send(join)
+        challenge = await self.expect("challenge")
+        self.challenges.append(challenge["nonce"])
+        proof = PROOF
+        if signer is not None:
+            nonce, raw = strict_base64.decode(join["nonce"]), strict_base64.decode(challenge["nonce"])
+            signature = prove_join(signer, raw, alias, room, nonce)
+            proof = PROOF | {"signature": strict_base64.encode(signature)}
+        self.send(proof)
+        return await self.recv()
+
+    async def join(
+        self, alias: str, room: str = "lobby", *, signer: Identity | None = None, **fields: Any
+    ) -> dict[str, Any]:
+        welcome = await self.ask(alias, room, signer=signer, **fields)
+        assert welcome["type"] == "welcome", welcome
+        return welcome
 
     async def ping(self, data: str = "sync") -> None:
         """Round trip: everything the server sent before the pong has arrived."""
-        self.send({"type": "ping", "v": 1, "data": data})
-        assert await self.expect("pong") == {"type": "pong", "v": 1, "data": data}
+        self.send({"type": "ping", "v": 2, "data": data})
+        assert await self.expect("pong") == {"type": "pong", "v": 2, "data": data}
 
     async def until_closed(self, timeout: float = TIMEOUT) -> list[dict[str, Any]]:
         """Frames received until the server closes the connection."""
@@ -123,7 +158,7 @@ class WireClient:
 
 
 def message(**body: str) -> dict[str, Any]:
-    return {"type": "message", "v": 1, "body": body or {"ct": CT}}
+    return {"type": "message", "v": 2, "body": body or {"ct": CT}}
 
 
 @contextlib.asynccontextmanager
@@ -170,7 +205,7 @@ def test_join_welcome_and_presence_with_identities() -> None:
             )
             assert welcome == {
                 "type": "welcome",
-                "v": 1,
+                "v": 2,
                 "room": "lobby",
                 "suite": "des",
                 "kex": "elgamal",
@@ -179,15 +214,26 @@ def test_join_welcome_and_presence_with_identities() -> None:
                 "members": [],
             }
             bob = await WireClient.connect(server.port)
-            welcome = await bob.join("bob", "LOBBY", identity={"rsa": "B-PEM"})
+            welcome = await bob.join(
+                "bob", "LOBBY", identity={"rsa": "B-PEM"}, nonce="AAAAAAAAAAAAAAAAAAAAAA=="
+            )
             assert welcome["room"] == "lobby"
             assert welcome["members"] == [
-                {"alias": "alice", "identity": {"rsa": "A-PEM", "elgamal": "A-JSON"}, "certificate": "CERT"}
+                {
+                    "alias": "alice",
+                    "identity": {"rsa": "A-PEM", "elgamal": "A-JSON"},
+                    "certificate": "CERT",
+                    "nonce": NONCE,
+                }
             ]
             joined = await alice.expect("member_joined")
-            assert joined["member"] == {"alias": "bob", "identity": {"rsa": "B-PEM"}}
+            assert joined["member"] == {
+                "alias": "bob",
+                "identity": {"rsa": "B-PEM"},
+                "nonce": "AAAAAAAAAAAAAAAAAAAAAA==",
+            }
             await alice.close()
-            assert await bob.expect("member_left") == {"type": "member_left", "v": 1, "alias": "alice"} | {
+            assert await bob.expect("member_left") == {"type": "member_left", "v": 2, "alias": "alice"} | {
                 "reason": "disconnected"
             }
             await bob.close()
@@ -216,8 +262,8 @@ def test_leave_then_rooms_disappear_when_empty() -> None:
         async with running() as server:
             alice, bob = await room_of(server, "alice", "bob")
             assert server.rooms.names() == ["lobby"]
-            alice.send({"type": "leave", "v": 1})
-            assert await alice.expect("left") == {"type": "left", "v": 1, "room": "lobby"}
+            alice.send({"type": "leave", "v": 2})
+            assert await alice.expect("left") == {"type": "left", "v": 2, "room": "lobby"}
             assert (await bob.expect("member_left"))["reason"] == "left"
             await alice.join("alice", "elsewhere")
             assert sorted(server.rooms.names()) == ["elsewhere", "lobby"]
@@ -245,7 +291,7 @@ def test_messages_are_relayed_to_the_others_with_a_server_stamped_from() -> None
                 got = await client.expect("message")
                 assert got == {
                     "type": "message",
-                    "v": 1,
+                    "v": 2,
                     "from": "alice",
                     "body": {"iv": "AAECAwQFBgc=", "ct": CT},
                 }
@@ -287,13 +333,13 @@ def test_payloads_go_only_to_their_recipient() -> None:
             got = await bob.expect("message")
             assert got == {
                 "type": "message",
-                "v": 1,
+                "v": 2,
                 "from": "alice",
                 "body": {"sig": "c2ln"},
                 "payload": {"ct": "Ym9i"},
             }
             await carol.ping()  # carol got nothing
-            bundle = {"type": "key_bundle", "v": 1, "key_id": "alice/1", "body": {"sig": "c2ln"}}
+            bundle = {"type": "key_bundle", "v": 2, "key_id": "alice/1", "body": {"sig": "c2ln"}}
             bundle["payloads"] = {
                 "bob": {"wrapped": "Qg=="},
                 "carol": {"wrapped": "Qw=="},
@@ -304,7 +350,7 @@ def test_payloads_go_only_to_their_recipient() -> None:
                 got = await client.expect("key_bundle")
                 assert got == {
                     "type": "key_bundle",
-                    "v": 1,
+                    "v": 2,
                     "from": "alice",
                     "key_id": "alice/1",
                     "body": {"sig": "c2ln"},
@@ -346,23 +392,26 @@ BAD_INPUT: list[tuple[str, bytes, str, bool]] = [
     ("not-json", b"\x00\x00\x00\x05hello", "bad_json", False),
     ("not-utf8", b"\x00\x00\x00\x02\xff\xfe", "bad_json", False),
     ("json-array", b"\x00\x00\x00\x07[1,2,3]", "bad_json", False),
-    ("unknown-type", frame({"type": "hello", "v": 1}), "unknown_type", False),
+    ("unknown-type", frame({"type": "hello", "v": 2}), "unknown_type", False),
     ("old-version", frame({"type": "ping", "v": 0}), "bad_version", False),
     ("oversized-client-frame", frame(message(ct="A" * (BIG - 1000))), "too_large", False),
     (
         "invalid-alias",
-        frame({"type": "join", "v": 1, "alias": "bad alias", "room": "r", "identity": {}}),
+        frame(join_frame("bad alias", "r")),
         "bad_alias",
         False,
     ),
     (
         "invalid-room",
-        frame({"type": "join", "v": 1, "alias": "x", "room": "", "identity": {}}),
+        frame(join_frame("x", "")),
         "bad_room",
         False,
     ),
+    ("join-without-nonce", frame(join_frame("x") | {"nonce": None}), "bad_field", False),
+    ("join-v1", frame(join_frame("x") | {"v": 1}), "bad_version", False),
+    ("prove-before-join", frame(PROOF), "bad_state", False),
     ("message-before-join", frame(message()), "not_in_room", False),
-    ("leave-before-join", frame({"type": "leave", "v": 1}), "not_in_room", False),
+    ("leave-before-join", frame({"type": "leave", "v": 2}), "not_in_room", False),
 ]
 
 
@@ -392,12 +441,14 @@ def test_out_of_state_join_and_duplicate_alias() -> None:
     async def scenario() -> None:
         async with running() as server:
             (alice,) = await room_of(server, "alice")
-            alice.send({"type": "join", "v": 1, "alias": "alice", "room": "other", "identity": {}})
+            alice.send(join_frame("alice", "other"))
             error = await alice.error("bad_state")
             assert error["ref"] == "join" and not error["fatal"]
+            alice.send(PROOF)
+            assert (await alice.error("bad_state"))["ref"] == "prove"
             twin = await WireClient.connect(server.port)
-            twin.send({"type": "join", "v": 1, "alias": "ALICE", "room": "Lobby", "identity": {}})
-            assert (await twin.error("alias_taken"))["ref"] == "join"
+            refused = await twin.ask("ALICE", "Lobby")
+            assert (refused["type"], refused["code"], refused["ref"]) == ("error", "alias_taken", "join")
             await twin.join("alice2")  # back to idle: it may try again
             await alice.expect("member_joined")
             await still_serving(server)
@@ -412,8 +463,8 @@ def test_a_full_room_refuses_the_next_member() -> None:
         async with running(limits=Limits.for_members(2)) as server:
             members = await room_of(server, "a", "b")
             c = await WireClient.connect(server.port)
-            c.send({"type": "join", "v": 1, "alias": "c", "room": "lobby", "identity": {}})
-            await c.error("room_full")
+            refused = await c.ask("c")
+            assert (refused["type"], refused["code"]) == ("error", "room_full")
             await c.join("c", "annex")
             for client in (*members, c):
                 await client.close()
@@ -438,25 +489,97 @@ def test_a_peer_vanishing_mid_frame_leaves_the_others_alone() -> None:
     run(scenario)
 
 
-def test_the_authorize_hook_refuses_or_admits() -> None:
-    seen: list[JoinFrame] = []
+class Recording:
+    """An admission hook that admits a certificate "valid" and records what it was asked."""
 
-    def authorize(join: JoinFrame) -> str | None:
-        seen.append(join)
+    def __init__(self) -> None:
+        self.asked: list[tuple[JoinFrame, bytes, ProveFrame]] = []
+
+    def check(self, join: JoinFrame, challenge: bytes, proof: ProveFrame) -> str | None:
+        self.asked.append((join, challenge, proof))
         return None if join.certificate == "valid" else f"no valid certificate for {join.alias}"
 
+
+def test_the_admission_hook_sees_the_join_its_challenge_and_the_proof() -> None:
+    hook = Recording()
+
     async def scenario() -> None:
-        async with running(authorize=authorize) as server:
+        async with running(admission=hook) as server:
             a = await WireClient.connect(server.port)
-            a.send({"type": "join", "v": 1, "alias": "mallory", "room": "lobby", "identity": {}})
-            error = await a.error("unauthorized")
-            assert error["message"] == "no valid certificate for mallory"
+            refused = await a.ask("mallory")
+            assert (refused["code"], refused["ref"]) == ("unauthorized", "join")
+            assert refused["message"] == "no valid certificate for mallory"
             assert server.rooms.names() == []
             await a.join("alice", certificate="valid")
+            assert server.rooms.names() == ["lobby"]
             await a.close()
+            assert [strict_base64.encode(challenge) for _, challenge, _ in hook.asked] == a.challenges
 
     run(scenario)
-    assert [j.alias for j in seen] == ["mallory", "alice"]
+    assert [join.alias for join, _, _ in hook.asked] == ["mallory", "alice"]
+    assert all(len(challenge) == CHALLENGE_BYTES for _, challenge, _ in hook.asked)
+    assert hook.asked[0][1] != hook.asked[1][1]  # fresh for each join
+    assert {proof.signature for _, _, proof in hook.asked} == {b"signature"}
+    assert hook.asked[1][0].nonce == strict_base64.decode(NONCE)
+
+
+def test_the_seat_waits_for_the_proof() -> None:
+    async def scenario() -> None:
+        async with running() as server:
+            (alice,) = await room_of(server, "alice")
+            squatter = await WireClient.connect(server.port)
+            squatter.send(join_frame("bob"))
+            await squatter.expect("challenge")
+            room = server.rooms.get("lobby")
+            assert room is not None and [seat.alias for seat in room.seats.values()] == ["alice"]
+            await alice.ping()  # no member_joined before the proof
+            bob = await WireClient.connect(server.port)
+            await bob.join("bob")  # the unproved join held nothing
+            await alice.expect("member_joined")
+            squatter.send(PROOF)
+            assert (await squatter.error("alias_taken"))["ref"] == "join"
+            for client in (alice, bob, squatter):
+                await client.close()
+
+    run(scenario)
+
+
+def test_a_join_without_a_proof_in_time_is_refused_and_may_be_retried() -> None:
+    async def scenario() -> None:
+        async with running(prove_timeout=0.2) as server:
+            silent = await WireClient.connect(server.port)
+            silent.send(join_frame("silent"))
+            await silent.expect("challenge")
+            error = await silent.error("unauthorized")
+            assert error["message"] == "no proof of possession within 0.2 s"
+            assert error["ref"] == "join" and not error["fatal"]
+            silent.send(PROOF)  # too late: the join is over
+            assert (await silent.error("bad_state"))["ref"] == "prove"
+            await silent.join("silent")
+            await asyncio.sleep(0.3)  # the deadline of the first join is long gone
+            await silent.ping()
+            assert server.rooms.names() == ["lobby"]
+            await silent.close()
+
+    run(scenario)
+
+
+def test_a_bad_frame_while_proving_ends_the_join() -> None:
+    async def scenario() -> None:
+        async with running(prove_timeout=0.2) as server:
+            client = await WireClient.connect(server.port)
+            client.send(join_frame("alice"))
+            await client.expect("challenge")
+            client.send(message())
+            assert (await client.error("bad_state"))["ref"] == "message"
+            client.send(PROOF)
+            await client.error("bad_state")
+            await asyncio.sleep(0.3)
+            await client.ping()  # the old deadline refuses nothing now
+            await client.join("alice")
+            await client.close()
+
+    run(scenario)
 
 
 def test_the_wiretap_sees_every_byte_in_and_out() -> None:
@@ -486,7 +609,8 @@ def slow_reader(port: int) -> socket.socket:
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)  # before connecting: it sets the window
     sock.settimeout(TIMEOUT)
     sock.connect(("127.0.0.1", port))
-    sock.sendall(frame({"type": "join", "v": 1, "alias": "slow", "room": "lobby", "identity": {}}))
+    # Without an admission hook the proof is not checked: it may go before the challenge is read.
+    sock.sendall(frame(join_frame("slow")) + frame(PROOF))
     return sock
 
 
@@ -511,7 +635,7 @@ def test_a_client_that_does_not_read_is_disconnected_with_a_reason() -> None:
                             break
                 if left is not None:
                     break
-            assert left == {"type": "member_left", "v": 1, "alias": "slow", "reason": "slow_reader"}
+            assert left == {"type": "member_left", "v": 2, "alias": "slow", "reason": "slow_reader"}
             # bob read everything alice sent; the room goes on
             alice.send(message(ct="bGFzdA=="))
             for _ in range(1000):
@@ -561,7 +685,7 @@ def test_shutdown_tells_every_client() -> None:
         await idle.ping()
         await asyncio.wait_for(server.close("maintenance"), 10)
         for client in (alice, bob, idle):
-            assert await client.until_closed() == [{"type": "shutdown", "v": 1, "reason": "maintenance"}]
+            assert await client.until_closed() == [{"type": "shutdown", "v": 2, "reason": "maintenance"}]
         with pytest.raises(OSError):
             await asyncio.wait_for(asyncio.open_connection("127.0.0.1", server.port), TIMEOUT)
         assert server.internal_errors == 0
@@ -606,6 +730,7 @@ def test_the_console_shows_ciphertext_previews_and_never_client_markup() -> None
     run(scenario)
     text = console.export_text()
     assert "[lobby] alice → 1  message" in text
+    assert re.search(r"\[lobby\] bob asks to join from 127\.0\.0\.1:\d+: challenge 32 B [0-9a-f]{32}…", text)
     assert "deadbeef000102030405060708090a0b" in text  # hex of the ciphertext's first 16 bytes
     assert "[bold]x[/]" in text  # shown literally, not as markup
     assert "\x1b" not in text and "\\x1b[31mred" in text  # control characters escaped
@@ -681,7 +806,7 @@ def test_a_send_queue_past_its_bound_drops_the_client_at_once() -> None:
                     sender.send(to_slow)
             watcher = senders[0]
             got = await watcher.recv(timeout=10)
-            assert got == {"type": "member_left", "v": 1, "alias": "slow", "reason": "slow_reader"}
+            assert got == {"type": "member_left", "v": 2, "alias": "slow", "reason": "slow_reader"}
             assert loop.time() - start < 10  # long before the 30 s stall timeout
             slow.close()
             for sender in senders:

@@ -46,10 +46,10 @@ def test_random_frames_leave_the_server_serving(items: list[tuple[str, Any]]) ->
                     raw.send_raw(item)
                     raw.writer.write_eof()
                     raw_clients.append(raw)
-            fuzzer.send_raw(encode({"type": "ping", "v": 1, "data": "end"}))
+            fuzzer.send_raw(encode({"type": "ping", "v": 2, "data": "end"}))
             for _ in range(10 * FRAMES_PER_EXAMPLE):
                 frame = await fuzzer.recv()
-                if frame == {"type": "pong", "v": 1, "data": "end"}:
+                if frame == {"type": "pong", "v": 2, "data": "end"}:
                     break
             else:
                 raise AssertionError("the fuzzed connection fell out of step")

@@ -48,7 +48,7 @@ def test_a_connection_must_join_a_room_in_time() -> None:
                 ("idle_timeout", True)
             ]
             assert "not in a room 0.4 s after connecting" in frames[-1]["message"]
-            member.send({"type": "leave", "v": 1})
+            member.send({"type": "leave", "v": 2})
             await member.expect("left")
             await asyncio.sleep(0.6)  # having been in a room once, it may stay out of one
             await member.ping()

@@ -66,7 +66,7 @@ def test_finished_connections_leave_no_object_behind() -> None:
                 reset(member)
                 half = await WireClient.connect(server.port)
                 await half.join("half", f"half{round_}")
-                half.send({"type": "ping", "v": 1})
+                half.send({"type": "ping", "v": 2})
                 half.writer.write_eof()
                 clients.append(half)
                 mid = await WireClient.connect(server.port)
@@ -81,7 +81,7 @@ def test_finished_connections_leave_no_object_behind() -> None:
                 clients.append(lurker)
                 leaver = await WireClient.connect(server.port)
                 await leaver.join("leaver", f"leaver{round_}")
-                leaver.send({"type": "leave", "v": 1})
+                leaver.send({"type": "leave", "v": 2})
                 await leaver.expect("left")
                 await leaver.close()
                 slow = slow_reader(server.port)  # joins the lobby, never reads: cut as a slow reader

@@ -12,10 +12,12 @@ from rich.console import Console
 from chat.cli import main
 from chat.cli import server as cli_server
 from chat.cli.server import choose_suite
+from chat.e2e.admission import JoinAdmission
 from chat.protocol.limits import Limits
 from chat.relay.server import ServerConfig
 from tests import cli_support
 from tests.chat_net import run, server_child
+from tests.chat_support import identity, oversized_identity, wire
 from tests.test_server import TIMEOUT, WireClient, no_event_loop_errors  # noqa: F401
 
 
@@ -25,11 +27,11 @@ def test_the_server_process_serves_and_shuts_down_on_ctrl_c() -> None:
         try:
             assert process.stdout is not None
             alice = await WireClient.connect(port)
-            welcome = await alice.join("alice")
+            welcome = await alice.join("alice", identity=dict(wire("alice")), signer=identity("alice"))
             assert (welcome["suite"], welcome["kex"]) == ("elgamal", "elgamal")
             process.send_signal(signal.SIGINT)
             assert await alice.until_closed() == [
-                {"type": "shutdown", "v": 1, "reason": "server shutting down"}
+                {"type": "shutdown", "v": 2, "reason": "server shutting down"}
             ]
             assert await asyncio.wait_for(process.wait(), 10) == 0
             rest = (await asyncio.wait_for(process.stdout.read(), TIMEOUT)).decode()
@@ -42,6 +44,72 @@ def test_the_server_process_serves_and_shuts_down_on_ctrl_c() -> None:
             if process.returncode is None:
                 process.kill()
                 await process.wait()
+
+    run(scenario, timeout=30)
+
+
+def test_a_version_1_client_gets_bad_version_and_the_relay_serves_on() -> None:
+    """The join a client of protocol 1 sends, byte for byte as it wrote it, against the real relay."""
+    v1_join = {"type": "join", "v": 1, "alias": "old", "room": "lobby", "identity": dict(wire("alice"))}
+    v1_join["client"] = "cipherchat"
+
+    async def scenario() -> None:
+        process, port = await server_child("--cipher", "3des")
+        try:
+            old = await WireClient.connect(port)
+            old.send(v1_join)
+            error = await old.error("bad_version")
+            assert error["message"] == "protocol version must be 2, got 1"
+            assert error["v"] == 2 and not error["fatal"]
+            old.send({"type": "ping", "v": 1, "data": "x"})
+            await old.error("bad_version")
+            await old.close()
+            alice = await WireClient.connect(port)
+            welcome = await alice.join("alice", identity=dict(wire("alice")), signer=identity("alice"))
+            assert welcome["you"] == "alice"
+            await alice.close()
+        finally:
+            process.terminate()
+            await asyncio.wait_for(process.wait(), 10)
+
+    run(scenario, timeout=30)
+
+
+TOO_LARGE = "identity RSA key of {} characters is larger than any 4096-bit key (at most 1200)"
+NOT_65537 = "identity RSA key is not usable: an identity RSA public exponent must be 65537"
+
+
+@pytest.mark.parametrize(
+    ("bits", "e", "message"),
+    [
+        (8192, 65537, TOO_LARGE.format(1491)),
+        (38_000, None, TOO_LARGE.format(12971)),
+        (4096, 3, NOT_65537),
+        (2048, None, NOT_65537),
+    ],
+    ids=["8192-bit", "38000-bit-e=n-2", "e=3", "e=n-2"],
+)
+def test_the_relay_refuses_an_identity_out_of_bounds_in_one_line(
+    bits: int, e: int | None, message: str
+) -> None:
+    """``python -m chat server`` always checks identities (no --ca needed): no member ever gets a key
+    whose every signature check would cost seconds (the 38,000-bit n with e = n - 2 of issue 10)."""
+
+    async def scenario() -> None:
+        process, port = await server_child("--cipher", "3des")
+        try:
+            witness = await WireClient.connect(port)
+            await witness.join("bob", identity=dict(wire("bob")), signer=identity("bob"))
+            mallory = await WireClient.connect(port)
+            error = await mallory.ask("mallory", identity=oversized_identity(bits, e))
+            assert (error["type"], error["code"], error["ref"]) == ("error", "unauthorized", "join")
+            assert error["message"] == message
+            await witness.ping()  # bob never heard of mallory
+            await witness.close()
+            await mallory.close()
+        finally:
+            process.terminate()
+            await asyncio.wait_for(process.wait(), 10)
 
     run(scenario, timeout=30)
 
@@ -102,7 +170,7 @@ def test_every_limit_is_a_flag(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(cli_server, "run_server", run_server)
     argv = ["server", "--cipher", "3des", "--max-members", "1000", "--max-connections", "3000"]
     argv += ["--max-per-address", "600", "--queue-bytes", "16M", "--stall-timeout", "2.5"]
-    argv += ["--idle-timeout", "0", "--join-timeout", "20", "--frame-timeout", "60"]
+    argv += ["--idle-timeout", "0", "--join-timeout", "20", "--prove-timeout", "3", "--frame-timeout", "60"]
     argv += ["--max-unfinished", "512K", "--linger", "4", "--shutdown-grace", "1"]
     assert main(argv) == 0
     (config,) = configs
@@ -111,5 +179,8 @@ def test_every_limit_is_a_flag(monkeypatch: pytest.MonkeyPatch) -> None:
     assert (config.queue_bytes, config.max_unfinished) == (16 * 1024 * 1024, 512 * 1024)
     assert (config.stall_timeout, config.idle_timeout, config.join_timeout) == (2.5, None, 20.0)
     assert (config.frame_timeout, config.linger, config.shutdown_grace) == (60.0, 4.0, 1.0)
+    assert config.prove_timeout == 3.0
     assert main(["server", "--cipher", "3des"]) == 0
-    assert configs[1] == ServerConfig(suite="3des")  # the defaults are ServerConfig's
+    # The defaults are ServerConfig's, and the admission is always the end-to-end layer's.
+    assert isinstance(configs[1].admission, JoinAdmission)
+    assert configs[1] == ServerConfig(suite="3des", admission=configs[1].admission)

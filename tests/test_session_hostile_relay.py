@@ -441,21 +441,3 @@ def test_a_classic_elgamal_forgery_is_refused_though_v1_would_accept_it(suite: s
         signatures.verify(public, data, signatures.Signature(r, s))  # v1's check accepts it
     payload = None if out.payloads is None else out.payloads["carol"]
     assert reasons(room.sessions["carol"].open_message("alice", out.body, payload)) == [Reason.BAD_SIGNATURE]
-
-
-def test_sessions_told_their_nonces_are_placeholders_accept_a_rejoin_and_infer_no_departure() -> None:
-    """``unique_nonces=False`` (the client until the protocol carries nonces): the same nonce at
-    every join cannot tell a replayed join from a real one, nor a departure from a later join's."""
-    bob = session_of("bob", "3des", "rsa", unique_nonces=False)
-    nonce = fresh_nonce("alice")
-    bob.start([arrival("alice", nonce)])
-    bob.remove_member("alice")
-    rejoined = bob.add_member(arrival("alice", nonce))
-    assert reasons(rejoined) == [] and bob.member("alice") is not None
-    room = Room("3des", "rsa")
-    room.join("alice")
-    room.join("bob", unique_nonces=False)
-    room.join("carol")
-    room.route("alice", room.sessions["alice"].remove_member("carol"))
-    assert not any(isinstance(e, Departed) for e in room.events("bob"))
-    assert room.sessions["bob"].member("carol") is not None

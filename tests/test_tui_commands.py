@@ -252,7 +252,7 @@ def test_long_hex_is_cut_with_its_length() -> None:
 
 
 def test_wire_entries_show_the_frame_as_sent() -> None:
-    obj = {"type": "message", "v": 1, "body": {"ct": "q83vEjRW"}}
+    obj = {"type": "message", "v": 2, "body": {"ct": "q83vEjRW"}}
     raw = encode_frame(obj)
     entry = fmt.wire_entry(WireFrame("sent", raw, obj)).plain
     first, second = entry.split("\n")

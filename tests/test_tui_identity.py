@@ -12,7 +12,8 @@ from pathlib import Path
 import pytest
 
 from chat.client.store import default_identity_dir
-from chat.e2e.certificates import issue, make_authorizer
+from chat.e2e.admission import JoinAdmission
+from chat.e2e.certificates import issue
 from chat.e2e.identity import Identity
 from chat.ui.options import ClientOptions, load_files
 from chat.ui.tui.screens import JoinScreen
@@ -118,7 +119,7 @@ def test_a_ca_server_refuses_the_app_without_certificate_and_admits_it_with_one(
     ca = ca_file(tmp_path)
 
     async def scenario() -> None:
-        server = await relay(authorize=make_authorizer(ca_key().public_key()))
+        server = await relay(admission=JoinAdmission(ca_key().public_key()))
         bare = chat_app(server.port, "alice", "lobby", ca=str(ca))
         async with bare.run_test(size=SIZE) as pilot:
             await until(pilot, lambda: isinstance(bare.screen, JoinScreen), "the join screen")

@@ -5,7 +5,10 @@ system chose). When ``--cipher`` is not given and stdin is a terminal, the opera
 the default suite (3des if they just press Enter); otherwise it is 3des.
 
 The relay knows no end-to-end format: this command tells its console what each suite is worth
-(the notes of :mod:`chat.e2e.suites`) and which fields hold base64 (:data:`BINARY_FIELDS`).
+(the notes of :mod:`chat.e2e.suites`) and which fields hold base64 (:data:`BINARY_FIELDS`), and
+always installs the end-to-end layer's admission (:class:`~chat.e2e.admission.JoinAdmission`):
+every joiner must prove possession of an identity within bounds, and under ``--ca`` hold a
+valid certificate for it.
 """
 
 from __future__ import annotations
@@ -19,7 +22,8 @@ from rich.console import Console
 from rich.prompt import Prompt
 
 from chat.e2e import identity, sealed
-from chat.e2e.certificates import make_authorizer, read_ca_public_key
+from chat.e2e.admission import JoinAdmission
+from chat.e2e.certificates import read_ca_public_key
 from chat.e2e.suites import DEFAULT_KEX, DEFAULT_SUITE, KEX_NAMES, SUITE_NAMES, suite
 from chat.protocol.limits import Limits
 from chat.relay.console import WireView
@@ -108,6 +112,13 @@ def register(sub: Any) -> None:
         default=DEFAULTS.join_timeout,
         metavar="S",
         help="a new connection must be in a room within this (default %(default)g)",
+    )
+    limits.add_argument(
+        "--prove-timeout",
+        type=seconds,
+        default=DEFAULTS.prove_timeout,
+        metavar="S",
+        help="a joiner must answer its challenge (prove it holds its key) within this (default %(default)g)",
     )
     limits.add_argument(
         "--frame-timeout",
@@ -207,7 +218,7 @@ def handle(args: argparse.Namespace) -> int:
     chosen = args.cipher
     if chosen is None:
         chosen = choose_suite(console) if sys.stdin.isatty() else DEFAULT_SUITE
-    authorize = make_authorizer(read_ca_public_key(args.ca)) if args.ca else None
+    admission = JoinAdmission(read_ca_public_key(args.ca) if args.ca else None)
     config = ServerConfig(
         host=args.host,
         port=args.port,
@@ -220,11 +231,12 @@ def handle(args: argparse.Namespace) -> int:
         stall_timeout=args.stall_timeout,
         idle_timeout=args.idle_timeout,
         join_timeout=args.join_timeout,
+        prove_timeout=args.prove_timeout,
         frame_timeout=args.frame_timeout,
         max_unfinished=args.max_unfinished,
         linger=args.linger,
         shutdown_grace=args.shutdown_grace,
-        authorize=authorize,
+        admission=admission,
     )
     view = WireView(console, frames=not args.quiet, binary=BINARY_FIELDS)
     default = suite(chosen)

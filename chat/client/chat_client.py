@@ -37,14 +37,13 @@ from collections.abc import AsyncIterator, Awaitable
 from typing import Any
 
 from chat.client import events as ev
-from chat.client.errors import ClientError, ConnectError, ConnectionLost
+from chat.client.errors import ClientError, ConnectError, ConnectionLost, JoinError
 from chat.client.event_queue import EventQueue, QueueEnded
 from chat.client.events import MemberView
 from chat.client.feed import Feed, WireFrame
 from chat.client.handlers import Eligibility, RoomHandlers
 from chat.client.reports import sent_event
 from chat.e2e.identity import Identity, PublicIdentity, safety_number
-from chat.e2e.sealed import NONCE_SIZE
 from chat.e2e.session import Outgoing, Result, RoomSession, Sent, TraceRecord
 from chat.e2e.trust import KnownPeers, TrustState
 from chat.protocol.connection import Connection
@@ -59,7 +58,7 @@ from chat.protocol.events import (
     MessageFrame,
     PingFrame,
 )
-from chat.protocol.limits import DEFAULT_LIMITS, Limits
+from chat.protocol.limits import DEFAULT_LIMITS, JOIN_NONCE_BYTES, Limits
 from chat.protocol.names import name_key, name_problem
 from chat.protocol.state import Role, State
 from ciphers.rng import RNG, SYSTEM
@@ -100,7 +99,6 @@ class ChatClient(RoomHandlers):
         self.limits = limits
         self.hold_timeout = hold_timeout
         self.ping_interval = ping_interval
-        self.join_nonce: bytes | None = None  # drawn for each join; protocol v2 sends it (stream B)
         self.client_name = client_name
         self.certificate = certificate  # sent with each join, for servers and members that check it
         self.trace: Feed[TraceRecord] = Feed(trace_size)
@@ -115,7 +113,10 @@ class ChatClient(RoomHandlers):
         self._reader_task: asyncio.Task[None] | None = None
         self._ping_task: asyncio.Task[None] | None = None
         self._join_waiter: asyncio.Future[ev.Joined] | None = None
+        # The last join, with our join nonce: what the proof covers and the session is bound to.
+        self._join_sent: JoinFrame | None = None
         self._leave_waiter: asyncio.Future[None] | None = None
+        self._declining = False
         self._trust: dict[str, TrustState] = {}
         self._certificates: dict[str, str] = {}
         self._closing = False
@@ -217,6 +218,7 @@ class ChatClient(RoomHandlers):
         self._writer = writer
         self._connected = True
         self._hanging_up = False
+        self._declining = False
         self._trust = {}
         self._certificates = {}
         self._reader_task = self._spawn(self._read_loop(reader))
@@ -227,7 +229,14 @@ class ChatClient(RoomHandlers):
     async def join(
         self, room: str, suite: str | None = None, kex: str | None = None, *, timeout: float = 10.0
     ) -> ev.Joined:
-        """Join ``room`` (asking for ``suite``/``kex`` if it is new); :class:`JoinError` if refused."""
+        """Join ``room``; :class:`JoinError` if refused.
+
+        ``suite``/``kex`` are what a new room gets; once asked for, they are required: a room with
+        another (the relay chooses) is left at once, before any key is drawn, and the join fails
+        with code ``downgrade``. Asking for neither accepts the room's. Each join draws a new join
+        nonce, and the relay's challenge is answered with the proof of possession of our identity
+        key (:mod:`chat.e2e.admission`) before the ``welcome``.
+        """
         if suite is not None and suite not in SUITE_NAMES:
             raise ValueError(f"unknown cipher suite {suite!r}; choose from {', '.join(SUITE_NAMES)}")
         if kex is not None and kex not in KEX_NAMES:
@@ -235,7 +244,6 @@ class ChatClient(RoomHandlers):
         conn = self._require_connection()
         if conn.state is not State.IDLE:
             raise ClientError(f"cannot join while {conn.state.value}; leave the room first", "bad_state")
-        self.join_nonce = self.rng.bytes(NONCE_SIZE)
         join = JoinFrame(
             alias=self.alias,
             room=room,
@@ -244,7 +252,9 @@ class ChatClient(RoomHandlers):
             kex=kex,
             client=self.client_name,
             certificate=self.certificate,
+            nonce=self.rng.bytes(JOIN_NONCE_BYTES),
         )
+        self._join_sent = join
         waiter: asyncio.Future[ev.Joined] = asyncio.get_running_loop().create_future()
         self._join_waiter = waiter
         try:
@@ -253,8 +263,21 @@ class ChatClient(RoomHandlers):
                 return await waiter
         except TimeoutError:
             raise ClientError(f"no answer to join within {timeout:g} s", "timeout") from None
+        except JoinError as refused:
+            if refused.code == "downgrade":
+                await self._left_declined(timeout)
+            raise
         finally:
             self._join_waiter = None
+
+    async def _left_declined(self, timeout: float) -> None:
+        """Wait (bounded) until the relay confirms we left the room we refused: a new join may follow."""
+        waiter = self._leave_waiter
+        if waiter is not None:
+            with contextlib.suppress(ClientError, TimeoutError):
+                async with asyncio.timeout(timeout):
+                    await waiter
+        self._leave_waiter = None
 
     async def leave(self, *, timeout: float = 10.0) -> None:
         """Leave the room (the connection stays open); returns once the server confirmed."""

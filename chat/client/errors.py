@@ -17,7 +17,8 @@ class ConnectError(ClientError):
 
 
 class JoinError(ClientError):
-    """The server refused the join (alias taken, room full, bad name, unauthorised, ...)."""
+    """The join failed: the server refused it (alias taken, room full, bad name, unauthorised, ...),
+    or we refused the room it offered (``downgrade``: not the suite or kex we asked for)."""
 
 
 class ConnectionLost(ClientError):

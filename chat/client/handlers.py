@@ -12,7 +12,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
-import hashlib
 import time
 from collections.abc import Awaitable, Callable, Mapping
 from typing import TYPE_CHECKING, Any, ClassVar
@@ -21,22 +20,26 @@ from chat.client import events as ev
 from chat.client.errors import ClientError, ConnectionLost, JoinError
 from chat.client.feed import Feed, WireFrame
 from chat.client.reports import identity_changed, report
+from chat.e2e.admission import prove_join
 from chat.e2e.identity import Identity
-from chat.e2e.sealed import NONCE_SIZE
 from chat.e2e.session import Arrival, Held, Outgoing, Reason, Rejected, Result, RoomSession, TraceRecord
 from chat.e2e.suites import suite as suite_info
 from chat.e2e.trust import KnownPeers, TrustState
 from chat.protocol.connection import Connection
 from chat.protocol.errors import RemoteProtocolError
 from chat.protocol.events import (
+    ChallengeFrame,
     ConnectionClosed,
     ErrorFrame,
     Frame,
+    JoinFrame,
+    LeaveFrame,
     LeftFrame,
     Member,
     MemberJoinedFrame,
     MemberLeftFrame,
     PongFrame,
+    ProveFrame,
     RelayedKeyBundleFrame,
     RelayedMessageFrame,
     ShutdownFrame,
@@ -45,32 +48,29 @@ from chat.protocol.events import (
 from chat.protocol.framing import frame_payload
 from chat.protocol.limits import Limits
 from chat.protocol.names import name_key
-from ciphers.envelope import length_prefixed
 from ciphers.rng import RNG
 
 READ_SIZE = 64 * 1024
 #: The application's key hand-out policy: may (alias, identity map, certificate text or None) have
 #: our keys? Asked for each member before the session wraps anything to it (:mod:`chat.app`).
 Eligibility = Callable[[str, Mapping[str, str], str | None], bool]
-PLACEHOLDER_NONCE = b"cipherchat placeholder join nonce"
-PLACEHOLDER_NONCES = True  # join_nonce() gives placeholders, the same at every join (see there)
 REFUSED_JOINS = frozenset({Reason.DUPLICATE_MEMBER, Reason.REPLAYED_JOIN, Reason.MALFORMED})
 
 
-def join_nonce(room: str, alias: str) -> bytes:
-    """The join nonce of a member entry (ours included).
+def downgrade(join: JoinFrame, welcome: WelcomeFrame) -> str | None:
+    """Why ``welcome`` must be refused: it names a suite or kex other than the one ``join`` asked for.
 
-    TEMPORARY, until protocol v2 carries each member's nonce in its entry and ours in ``join``
-    (issue 10, stream B replaces this function with the entry's ``nonce``, and drops
-    :data:`PLACEHOLDER_NONCES`): every client derives the same placeholder, SHA-256 of the room
-    and the alias cut to 16 bytes. It is the same at every join, so it gives no freshness across
-    rejoins, and sessions are told so (``unique_nonces=False``): they accept a join they saw
-    before and infer no departure from a view.
+    The relay chooses a room's suite and key exchange (issue 10, point 2), so what was asked is
+    compared with what is offered; a join that asked for neither accepts the room's.
     """
-    digest = hashlib.sha256(
-        length_prefixed(PLACEHOLDER_NONCE, name_key(room).encode(), name_key(alias).encode())
+    if (join.suite or welcome.suite) == welcome.suite and (join.kex or welcome.kex) == welcome.kex:
+        return None
+    asked = f"{join.suite}/{join.kex}" if join.suite and join.kex else join.suite or f"kex {join.kex}"
+    return (
+        f"the relay offered {welcome.suite}/{welcome.kex} for room {welcome.room!r}, but you asked for "
+        f"{asked}: refused, as the relay could be downgrading the room (join without asking to accept "
+        "the room's)"
     )
-    return digest.digest()[:NONCE_SIZE]
 
 
 class RoomHandlers:
@@ -89,7 +89,9 @@ class RoomHandlers:
     _trust: dict[str, TrustState]  # by case-folded alias
     _certificates: dict[str, str]  # the text each member joined with, by case-folded alias
     _join_waiter: asyncio.Future[ev.Joined] | None
+    _join_sent: JoinFrame | None
     _leave_waiter: asyncio.Future[None] | None
+    _declining: bool  # we are leaving a room we refused (downgrade): its ``left`` is not news
     _connected: bool
     _hanging_up: bool  # we are closing the connection: its end is ours, not the server's
     _conn: Connection | None
@@ -103,6 +105,7 @@ class RoomHandlers:
         def _view(self, alias: str) -> ev.MemberView: ...
         async def _emit(self, event: ev.ChatEvent) -> None: ...
         async def _send_outgoing(self, out: Outgoing) -> None: ...
+        async def _send_frame(self, event: Frame) -> None: ...
         def _spawn(self, coroutine: Awaitable[Any]) -> asyncio.Task[Any]: ...
         async def _disconnected(self, reason: str, *, by_us: bool = False) -> None: ...
 
@@ -165,22 +168,34 @@ class RoomHandlers:
         if handler is not None:
             await handler(self, frame)
 
+    async def _on_challenge(self, challenge: ChallengeFrame) -> None:
+        """Prove possession of our identity key for the join we sent (the relay then admits or refuses)."""
+        join = self._join_sent
+        assert join is not None  # the state machine admits a challenge only after our join
+        proof = prove_join(self.identity, challenge.nonce, join.alias, join.room, join.nonce, rng=self.rng)
+        await self._send_frame(ProveFrame(proof))
+
     async def _on_welcome(self, welcome: WelcomeFrame) -> None:
+        join = self._join_sent
+        assert join is not None  # the state machine admits a welcome only after our join
+        refusal = downgrade(join, welcome)
+        if refusal is not None:
+            await self._decline(refusal)
+            return
         session = RoomSession(
             self.identity,
             welcome.you,
             welcome.room,
             welcome.suite,
             welcome.kex,
-            nonce=join_nonce(welcome.room, welcome.you),
-            unique_nonces=not PLACEHOLDER_NONCES,
+            nonce=join.nonce,
             rng=self.rng,
             max_text=self.limits.max_text,
             max_members=self.limits.max_members,
         )
         self.session = session
         self._certificates = {name_key(m.alias): m.certificate for m in welcome.members if m.certificate}
-        result = session.start([self._arrival(welcome.room, m) for m in welcome.members])
+        result = session.start([self._arrival(m) for m in welcome.members])
         warnings = [self._check_trust(m.alias) for m in welcome.members]
         info = suite_info(welcome.suite)
         joined = ev.Joined(
@@ -202,6 +217,15 @@ class RoomHandlers:
                 await self._emit(warning)
         await self._apply(result)
 
+    async def _decline(self, refusal: str) -> None:
+        """Leave the room the relay put us in, before any key is drawn, and fail the join."""
+        self._declining = True
+        self._leave_waiter = asyncio.get_running_loop().create_future()
+        await self._send_frame(LeaveFrame())
+        waiter = self._join_waiter
+        if waiter is not None and not waiter.done():
+            waiter.set_exception(JoinError(refusal, "downgrade"))
+
     async def _on_error(self, error: ErrorFrame) -> None:
         waiter = self._join_waiter
         if error.ref == "join" and waiter is not None and not waiter.done():
@@ -213,7 +237,7 @@ class RoomHandlers:
         if self.session is None:
             return
         member = frame.member
-        result = self.session.add_member(self._arrival(self.session.room, member))
+        result = self.session.add_member(self._arrival(member))
         if self.session.member(member.alias) is None or any(
             isinstance(e, Rejected) and e.reason in REFUSED_JOINS for e in result.events
         ):
@@ -252,12 +276,16 @@ class RoomHandlers:
         waiter = self._leave_waiter
         if waiter is not None and not waiter.done():
             waiter.set_result(None)
+        if self._declining:
+            self._declining = False
+            return
         await self._emit(ev.Left(frame.room))
 
     async def _on_pong(self, _frame: PongFrame) -> None:
         return
 
     _handlers: ClassVar[dict[type[Frame], Callable[[RoomHandlers, Any], Awaitable[None]]]] = {
+        ChallengeFrame: _on_challenge,
         WelcomeFrame: _on_welcome,
         ErrorFrame: _on_error,
         MemberJoinedFrame: _on_member_joined,
@@ -268,11 +296,11 @@ class RoomHandlers:
         PongFrame: _on_pong,
     }
 
-    def _arrival(self, room: str, member: Member) -> Arrival:
+    def _arrival(self, member: Member) -> Arrival:
         """``member`` as the session takes it, with the application's say on our keys (``eligibility``)."""
         policy = self.eligibility
         eligible = policy is None or policy(member.alias, member.identity, member.certificate)
-        return Arrival(member.alias, member.identity, join_nonce(room, member.alias), eligible)
+        return Arrival(member.alias, member.identity, member.nonce, eligible)
 
     def _check_trust(self, alias: str) -> ev.WarningEvent | None:
         """Compare ``alias``'s key with the known-peers store; a warning if it changed."""

@@ -10,5 +10,6 @@ ratcheted), :mod:`~chat.e2e.bodies` (reading and writing the bodies), :mod:`~cha
 each sender sends to), :mod:`~chat.e2e.room` (a room's members), the two message paths
 :mod:`~chat.e2e.hybrid` (with :mod:`~chat.e2e.bundles`) and :mod:`~chat.e2e.direct`, and
 :mod:`~chat.e2e.session` (``RoomSession``). Beside them: :mod:`~chat.e2e.trust` (trust on first
-use) and :mod:`~chat.e2e.certificates`.
+use), :mod:`~chat.e2e.certificates`, and :mod:`~chat.e2e.admission` (the proof of possession a
+joiner gives the relay, and the relay's check of it).
 """

@@ -145,7 +145,6 @@ class RoomState:
     clock: int = 0  # counts the membership changes we saw
     left: OrderedDict[str, tuple[Entry, int]] = field(default_factory=OrderedDict)
     seen: set[tuple[str, bytes]] = field(default_factory=set)  # (folded alias, nonce) of each join
-    unique_nonces: bool = True  # every join has its own nonce (see the session notes)
 
     def __post_init__(self) -> None:
         self.view = OurView(self.max_members)
@@ -175,7 +174,7 @@ class RoomState:
             return self.reject(
                 alias, Reason.DUPLICATE_MEMBER, f"{alias!r} is already in the room", "member"
             ), None
-        if self.unique_nonces and (key, arrival.nonce) in self.seen:
+        if (key, arrival.nonce) in self.seen:
             return self.reject(
                 alias, Reason.REPLAYED_JOIN, f"this join of {alias!r} was seen before", "member"
             ), None
@@ -186,8 +185,7 @@ class RoomState:
             problem = None
         except IdentityError as exc:
             identity, problem = None, str(exc)
-        if self.unique_nonces:
-            self.seen.add((key, arrival.nonce))
+        self.seen.add((key, arrival.nonce))
         member = Member(alias, identity, arrival.nonce, arrival.eligible, problem)
         member.changed_at = member.heard_at = self.clock
         self.members[key] = member

@@ -95,13 +95,14 @@ import re
 from collections.abc import Iterable, Mapping
 from typing import NamedTuple
 
+from chat.protocol.limits import JOIN_NONCE_BYTES
 from chat.protocol.names import is_valid_name, name_key
 from ciphers.envelope import Sealed, length_prefixed
 
 DOMAIN = b"cipherchat-e2e-v2"
 SIGNED = b"signed"
 KEY_INFO = b"cipherchat-e2e-v2 message keys"
-NONCE_SIZE = 16
+NONCE_SIZE = JOIN_NONCE_BYTES  # the protocol's join nonce (chat.protocol.limits)
 CHAIN_KEY_SIZE = 32
 FINGERPRINT_SIZE = 32
 DIGEST_SIZE = 32

@@ -12,9 +12,8 @@ joins: a frame carries its sender's nonce, and each bundle or direct message nam
 recipient's, so what was recorded before either side rejoined is refused (``stale_session``). A
 member announced while present is refused (``duplicate_member``), and so is a join seen before
 during ours (``replayed_join``): otherwise a fake leave and a replayed join would reopen a
-member's old frames. (``unique_nonces=False`` is only for clients whose join nonces are
-placeholders, the same at every join, until the protocol carries real ones: then a join seen
-before is accepted, and no departure is inferred from a view, since a nonce may name a later join.)
+member's old frames. The nonces come from the protocol: ours in our ``join``, each member's in
+its member entry (:mod:`chat.protocol`).
 
 The room's suite decides the path its messages take: the hybrid suites (:mod:`chat.e2e.hybrid`)
 give each sender a chain (:mod:`chat.e2e.chain`) handed over in key bundles; the direct suites
@@ -106,7 +105,6 @@ class RoomSession:
         max_text: int = MAX_TEXT,
         max_data: int = MAX_DATA,
         max_members: int = DEFAULT_LIMITS.max_members,
-        unique_nonces: bool = True,
     ) -> None:
         if len(nonce) != NONCE_SIZE:
             raise ValueError(f"a join nonce is {NONCE_SIZE} bytes, not {len(nonce)}")
@@ -114,7 +112,6 @@ class RoomSession:
         exchange = kex(kex_name)
         family = chosen.family(exchange.name)
         self._room = RoomState(identity, alias, room, chosen, exchange, family, rng, nonce, max_members)
-        self._room.unique_nonces = unique_nonces
         self._path: HybridPath | DirectPath = (
             HybridPath(self._room, chosen, self._observe, max_held=max_held)
             if isinstance(chosen, HybridSuite)
@@ -244,8 +241,7 @@ class RoomSession:
     def _observe(self, sender: Member, evidence: Evidence) -> Result:
         """What an accepted frame showed of ``sender``'s view: departures first, then differences."""
         result = EMPTY
-        gone_members = self._room.departures(sender, evidence.changes) if self._room.unique_nonces else []
-        for gone in gone_members:
+        for gone in self._room.departures(sender, evidence.changes):
             result += self._forget(gone, "departed", sender.alias)
         return result + self._room.check_view(sender, evidence)
 

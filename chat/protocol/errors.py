@@ -26,7 +26,7 @@ class ErrorCode(StrEnum):
     ALIAS_TAKEN = "alias_taken"  # the alias is in use in that room (ignoring case)
     ROOM_FULL = "room_full"  # the room has its maximum number of members
     UNKNOWN_MEMBER = "unknown_member"  # a payload addressed to nobody in the room
-    UNAUTHORIZED = "unauthorized"  # the server's authorisation hook refused the join (certificates)
+    UNAUTHORIZED = "unauthorized"  # the admission hook refused the join (proof, identity, certificate)
     SLOW_READER = "slow_reader"  # the client did not read its frames; it is disconnected
     IDLE_TIMEOUT = "idle_timeout"  # nothing received for too long; the client is disconnected
     SERVER_FULL = "server_full"  # too many connections

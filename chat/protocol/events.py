@@ -1,16 +1,19 @@
 """The frames of the protocol as frozen dataclasses, with strict conversion from and to JSON objects.
 
-Every frame is a JSON object ``{"type": ..., "v": 1, ...}``. A frame type means one thing in one
-direction: the client sends ``join``, ``leave``, ``message``, ``key_bundle`` and ``ping``; the server
-sends ``welcome``, ``member_joined``, ``member_left``, ``left``, ``message``, ``key_bundle``,
-``error``, ``shutdown`` and ``pong`` (its ``message`` and ``key_bundle`` carry the ``from`` it
-stamped). Decoding checks every field: a missing, unexpected or mistyped field, a broken name or a
-field above its limit raises :class:`~chat.protocol.errors.RemoteProtocolError` with the code the
-server puts in its ``error`` frame.
+Every frame is a JSON object ``{"type": ..., "v": 2, ...}``. A frame type means one thing in one
+direction: the client sends ``join``, ``prove``, ``leave``, ``message``, ``key_bundle`` and
+``ping``; the server sends ``challenge``, ``welcome``, ``member_joined``, ``member_left``,
+``left``, ``message``, ``key_bundle``, ``error``, ``shutdown`` and ``pong`` (its ``message`` and
+``key_bundle`` carry the ``from`` it stamped). Decoding checks every field: a missing, unexpected
+or mistyped field, a broken name or a field above its limit raises
+:class:`~chat.protocol.errors.RemoteProtocolError` with the code the server puts in its ``error``
+frame.
 
 What the relay carries for the end-to-end layer is opaque: identities, certificates, bodies and
 payloads are strings or maps of strings to strings the server never interprets beyond their size.
-Binary data inside them is standard base64, read strictly (:mod:`ciphers.strict_base64`).
+Binary data inside them is standard base64, read strictly (:mod:`ciphers.strict_base64`). The
+protocol's own binary fields (a join nonce, a challenge, a proof) are base64 on the wire and
+bytes in the frames, of the sizes :mod:`chat.protocol.limits` fixes.
 
 The wire names of the suites and key exchanges are defined here, once (:data:`SuiteName`,
 :data:`KexName`); what each one does is :mod:`chat.e2e.suites`'s registry.
@@ -24,10 +27,12 @@ from typing import Any, ClassVar, Literal, TypeAlias, cast, get_args
 
 from chat.protocol.errors import ErrorCode, RemoteProtocolError
 from chat.protocol.framing import encode_json
-from chat.protocol.limits import Limits
+from chat.protocol.limits import CHALLENGE_BYTES, JOIN_NONCE_BYTES, Limits
 from chat.protocol.names import name_key, name_problem
+from ciphers import strict_base64
+from ciphers.errors import FormatError
 
-PROTOCOL_VERSION = 1
+PROTOCOL_VERSION = 2
 
 SuiteName = Literal["3des", "des", "rsa", "elgamal"]
 KexName = Literal["rsa", "elgamal"]
@@ -89,6 +94,21 @@ class _Fields:
         if not isinstance(value, str) or value not in choices:
             raise self.fail(f"field {key!r} must be one of {', '.join(choices)}", ErrorCode.BAD_SUITE)
         return value
+
+    def binary(self, key: str, low: int, high: int | None = None) -> bytes:
+        """A base64 field, decoded strictly, holding exactly ``low`` bytes (or ``low`` to ``high``)."""
+        high = low if high is None else high
+        size = f"{low}" if low == high else f"{low} to {high}"
+        value = self.get(key, False)
+        if not isinstance(value, str) or len(value) > 4 * -(-high // 3):
+            raise self.fail(f"field {key!r} must be base64 of {size} bytes")
+        try:
+            data = strict_base64.decode(value)
+        except FormatError as exc:
+            raise self.fail(f"field {key!r} is {exc}") from None
+        if not low <= len(data) <= high:
+            raise self.fail(f"field {key!r} must be base64 of {size} bytes, got {len(data)}")
+        return data
 
     def flag(self, key: str) -> bool:
         value = self.get(key, True)
@@ -204,16 +224,19 @@ class Frame:
 
 @dataclass(frozen=True, slots=True)
 class Member:
-    """A room member as the others see it: alias and the opaque public identity it joined with."""
+    """A room member as the others see it: alias, the opaque public identity and certificate it
+    joined with, and its join nonce (what binds the end-to-end layer's frames to this one join)."""
 
     alias: str
     identity: StrMap
     certificate: str | None = None
+    nonce: bytes = field(kw_only=True)
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {"alias": self.alias, "identity": self.identity}
         if self.certificate is not None:
             out["certificate"] = self.certificate
+        out["nonce"] = strict_base64.encode(self.nonce)
         return out
 
     @classmethod
@@ -228,15 +251,16 @@ class Member:
 
 
 def _read_member(fields: _Fields) -> Member:
-    """Alias, identity and certificate, as in ``join`` and every member entry."""
+    """Alias, identity, certificate and join nonce, as in ``join`` and every member entry."""
     alias = fields.name("alias", ErrorCode.BAD_ALIAS, "alias")
     identity = fields.str_map("identity")
     certificate = fields.text("certificate", fields.limits.max_member, optional=True)
-    member = Member(alias, identity, certificate)
+    nonce = fields.binary("nonce", JOIN_NONCE_BYTES)
+    member = Member(alias, identity, certificate, nonce=nonce)
     size = len(encode_json(member.to_dict()))
     if size > fields.limits.max_member:
         raise fields.fail(
-            f"identity and certificate take {size} bytes, above the limit of {fields.limits.max_member}",
+            f"the member entry takes {size} bytes, above the limit of {fields.limits.max_member}",
             ErrorCode.TOO_LARGE,
         )
     return member
@@ -251,6 +275,8 @@ class JoinFrame(Frame):
 
     ``suite`` and ``kex`` are what the client asks for if the room is new; an existing room keeps
     its own, and ``welcome`` says which applies. ``client`` names the client software (optional).
+    ``nonce`` is the join nonce: 16 random bytes the client draws for this join alone; the server
+    hands it to the other members with the identity, and the proof of possession covers it.
     """
 
     type: ClassVar[str] = "join"
@@ -261,11 +287,12 @@ class JoinFrame(Frame):
     kex: KexName | None = None
     certificate: str | None = None
     client: str | None = None
+    nonce: bytes = field(kw_only=True)
 
     @property
     def member(self) -> Member:
         """How the other members will see this client."""
-        return Member(self.alias, self.identity, self.certificate)
+        return Member(self.alias, self.identity, self.certificate, nonce=self.nonce)
 
     def to_dict(self) -> dict[str, Any]:
         out = {"type": self.type, "v": PROTOCOL_VERSION, "alias": self.alias, "room": self.room}
@@ -274,6 +301,7 @@ class JoinFrame(Frame):
             value = getattr(self, key)
             if value is not None:
                 out[key] = value
+        out["nonce"] = strict_base64.encode(self.nonce)
         return out
 
     @classmethod
@@ -287,7 +315,27 @@ class JoinFrame(Frame):
             kex=fields.choice("kex", KEX_NAMES, optional=True),
             certificate=member.certificate,
             client=fields.text("client", fields.limits.max_short, optional=True),
+            nonce=member.nonce,
         )
+
+
+@dataclass(frozen=True, slots=True)
+class ProveFrame(Frame):
+    """The answer to ``challenge``: the joiner's signature proving it holds its identity's private key.
+
+    What is signed is the end-to-end layer's to say (the protocol carries the bytes); the server's
+    admission hook checks it before ``welcome``.
+    """
+
+    type: ClassVar[str] = "prove"
+    signature: bytes
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"type": self.type, "v": PROTOCOL_VERSION, "signature": strict_base64.encode(self.signature)}
+
+    @classmethod
+    def from_fields(cls, fields: _Fields) -> ProveFrame:
+        return cls(fields.binary("signature", 1, fields.limits.max_signature))
 
 
 @dataclass(frozen=True, slots=True)
@@ -370,6 +418,21 @@ class KeyBundleFrame(Frame):
 
 
 # --- server to client ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class ChallengeFrame(Frame):
+    """The server's answer to a valid ``join``: 32 fresh random bytes for the joiner to sign (``prove``)."""
+
+    type: ClassVar[str] = "challenge"
+    nonce: bytes
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"type": self.type, "v": PROTOCOL_VERSION, "nonce": strict_base64.encode(self.nonce)}
+
+    @classmethod
+    def from_fields(cls, fields: _Fields) -> ChallengeFrame:
+        return cls(fields.binary("nonce", CHALLENGE_BYTES))
 
 
 @dataclass(frozen=True, slots=True)
@@ -588,9 +651,10 @@ class ConnectionClosed(Frame):
     type: ClassVar[str] = "closed"
 
 
-ClientFrame: TypeAlias = JoinFrame | LeaveFrame | MessageFrame | KeyBundleFrame | PingFrame
+ClientFrame: TypeAlias = JoinFrame | ProveFrame | LeaveFrame | MessageFrame | KeyBundleFrame | PingFrame
 ServerFrame: TypeAlias = (
-    WelcomeFrame
+    ChallengeFrame
+    | WelcomeFrame
     | MemberJoinedFrame
     | MemberLeftFrame
     | LeftFrame
@@ -602,11 +666,12 @@ ServerFrame: TypeAlias = (
 )
 
 CLIENT_FRAMES: dict[str, type[Frame]] = {
-    cls.type: cls for cls in (JoinFrame, LeaveFrame, MessageFrame, KeyBundleFrame, PingFrame)
+    cls.type: cls for cls in (JoinFrame, ProveFrame, LeaveFrame, MessageFrame, KeyBundleFrame, PingFrame)
 }
 SERVER_FRAMES: dict[str, type[Frame]] = {
     cls.type: cls
     for cls in (
+        ChallengeFrame,
         WelcomeFrame,
         MemberJoinedFrame,
         MemberLeftFrame,

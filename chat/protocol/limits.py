@@ -24,6 +24,9 @@ MiB = 1024 * KiB
 FRAME_OVERHEAD = 2 * KiB
 # The least room a member's entry may get: an RSA-2048 PEM, an ElGamal key and a certificate.
 MIN_MEMBER = 4 * KiB
+# Fixed sizes of the protocol's own binary fields (base64 on the wire).
+JOIN_NONCE_BYTES = 16  # a join nonce, drawn by the joiner for each join
+CHALLENGE_BYTES = 32  # a challenge, drawn by the server for each join
 # Entries a map may hold besides one per member: the sender's own fields (iv, ct, sig, ...).
 FIXED_FIELDS = 64
 
@@ -42,6 +45,7 @@ class Limits:
     max_short: int = 256  # characters of short strings: key ids, reasons, client names, ping data
     max_message: int = 1 * KiB  # characters of an error frame's human message
     max_text: int = 4 * KiB  # characters of a chat message's plaintext: enforced by clients, which seal it
+    max_signature: int = 512  # bytes of a prove frame's signature: RSA-4096, the largest identity key
 
     @property
     def max_client_frame(self) -> int:

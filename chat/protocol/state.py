@@ -1,6 +1,6 @@
 """The conversation's state machine: one table per sender, applied identically by both sides.
 
-A connection is in one of five states. Frames the client sends move it by :data:`CLIENT_SENDS`,
+A connection is in one of six states. Frames the client sends move it by :data:`CLIENT_SENDS`,
 frames the server sends by :data:`SERVER_SENDS`; each side applies both tables (one to what it
 sends, the other to what it receives), so client and server always agree on the state. A pair
 missing from its table is out of state: the sender's :class:`~chat.protocol.connection.Connection`
@@ -9,13 +9,20 @@ refuses it (LocalProtocolError) and the receiver's rejects it (RemoteProtocolErr
 
 ::
 
-    IDLE --join--> JOINING --welcome--> IN_ROOM --leave--> LEAVING --left--> IDLE
-                   JOINING --error----> IDLE
+    IDLE --join--> JOINING --challenge--> PROVING --prove--> PROVING --welcome--> IN_ROOM
+                   JOINING --error------> IDLE     PROVING --error--> IDLE
+    IN_ROOM --leave--> LEAVING --left--> IDLE
     any state but CLOSED --shutdown--> CLOSED;  the connection ending --> CLOSED
 
-The server never rests in JOINING or LEAVING: it answers ``join`` and ``leave`` before it reads
-another frame. Only the client waits there, and while it is LEAVING it still accepts what the
-server relayed before it read the ``leave``.
+Every join is challenged: ``welcome`` comes only in PROVING, so a client never enters a room
+without proving possession of its identity key, and a server never seats one that did not.
+
+The server never rests in JOINING or LEAVING: it answers ``join`` (``challenge`` or ``error``) and
+``leave`` before it reads another frame. It rests in PROVING until the ``prove`` arrives, which
+it answers at once (``welcome`` or ``error``), or until its deadline passes (``error``); any
+``error`` it sends in PROVING ends the join, so a second ``prove`` meets IDLE or IN_ROOM and is
+refused. Only the client waits in JOINING and LEAVING, and while it is LEAVING it still accepts
+what the server relayed before it read the ``leave``.
 """
 
 from __future__ import annotations
@@ -41,7 +48,8 @@ class State(Enum):
     """Where the conversation is."""
 
     IDLE = "idle"  # connected, in no room
-    JOINING = "joining"  # join sent, no answer yet
+    JOINING = "joining"  # join sent, no challenge yet
+    PROVING = "proving"  # challenge received: the proof is owed, then the verdict awaited
     IN_ROOM = "in_room"  # welcome received: member of one room
     LEAVING = "leaving"  # leave sent, no answer yet
     CLOSED = "closed"  # shutdown received or the connection ended
@@ -50,12 +58,13 @@ class State(Enum):
     __hash__ = object.__hash__
 
 
-OPEN_STATES = (State.IDLE, State.JOINING, State.IN_ROOM, State.LEAVING)
+OPEN_STATES = (State.IDLE, State.JOINING, State.PROVING, State.IN_ROOM, State.LEAVING)
 
 Transitions = dict[tuple[State, str], State]
 
 CLIENT_SENDS: Transitions = {
     (State.IDLE, "join"): State.JOINING,
+    (State.PROVING, "prove"): State.PROVING,
     (State.IN_ROOM, "leave"): State.LEAVING,
     (State.IN_ROOM, "message"): State.IN_ROOM,
     (State.IN_ROOM, "key_bundle"): State.IN_ROOM,
@@ -63,8 +72,10 @@ CLIENT_SENDS: Transitions = {
 }
 
 SERVER_SENDS: Transitions = {
-    (State.JOINING, "welcome"): State.IN_ROOM,
+    (State.JOINING, "challenge"): State.PROVING,
     (State.JOINING, "error"): State.IDLE,
+    (State.PROVING, "welcome"): State.IN_ROOM,
+    (State.PROVING, "error"): State.IDLE,
     (State.LEAVING, "left"): State.IDLE,
     **{(state, "error"): state for state in (State.IDLE, State.IN_ROOM, State.LEAVING)},
     **{

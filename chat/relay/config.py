@@ -8,15 +8,31 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Protocol
 
-from chat.protocol.events import JoinFrame, KexName, SuiteName
+from chat.protocol.events import JoinFrame, KexName, ProveFrame, SuiteName
 from chat.protocol.limits import DEFAULT_LIMITS, Limits, MiB
 
-Authorize = Callable[[JoinFrame], "str | None"]
 Wiretap = Callable[[str, str, bytes], None]
 
 COUNTS = ("max_connections", "max_per_address", "queue_bytes", "max_unfinished")
-TIMEOUTS = ("stall_timeout", "idle_timeout", "join_timeout", "frame_timeout", "linger", "shutdown_grace")
+TIMEOUTS = (
+    "stall_timeout",
+    "idle_timeout",
+    "join_timeout",
+    "prove_timeout",
+    "frame_timeout",
+    "linger",
+    "shutdown_grace",
+)
+
+
+class Admission(Protocol):
+    """Whether a joiner that answered its challenge may enter (``ServerConfig.admission``)."""
+
+    def check(self, join: JoinFrame, challenge: bytes, proof: ProveFrame) -> str | None:
+        """None admits ``join``; otherwise the one-line reason it is refused (sent as ``unauthorized``)."""
+        ...
 
 
 @dataclass(frozen=True)
@@ -34,12 +50,13 @@ class ServerConfig:
     stall_timeout: float = 5.0  # how long a client may take none of what waits for it
     idle_timeout: float | None = 600.0  # no frame received for this long: disconnected (clients ping)
     join_timeout: float | None = 10.0  # a new connection must be in a room within this
+    prove_timeout: float = 10.0  # a joiner must answer its challenge within this
     frame_timeout: float | None = 30.0  # a frame once begun must be complete within this
     max_unfinished: int = 64 * MiB  # bytes of unfinished frames held, all connections together
     linger: float = 10.0  # how long a client cut off has to read its last frames (its error)
     shutdown_grace: float = 2.0  # how long the clients have to read the shutdown frame
-    # Called on each join; returns None to admit, or the reason to refuse (issue 5's --ca hooks here).
-    authorize: Authorize | None = None
+    # Asked on each proof; None seats anyone who answers (tests of the relay alone).
+    admission: Admission | None = None
     # Called with (peer, "in" or "out", bytes) for every chunk read and written (whole frames out).
     wiretap: Wiretap | None = None
 
@@ -55,6 +72,12 @@ class ServerConfig:
     @property
     def tick(self) -> float:
         """How often the deadlines are checked: a quarter of the shortest, within 10 ms and 0.5 s."""
-        timeouts = [self.stall_timeout, self.idle_timeout, self.join_timeout, self.frame_timeout]
+        timeouts = [
+            self.stall_timeout,
+            self.idle_timeout,
+            self.join_timeout,
+            self.prove_timeout,
+            self.frame_timeout,
+        ]
         shortest = min(t for t in timeouts if t is not None)
         return min(max(shortest / 4, 0.01), 0.5)

@@ -87,6 +87,17 @@ class WireView:
     def disconnected(self, peer: str, reason: str) -> None:
         self._line(("- ", "dim"), f"{peer} disconnected ({safe(reason, 80)})")
 
+    def challenged(self, peer: str, room: str, alias: str, challenge: bytes) -> None:
+        """A join answered with its challenge: the seat waits for the proof of possession."""
+        if not self.frames:
+            return
+        self._line(
+            (f"[{room}] ", "cyan"),
+            (alias, "bold"),
+            f" asks to join from {peer}: challenge {len(challenge)} B ",
+            (challenge[:PREVIEW_BYTES].hex() + "…", "green"),
+        )
+
     def joined(
         self, peer: str, room: str, alias: str, suite: str, kex: str, identity: Mapping[str, str]
     ) -> None:

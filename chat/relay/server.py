@@ -16,6 +16,11 @@ half of them are behind (more than :data:`~chat.relay.peer.PACE_MARK` waiting), 
 the room's senders no further until it has caught up, and TCP slows them. So a stalled minority
 never delays the others, and a room that is slow as a whole loses nobody.
 
+Every join is challenged (the protocol's proof of possession): a valid ``join`` gets a fresh
+``challenge``, and only a ``prove`` within ``prove_timeout`` that the configured
+:class:`~chat.relay.config.Admission` accepts gets the seat and the ``welcome``. The relay holds no
+key and checks no signature itself: ``python -m chat server`` installs the end-to-end layer's.
+
 What a connection may hold (admission, deadlines, the bound on unfinished frames) is the
 :class:`~chat.relay.guard.Guard`'s to say; the configuration is :class:`~chat.relay.config.ServerConfig`.
 
@@ -33,11 +38,12 @@ import ctypes
 import signal
 import sys
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from typing import Any
 
 from chat.protocol.errors import ErrorCode, LocalProtocolError, RemoteProtocolError
 from chat.protocol.events import (
+    ChallengeFrame,
     ConnectionClosed,
     ErrorFrame,
     Frame,
@@ -50,6 +56,7 @@ from chat.protocol.events import (
     MessageFrame,
     PingFrame,
     PongFrame,
+    ProveFrame,
     RelayedKeyBundleFrame,
     RelayedMessageFrame,
     ShutdownFrame,
@@ -57,19 +64,31 @@ from chat.protocol.events import (
     WelcomeFrame,
 )
 from chat.protocol.framing import encode_frame
-from chat.relay.config import Authorize, ServerConfig, Wiretap
+from chat.protocol.limits import CHALLENGE_BYTES
+from chat.protocol.state import State
+from chat.relay.config import Admission, ServerConfig, Wiretap
 from chat.relay.console import WireView
+from chat.relay.deadlines import Deadlines
 from chat.relay.fanout import SharedPrefix
 from chat.relay.guard import Cut, Guard
 from chat.relay.peer import Peer
 from chat.relay.rooms import Refusal, Room, Rooms
+from ciphers.rng import SYSTEM
 
-__all__ = ["Authorize", "RelayServer", "ServerConfig", "Wiretap", "run_server", "serve"]
+__all__ = ["Admission", "RelayServer", "ServerConfig", "Wiretap", "run_server", "serve"]
 
 BACKLOG = 1024  # connections the kernel may hold for us to accept (a class arriving at once)
 FILES_SPARE = 64  # open files besides the connections: the listening socket, logs, the loop's own
 M_MMAP_THRESHOLD = -3  # glibc's mallopt parameter (malloc.h)
 REFUSALS_SHOWN_EVERY = 10.0  # seconds between the console's summaries of connections refused
+
+
+@dataclass(frozen=True, slots=True)
+class Proving:
+    """A join waiting for its proof: the join, and the challenge it was sent."""
+
+    join: JoinFrame
+    challenge: bytes
 
 
 class RelayServer:
@@ -83,6 +102,8 @@ class RelayServer:
         self.peers: set[Peer] = set()  # admitted connections, until the transport reports them lost
         self.dirty: list[Peer] = []  # peers with frames queued, flushed once per round of reads
         self.to_cut: list[Cut[Peer]] = []
+        self.proving: dict[Peer, Proving] = {}  # joins challenged, not yet proved
+        self.unproved: Deadlines[Peer] = Deadlines()  # since each of those challenges
         self._refused: dict[str, int] = {}  # addresses refused at the door: refusals not yet shown
         self.internal_errors = 0  # bugs caught at a connection's edge; tests require 0
         self.host = config.host
@@ -99,6 +120,7 @@ class RelayServer:
             MessageFrame: self._relay_message,
             KeyBundleFrame: self._relay_key_bundle,
             JoinFrame: self._join,
+            ProveFrame: self._prove,
             LeaveFrame: self._leave,
             PingFrame: self._ping,
         }
@@ -379,6 +401,8 @@ class RelayServer:
             try:
                 now = self._loop.time()
                 self.to_cut += self.guard.expired(now, self._waiting)
+                for peer in self.unproved.expired(now, self.config.prove_timeout):
+                    self._unproved(peer)
                 self.flush()
                 if now >= show_refusals_at:
                     self._show_refusals()
@@ -394,18 +418,29 @@ class RelayServer:
     # --- the protocol's events ------------------------------------------------------------------
 
     def _join(self, peer: Peer, join: JoinFrame) -> None:
-        authorize = self.config.authorize
-        if authorize is not None:
-            reason = authorize(join)
+        """Answer a valid ``join`` with a fresh challenge; the seat waits for the proof (:meth:`_prove`)."""
+        challenge = SYSTEM.bytes(CHALLENGE_BYTES)
+        self.proving[peer] = Proving(join, challenge)  # replaces a join refused while it was proving
+        self.unproved.start(peer, self._loop.time())
+        peer.send(ChallengeFrame(challenge))
+        if self.view is not None:
+            self.view.challenged(peer.label, join.room, join.alias, challenge)
+
+    def _prove(self, peer: Peer, proof: ProveFrame) -> None:
+        """Ask the admission hook about the proof; seat the joiner, or refuse it with the reason."""
+        proving = self.proving.pop(peer)  # the state machine admits prove only after a challenge
+        self.unproved.stop(peer)
+        join = proving.join
+        admission = self.config.admission
+        if admission is not None:
+            reason = admission.check(join, proving.challenge, proof)
             if reason is not None:
-                self._log_refused(peer.label, ErrorCode.UNAUTHORIZED, reason)
-                peer.send(self._error(ErrorCode.UNAUTHORIZED, reason, ref="join"))
+                self._refuse_join(peer, ErrorCode.UNAUTHORIZED, reason)
                 return
         try:
             room = self.rooms.join(join, peer)
         except Refusal as refusal:
-            self._log_refused(peer.label, refusal.code, refusal.message)
-            peer.send(self._error(refusal.code, refusal.message, ref="join"))
+            self._refuse_join(peer, refusal.code, refusal.message)
             return
         self.guard.joined(peer)
         others = room.others(join.alias)
@@ -419,6 +454,19 @@ class RelayServer:
         if self.view is not None:
             self.view.joined(peer.label, room.name, join.alias, room.suite, room.kex, join.identity)
 
+    def _unproved(self, peer: Peer) -> None:
+        """The deadline of ``peer``'s challenge passed without a proof: the join is refused."""
+        proving = self.proving.pop(peer, None)
+        self.unproved.stop(peer)
+        if proving is None or peer.closed or peer.conn.state is not State.PROVING:
+            return  # a join already refused (by an error frame sent while proving)
+        timeout = self.config.prove_timeout
+        self._refuse_join(peer, ErrorCode.UNAUTHORIZED, f"no proof of possession within {timeout:g} s")
+
+    def _refuse_join(self, peer: Peer, code: ErrorCode, message: str) -> None:
+        self._log_refused(peer.label, code, message)
+        peer.send(self._error(code, message, ref="join"))
+
     def _leave(self, peer: Peer, _leave: LeaveFrame) -> None:
         room = peer.room
         assert room is not None  # the state machine admits leave only in a room
@@ -429,6 +477,8 @@ class RelayServer:
 
     def _depart(self, peer: Peer) -> None:
         """Take ``peer`` out of its room and tell the others (unless the whole server is stopping)."""
+        self.proving.pop(peer, None)
+        self.unproved.stop(peer)
         room = peer.room
         if room is None:
             return
