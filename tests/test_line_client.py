@@ -23,6 +23,7 @@ from chat.e2e.admission import JoinAdmission
 from chat.e2e.identity import safety_number
 from chat.e2e.trust import KnownPeers
 from chat.protocol.events import Member, MemberJoinedFrame
+from chat.protocol.limits import JOIN_NONCE_BYTES
 from chat.relay.server import RelayServer, ServerConfig, serve
 from ciphers.rng import DeterministicRNG
 from tests.chat_net import TapProxy, eventually, run
@@ -315,7 +316,9 @@ def test_without_accept_files_an_offer_is_refused_in_one_line_and_the_sender_tol
 
 
 def test_a_ghost_the_relay_shows_only_some_is_named_in_red_words_and_in_json(tmp_path: Path) -> None:
-    ghost = MemberJoinedFrame(Member("ghost", dict(identity("mallory").public.to_wire()))).to_dict()
+    ghost = MemberJoinedFrame(
+        Member("ghost", dict(identity("mallory").public.to_wire()), nonce=bytes(JOIN_NONCE_BYTES))
+    ).to_dict()
 
     def down(number: int, alias: str | None, obj: dict[str, Any]) -> list[dict[str, Any]]:
         # bob and carol are told of a "ghost" right after their welcome; alice is not
