@@ -4,30 +4,30 @@ ChatSession and a CommandRunner on a relay in the test's event loop (127.0.0.1).
 from __future__ import annotations
 
 import asyncio
+import io
 import time
 from typing import Any
+from unittest.mock import ANY
 
 import pytest
 
 from chat.app.ca_checks import NO_CERTIFICATE, UNUSABLE, CertificateChecks
-from chat.app.chat_session import (
-    ChatSession,
-    SessionOptions,
-    connection_state,
-    insecure_warning,
-    join_refusal,
-)
+from chat.app.chat_session import ChatSession, SessionOptions, connection_state
+from chat.app.policy import exclusion, first_contact, insecure_warning, join_refusal, sender_refusal
 from chat.client import events as ev
 from chat.client.chat_client import ChatClient
 from chat.client.errors import ClientError, JoinError
 from chat.client.reconnect import ConnectionState
-from chat.e2e.certificates import CertificateState, issue
+from chat.e2e.certificates import CertificateState, CertificateStatus, issue
 from chat.e2e.suites import SUITES
 from chat.e2e.trust import TrustState
 from chat.relay.server import ServerConfig, serve
-from chat.transfer.manager import TransferError
+from chat.transfer.errors import TransferError
 from chat.ui import commands as cmd
+from chat.ui.line import run_line_client
+from chat.ui.options import ClientOptions
 from chat.ui.runner import CommandRunner
+from chat.ui.text import plain_lines
 from tests.chat_net import Recorder, eventually, run
 from tests.chat_support import identity
 from tests.test_certificates import ca_key
@@ -67,6 +67,32 @@ def test_every_insecure_suite_has_its_warning() -> None:
     for name, info in SUITES.items():
         warning = insecure_warning(name)
         assert (warning.code, warning.message) == ("insecure_suite", f"{name} is insecure: {info.note}")
+
+
+def test_the_key_goes_to_neither_a_changed_key_nor_a_certificate_that_does_not_hold() -> None:
+    assert exclusion("bob", TrustState.NEW, None) is None  # first contact: trust on first use
+    assert exclusion("bob", TrustState.KNOWN, CertificateStatus(CertificateState.VALID, "ok")) is None
+    changed = exclusion("bob", TrustState.CHANGED, None)
+    assert changed == "its identity key CHANGED (/verify bob, then /trust bob if the numbers match)"
+    assert (
+        exclusion("bob", TrustState.VERIFIED, NO_CERTIFICATE)
+        == "its certificate does not hold (no certificate)"
+    )
+    assert exclusion("bob", None, UNUSABLE) == "its certificate does not hold (identity keys unusable)"
+    refused = sender_refusal("bob", TrustState.KNOWN, NO_CERTIFICATE)
+    assert (
+        refused is not None
+        and refused.to_sender == "this member checks certificates, and yours does not hold"
+    )
+    assert sender_refusal("bob", TrustState.KNOWN, None) is None
+
+
+def test_first_contact_is_said_once_per_key() -> None:
+    fingerprint = identity("bob").fingerprint
+    assert first_contact("bob", fingerprint, TrustState.NEW) == ev.FirstContact("bob", fingerprint, time=ANY)
+    for trust in (TrustState.KNOWN, TrustState.VERIFIED, TrustState.CHANGED, None):
+        assert first_contact("bob", fingerprint, trust) is None
+    assert first_contact("bob", None, TrustState.NEW) is None
 
 
 def test_certificate_checks_are_remembered_per_alias_certificate_and_key() -> None:
@@ -109,6 +135,9 @@ def test_a_session_answers_who_verify_trust_and_cert_and_shows_the_insecure_suit
         await bob.connect("127.0.0.1", server.port)
         await bob.join("lobby")
         await eventually(lambda: bool(alice.of(ev.MemberJoined)), "bob's arrival")
+        assert [(e.alias, e.fingerprint) for e in alice.of(ev.FirstContact)] == [
+            ("bob", identity("bob").fingerprint)
+        ]
         (warning,) = alice.of(ev.WarningEvent)
         assert warning.code == "insecure_suite"
         checked = {(c.alias, c.own): c.status for c in alice.of(ev.CertificateChecked)}
@@ -121,7 +150,7 @@ def test_a_session_answers_who_verify_trust_and_cert_and_shows_the_insecure_suit
         assert who.members[0].certificate_status == NO_CERTIFICATE
         number = session.verify("Bob")
         assert number.fingerprint == identity("bob").fingerprint and len(number.number.replace(" ", "")) == 60
-        assert session.trust("bob").fingerprint == identity("bob").fingerprint
+        assert (await session.trust("bob")).fingerprint == identity("bob").fingerprint
         assert session.who().members[0].trust is TrustState.VERIFIED
         details = session.certificate("bob")
         assert (details.alias, details.status, details.certificate) == ("bob", NO_CERTIFICATE, None)
@@ -212,6 +241,45 @@ def test_the_runner_answers_at_once_queues_actions_in_order_and_hands_views_thei
         acting.cancel()
         await alice.client.close()
         await bob.client.close()
+        await server.close()
+
+    run(scenario, timeout=60)
+
+
+DOWNGRADE = (
+    "the relay offered 3des/elgamal for room 'maths', but you asked for 3des/rsa: refused, as the relay "
+    "could be downgrading the room (join without asking to accept the room's)"
+)
+
+
+async def refuse_as_downgrade(self: ChatClient, *args: object, **kwargs: object) -> ev.Joined:
+    """The client's refusal of a room with another suite (JoinError code downgrade), as views get it."""
+    raise JoinError(DOWNGRADE, "downgrade")
+
+
+def test_a_downgrade_refused_is_one_line_in_the_line_client_and_after_a_join_command(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    async def scenario() -> None:
+        server = await serve(ServerConfig(port=0))
+        alice = await opened(server.port, "alice")
+        session = alice.client
+        assert isinstance(session, ChatSession)
+        monkeypatch.setattr(ChatClient, "join", refuse_as_downgrade)
+        view = FakeView()
+        runner = CommandRunner(view, session)
+        acting = asyncio.ensure_future(runner.run())
+        runner.submit("/join maths --cipher 3des --kex rsa")
+        await runner.drain()
+        (refused,) = view.shown
+        assert isinstance(refused, ev.ErrorEvent) and refused.code == "downgrade"
+        assert plain_lines(refused, "alice") == [f"! error downgrade: cannot join #maths: {DOWNGRADE}"]
+        acting.cancel()
+        await session.close()
+        out, err = io.StringIO(), io.StringIO()
+        options = ClientOptions(port=server.port, alias="bob", room="maths", cipher="3des", kex="rsa")
+        status = await run_line_client(options, lambda loop, queue: queue.put_nowait(None), out, err)
+        assert (status, err.getvalue(), out.getvalue()) == (1, f"error: {DOWNGRADE}\n", "")
         await server.close()
 
     run(scenario, timeout=60)

@@ -109,7 +109,12 @@ def test_two_clients_chat_through_pipes(server: ServerProcess) -> None:
         assert alice.lines[0] == f"* joined #{room} as alice ({suite}; members: bob"
         await bob.until(lambda line: line == "* alice left", "alice to leave")
         # trust on first use: "new" the first time bob meets alice on this server, "known" after
-        assert re.fullmatch(rf"\* alice joined \(fingerprint {FINGERPRINT}, (new|known)\)", bob.lines[2])
+        arrival = rf"\* alice joined \(fingerprint {FINGERPRINT}, (?P<trust>new|known)\)"
+        met = re.fullmatch(arrival, bob.lines[2])
+        assert met is not None
+        said = bob.lines[3:4] if met.group("trust") == "new" else []  # said once, the first time
+        assert said == ["* first contact with alice: key remembered (trust on first use)"][: len(said)]
+        del bob.lines[3 : 3 + len(said)]
         assert bob.lines[3:6] == [
             f"[{room}] alice: hello bob",
             f"[{room}] alice: second line",
@@ -314,8 +319,10 @@ def test_server_going_away_for_good_ends_the_client_with_status_1() -> None:
         (["--alias", "ok", "--port", "0"], "error: --port must be 1 to 65535"),
         (["--alias", "ok", "--cipher", "aes"], "invalid choice: 'aes'"),
         (["--alias", "ok", "--reconnect-for", "-1"], "error: --reconnect-for must be 0 to 86400 seconds"),
+        (["--alias", "ok", "--quota-total", "-5"], "error: --quota-total must be 0 to 1048576 MiB, got -5"),
+        (["--alias", "ok", "--transfers-at-once", "0"], "error: --transfers-at-once must be 1 to 64, got 0"),
     ],
-    ids=["alias", "room", "port", "cipher", "reconnect"],
+    ids=["alias", "room", "port", "cipher", "reconnect", "quota", "at-once"],
 )
 def test_bad_arguments(args: list[str], message: str) -> None:
     async def scenario() -> None:
@@ -391,7 +398,60 @@ def test_plain_lines() -> None:
         (ev.MessageQueued("later", 1), ["* queued until the connection is back: later"]),
         (ev.MessagesUnsent(("a", "b"), "gave up"), ["! NOT SENT (gave up): a", "! NOT SENT (gave up): b"]),
         (ev.CertificateChecked("carol", NO_CERTIFICATE), ["! carol: no certificate"]),
+        (
+            ev.KeyWithheld("bob", "policy", "its certificate does not hold"),
+            ["! your key is withheld from bob: its certificate does not hold"],
+        ),
+        (ev.KeyWithheld("bob", "bad_identity"), []),  # quiet: the rejection's warning says it
+        (
+            ev.ViewDiffers(
+                "alice",
+                (
+                    ("mallory", "ghost"),
+                    ("carol", "still_sending_to_leaver"),
+                    ("dave", "hidden_member"),
+                    ("erin", "other_identity"),
+                    ("alice", "view_unknown"),
+                ),
+            ),
+            [
+                "! alice sends to mallory, whom you do not see in the room",
+                "! alice still sends to carol, who left",
+                "! dave is in the room, but alice does not send to dave",
+                "! alice sees another identity or join for erin than you do",
+                "! alice's view of the room cannot be checked: a frame of it was lost",
+            ],
+        ),
+        (
+            ev.Departed("carol", "alice"),
+            ["! alice saw carol leave; the relay did not tell you: new key without carol"],
+        ),
+        (
+            ev.Rekeyed("me", "me/3", "departed", recipients=("bob",)),
+            [
+                "* rekeyed: new session key: a member left without the relay saying so, and cannot read on "
+                "(key me/3, wrapped for bob)"
+            ],
+        ),
+        (
+            ev.WarningEvent("stale_session", "message from bob rejected: other join", "bob"),
+            [
+                "! warning stale_session from bob: message from bob rejected: other join "
+                "(bound to an earlier join of the sender's or yours: a replay)"
+            ],
+        ),
         (ev.Trusted("bob", fingerprint), [f"* you marked bob's key as verified (fingerprint {zeros})"]),
+        (
+            ev.FirstContact("bob", fingerprint),
+            ["* first contact with bob: key remembered (trust on first use)"],
+        ),
+        (
+            ev.TransferOffered("bob/1", 3, "bob", "a.txt", 2048, "ab" * 32, 60.0),
+            [
+                "* bob offers a.txt (2 KiB, SHA-256 abababababababab...): /accept 3 or /refuse 3 "
+                "(refused in 60 s without an answer)"
+            ],
+        ),
         (
             ev.Members(
                 "r",

@@ -22,9 +22,11 @@ from chat.client.store import known_peers_path
 from chat.e2e.admission import JoinAdmission
 from chat.e2e.identity import safety_number
 from chat.e2e.trust import KnownPeers
+from chat.protocol.events import Member, MemberJoinedFrame
+from chat.protocol.limits import JOIN_NONCE_BYTES
 from chat.relay.server import RelayServer, ServerConfig, serve
 from ciphers.rng import DeterministicRNG
-from tests.chat_net import run
+from tests.chat_net import TapProxy, eventually, run
 from tests.chat_support import identity
 from tests.test_certificates import ca_key
 from tests.test_cli_client import FINGERPRINT, LineClient, joined_client
@@ -247,7 +249,14 @@ def test_send_delivers_a_file_before_the_end_of_input_ends_the_client(tmp_path: 
     async def scenario() -> None:
         server = await relay()
         bob = await joined_client(
-            server.port, "bob", "files", "--downloads", str(downloads), "--identity", keys(tmp_path, "bob")
+            server.port,
+            "bob",
+            "files",
+            "--downloads",
+            str(downloads),
+            "--identity",
+            keys(tmp_path, "bob"),
+            "--accept-files",
         )
         alice = await joined_client(server.port, "alice", "files", "--identity", keys(tmp_path, "alice"))
         alice.write(f'/cancel\n/send {tmp_path / "missing.bin"}\n/send "{source}"\n')
@@ -266,6 +275,78 @@ def test_send_delivers_a_file_before_the_end_of_input_ends_the_client(tmp_path: 
         assert hashlib.sha256(saved.read_bytes()).digest() == hashlib.sha256(source.read_bytes()).digest()
         assert not any("bytes of file" in line for line in bob.lines)  # chunks are never chat lines
         assert await finish(bob) == [(0, "")]
+        await server.close()
+
+    run(scenario, timeout=60)
+
+
+def test_without_accept_files_an_offer_is_refused_in_one_line_and_the_sender_told(tmp_path: Path) -> None:
+    source = tmp_path / "unwanted.bin"
+    source.write_bytes(b"not for you" * 100)
+    downloads = tmp_path / "bob-downloads"
+
+    async def scenario() -> None:
+        server = await relay()
+        bob = await joined_client(
+            server.port, "bob", "files", "--downloads", str(downloads), "--identity", keys(tmp_path, "bob")
+        )
+        carol = await joined_client(
+            server.port, "carol", "files", "--json", "--identity", keys(tmp_path, "carol")
+        )
+        alice = await joined_client(server.port, "alice", "files", "--identity", keys(tmp_path, "alice"))
+        alice.write(f'/send "{source}"\n/accept\n')
+        ((status, err),) = await finish(alice)
+        assert (status, err) == (0, "")
+        told = "refused: this member accepts no files (its client runs without --accept-files)"
+        assert f"! unwanted.bin not sent: bob: {told}; carol: {told}" in alice.lines
+        assert "! error no_offer: no file offer is waiting for an answer" in alice.lines
+        refused = "! unwanted.bin from alice not saved: refused: this client accepts no files"
+        line = await bob.until(lambda line: line.startswith(refused), "bob's refusal")
+        assert line == refused + " (start it with --accept-files to receive them)"
+        record = json.loads(await carol.until(lambda line: '"file_finished"' in line, "carol's refusal"))
+        assert (record["direction"], record["sender"], record["ok"]) == ("in", "alice", False)
+        assert not downloads.exists()
+        assert await finish(bob, carol) == [(0, ""), (0, "")]
+        await server.close()
+
+    run(scenario, timeout=60)
+
+
+# --- views of the room --------------------------------------------------------------------------
+
+
+def test_a_ghost_the_relay_shows_only_some_is_named_in_red_words_and_in_json(tmp_path: Path) -> None:
+    ghost = MemberJoinedFrame(
+        Member("ghost", dict(identity("mallory").public.to_wire()), nonce=bytes(JOIN_NONCE_BYTES))
+    ).to_dict()
+
+    def down(number: int, alias: str | None, obj: dict[str, Any]) -> list[dict[str, Any]]:
+        # bob and carol are told of a "ghost" right after their welcome; alice is not
+        return [obj, ghost] if alias in ("bob", "carol") and obj.get("type") == "welcome" else [obj]
+
+    async def scenario() -> None:
+        server = await relay()
+        proxy = await TapProxy(server.port, down=down).start()
+        alice = await library_client(server.port, "alice", "views")
+        bob = await joined_client(proxy.port, "bob", "views", "--identity", keys(tmp_path, "bob"))
+        carol = await joined_client(
+            proxy.port, "carol", "views", "--json", "--identity", keys(tmp_path, "carol")
+        )
+        for other in ("bob", "carol"):
+            await eventually(
+                lambda o=other: any(m.alias == o for m in alice.members), f"{other} in alice's room"
+            )
+        for text in ("one", "two"):  # the second shows alice's view still without the ghost
+            await alice.send(text)
+        hidden = "! ghost is in the room, but alice does not send to ghost"
+        await bob.until(lambda line: line == hidden, "the warning")
+        line = await carol.until(lambda line: '"view_differs"' in line, "the JSON event")
+        record = json.loads(line)
+        assert (record["sender"], record["differences"]) == ("alice", [["ghost", "hidden_member"]])
+        await bob.until(lambda line: line == "[views] alice: two", "alice's messages, still shown")
+        assert await finish(bob, carol) == [(0, ""), (0, "")]
+        await alice.close()
+        await proxy.close()
         await server.close()
 
     run(scenario, timeout=60)

@@ -33,7 +33,8 @@ from chat.protocol.framing import encode_json
 from chat.protocol.limits import DEFAULT_LIMITS, FRAME_OVERHEAD, KiB, Limits, MiB
 from chat.protocol.state import Role
 from chat.relay.fanout import SharedPrefix
-from chat.transfer.format import CHUNK, HYBRID_CHUNK, chunk_size_for
+from chat.transfer.chunks import HYBRID_CHUNK, chunk_size_for
+from chat.transfer.format import CHUNK
 from ciphers.rsa.keys import generate
 
 HALL = DEFAULT_LIMITS.max_members

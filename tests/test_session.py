@@ -42,6 +42,20 @@ def test_round_trip_to_every_member(suite: str, kex: str) -> None:
 
 
 @pytest.mark.parametrize(("suite", "kex"), SUITE_KEX, ids=SUITE_IDS)
+def test_members_who_join_out_of_alphabetical_order_are_read(suite: str, kex: str) -> None:
+    # alice's view changes +carol then +bob: the changes are signed in the order the body lists them
+    room = Room(suite, kex)
+    for name in ("alice", "carol", "bob"):
+        room.join(name)
+    room.send("alice", "to both")
+    room.send("carol", "to both too")
+    assert room.texts("bob") == [("alice", "to both"), ("carol", "to both too")]
+    assert room.texts("carol") == [("alice", "to both")]
+    for name in ("alice", "bob", "carol"):
+        assert room.rejections(name) == []
+
+
+@pytest.mark.parametrize(("suite", "kex"), SUITE_KEX, ids=SUITE_IDS)
 def test_ciphertext_does_not_contain_the_text(suite: str, kex: str) -> None:
     room = three(suite, kex)
     secret = "attack at dawn, attack at dawn, attack at dawn"

@@ -26,7 +26,8 @@ from chat.e2e.suites import TDES, DirectSuite, HybridSuite
 from chat.protocol.errors import RemoteProtocolError
 from chat.protocol.events import MessageFrame, parse_frame
 from chat.protocol.limits import DEFAULT_LIMITS
-from chat.transfer.format import CHUNK, CHUNK_HEADER, HYBRID_CHUNK, room_chunk_size
+from chat.transfer.chunks import HYBRID_CHUNK, room_chunk_size
+from chat.transfer.format import CHUNK, CHUNK_HEADER
 from ciphers import strict_base64
 from ciphers.envelope import Mode
 from ciphers.errors import DecryptionError

@@ -32,19 +32,19 @@ from chat.protocol.errors import RemoteProtocolError
 from chat.protocol.events import MessageFrame, parse_frame
 from chat.protocol.limits import DEFAULT_LIMITS, Limits
 from chat.relay.server import RelayServer, ServerConfig, serve
+from chat.transfer.chunks import HYBRID_CHUNK, chunk_size_for, direct_body_estimate
 from chat.transfer.downloads import (
     MAX_NAME_BYTES,
-    DownloadError,
     PartialFile,
     candidate_names,
     format_size,
     sanitise_name,
     sweep_stale,
 )
+from chat.transfer.errors import DownloadError, FileMessageError, TransferError, TransferFailed
 from chat.transfer.format import (
     CHUNK,
     CHUNK_HEADER,
-    HYBRID_CHUNK,
     OFFER,
     Accept,
     Ack,
@@ -52,16 +52,15 @@ from chat.transfer.format import (
     Chunk,
     Done,
     End,
-    FormatError,
     Offer,
     Refuse,
-    chunk_size_for,
     decode,
-    direct_body_estimate,
     encode,
 )
-from chat.transfer.manager import OutgoingTransfer, TransferError, TransferManager
-from chat.transfer.state import Distribution, Reassembly, Status, TransferFailed
+from chat.transfer.manager import TransferManager
+from chat.transfer.outgoing import OutgoingTransfer
+from chat.transfer.policy import Consent, OfferPolicy
+from chat.transfer.state import Distribution, Reassembly, Status
 from ciphers.elgamal.encoding import max_message_length
 from ciphers.rng import DeterministicRNG
 from ciphers.rsa import oaep
@@ -311,7 +310,7 @@ def test_offer_decoding_is_strict(change: dict[str, Any], problem: str) -> None:
         "ack": 2,
     }
     obj.update(change)
-    with pytest.raises(FormatError, match=problem):
+    with pytest.raises(FileMessageError, match=problem):
         decode(OFFER, json.dumps(obj).encode())
 
 
@@ -328,7 +327,7 @@ def test_offer_decoding_is_strict(change: dict[str, Any], problem: str) -> None:
     ],
 )
 def test_malformed_messages_are_refused(content_type: str, data: bytes, problem: str) -> None:
-    with pytest.raises(FormatError, match=problem):
+    with pytest.raises(FileMessageError, match=problem):
         decode(content_type, data)
 
 
@@ -572,6 +571,8 @@ class Chat:
         client = ChatClient(name, identity(name), ping_interval=None)
         downloads = self.tmp / f"downloads-{name}"
         defaults: dict[str, Any] = {"accept_timeout": 5.0, "ack_timeout": 5.0, "idle_timeout": 5.0}
+        limits = {"max_size": options.pop("max_size")} if "max_size" in options else {}
+        defaults["policy"] = OfferPolicy(Consent.ACCEPT, **limits)
         defaults.update(options)
         member = Member(client, None, downloads)
         if manager:

@@ -6,17 +6,20 @@ import base64
 from pathlib import Path
 
 import pytest
-from textual.widgets import Input
+from rich.text import Text
+from textual.widgets import Input, Static
 
 from chat.app.chat_session import ChatSession
 from chat.client import events as ev
 from chat.client.backoff import Backoff
+from chat.client.chat_client import ChatClient
+from chat.client.errors import JoinError
 from chat.client.store import known_peers_path
 from chat.e2e.identity import safety_number
 from chat.e2e.trust import KnownPeers
 from chat.ui.tui.app import ChatApp
 from chat.ui.tui.screens import HelpScreen, JoinScreen, VerifyScreen
-from tests.chat_net import Recorder, run
+from tests.chat_net import Recorder, eventually, run
 from tests.chat_support import identity
 from tests.tui_pilot import (
     SIZE,
@@ -243,15 +246,21 @@ def test_changed_key_warns_marks_messages_until_trusted(config_home: Path) -> No
         async with app.run_test(size=SIZE) as pilot:
             await joined(pilot, app)
             bob = await library_client(server.port, "bob", "lobby")
+            bob_reads = Recorder(bob)
             await until(pilot, lambda: "identity key changed" in log_text(app), "the warning")
             warning = next(
                 line for line in app.main_screen.log_view.entries if "identity key changed" in line.plain
             )
             assert any("red" in str(span.style) for span in warning.spans)
             assert "CHANGED" in app.main_screen.members.text
+            withheld = "your key is withheld from bob: its identity key CHANGED (/verify bob, then /trust bob"
+            await until(pilot, lambda: withheld in log_text(app), "the key withheld")
+            line = next(e for e in app.main_screen.log_view.entries if withheld in e.plain)
+            assert any("red" in str(span.style) for span in line.spans)
             await until(pilot, lambda: "received bob's session key" in log_text(app), "bob's key")
             await bob.send("it is really me")
             await until(pilot, lambda: "bob [unverified key]: it is really me" in log_text(app), "the mark")
+            await type_line(pilot, app, "not for a changed key")
             await type_line(pilot, app, "/verify bob")
             assert isinstance(app.screen, VerifyScreen)
             number = safety_number("alice", identity("alice").public, "bob", identity("bob").public)
@@ -262,6 +271,11 @@ def test_changed_key_warns_marks_messages_until_trusted(config_home: Path) -> No
             assert "CHANGED" not in app.main_screen.members.text
             await bob.send("and again")
             await until(pilot, lambda: "bob: and again" in log_text(app), "an unmarked message")
+            await type_line(pilot, app, "now you can read me")  # trusted: bob got alice's chain
+            await eventually(
+                lambda: ("alice", "now you can read me") in bob_reads.texts(), "bob reading alice"
+            )
+            assert bob_reads.texts() == [("alice", "now you can read me")]  # nothing from before /trust
             stored = KnownPeers(known_peers_path("alice", "127.0.0.1", server.port, config_home))
             assert stored.remembered("bob") == identity("bob").fingerprint.hex
             assert app.internal_errors == []
@@ -517,6 +531,39 @@ def test_lines_go_out_in_the_order_typed_and_come_back_with_up() -> None:
                 seen.append(box.value)
             assert seen == ["line 4", "line 3", "line 4", "", ""]  # Up and Down walk what was typed
         await recorder.stop()
+        await server.close()
+
+    run(scenario, timeout=60)
+
+
+DOWNGRADE = (
+    "the relay offered 3des/elgamal for room 'maths', but you asked for 3des/rsa: refused, as the relay "
+    "could be downgrading the room (join without asking to accept the room's)"
+)
+
+
+def test_a_room_refused_as_a_downgrade_is_one_red_line_on_the_join_screen(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # The client's refusal (JoinError code downgrade) as it reaches the view; the refusal itself is
+    # the client's (tests of chat.client): here, only how the join screen says it.
+    async def refuse(self: ChatClient, *args: object, **kwargs: object) -> ev.Joined:
+        raise JoinError(DOWNGRADE, "downgrade")
+
+    async def scenario() -> None:
+        server = await relay()
+        monkeypatch.setattr(ChatClient, "join", refuse)
+        app = chat_app(server.port, cipher="3des", kex="rsa")
+        async with app.run_test(size=SIZE) as pilot:
+            screen = app.screen
+            assert isinstance(screen, JoinScreen)
+            fill(app, alias="alice", room="maths")
+            await pilot.press("enter")
+            await until(pilot, lambda: bool(screen.status), "the refusal")
+            assert screen.status == DOWNGRADE and screen.errors() == {}
+            status = screen.query_one("#join-status", Static)
+            assert isinstance(status.content, Text) and status.content.style == "red"
+            assert app.client is None and app.internal_errors == []
         await server.close()
 
     run(scenario, timeout=60)

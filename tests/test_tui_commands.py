@@ -84,6 +84,7 @@ def test_blank_lines_are_nothing(line: str) -> None:
         ("/trace rounds 0", "N is a record number"),
         ("/trace rounds x", "N is a record number"),
         ("/who now", "/who takes no arguments"),
+        ("/accept 1 2", "/accept takes at most one offer; usage: /accept [ID]"),
         ("/quit please", "/quit takes no arguments"),
     ],
 )
@@ -97,7 +98,7 @@ def test_mistakes_are_one_line_errors(line: str, message: str) -> None:
 def test_every_command_has_help_and_its_usage_in_errors() -> None:
     names = {item.usage.split()[0] for item in cmd.COMMANDS}
     expected = {"/help", "/join", "/leave", "/who", "/verify", "/trust", "/cert", "/send", "/trace", "/wire"}
-    assert names == expected | {"/cancel", "/chat", "/quit"}
+    assert names == expected | {"/accept", "/refuse", "/cancel", "/chat", "/quit"}
     for line, usage in [
         ("/verify", "usage: /verify ALIAS"),
         ("/trust", "usage: /trust ALIAS"),

@@ -7,17 +7,20 @@ import contextlib
 import hashlib
 import os
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from chat.client import events as ev
 from chat.client.events import TransferEvent, TransferFinished
 from chat.transfer.manager import TransferManager
+from chat.transfer.policy import Consent, OfferPolicy
 from ciphers.rng import DeterministicRNG
 from tests.chat_net import run
 from tests.tui_pilot import SIZE, chat_app, joined, library_client, log_text, relay, type_line, until
 
 SIZE_BYTES = 150_000  # a few dozen chunks: the bars move
+ACCEPT = OfferPolicy(Consent.ACCEPT)  # the library peers take every offer
 
 
 pytestmark = pytest.mark.usefixtures("config_home")
@@ -52,6 +55,14 @@ class Peer:
                 await self.task
 
 
+async def sender_beside(pilot: Any, port: int, tmp_path: Path) -> Peer:
+    """Bob, a library client that takes every offer, in the app's room and seeing alice there."""
+    client = await library_client(port, "bob", "files")
+    bob = Peer(TransferManager(client, tmp_path / "unused", policy=ACCEPT))
+    await until(pilot, lambda: any(m.alias == "alice" for m in client.members), "alice in bob's room")
+    return bob
+
+
 def test_a_file_sent_from_the_app_arrives_intact(tmp_path: Path) -> None:
     source = make_file(tmp_path / "notes from class.bin", SIZE_BYTES)
 
@@ -61,7 +72,7 @@ def test_a_file_sent_from_the_app_arrives_intact(tmp_path: Path) -> None:
         async with app.run_test(size=SIZE) as pilot:
             await joined(pilot, app)
             client = await library_client(server.port, "bob", "files")
-            bob = Peer(TransferManager(client, tmp_path / "bob-downloads"))
+            bob = Peer(TransferManager(client, tmp_path / "bob-downloads", policy=ACCEPT))
             await until(pilot, lambda: "bob" in app.main_screen.members.text, "bob in the room")
             await type_line(pilot, app, f'/send "{source}"')
             bars = app.main_screen.transfers
@@ -85,7 +96,7 @@ def test_a_file_sent_from_the_app_arrives_intact(tmp_path: Path) -> None:
     run(scenario, timeout=60)
 
 
-def test_a_file_sent_to_the_app_is_saved_in_its_downloads(tmp_path: Path) -> None:
+def test_a_file_sent_to_the_app_is_saved_in_its_downloads_once_accepted(tmp_path: Path) -> None:
     source = make_file(tmp_path / "report.pdf", SIZE_BYTES)
     downloads = tmp_path / "alice-downloads"
 
@@ -94,12 +105,14 @@ def test_a_file_sent_to_the_app_is_saved_in_its_downloads(tmp_path: Path) -> Non
         app = chat_app(server.port, "alice", "files", downloads=str(downloads))
         async with app.run_test(size=SIZE) as pilot:
             await joined(pilot, app)
-            client = await library_client(server.port, "bob", "files")
-            bob = Peer(TransferManager(client, tmp_path / "unused"))
-            await until(pilot, lambda: any(m.alias == "alice" for m in client.members), "alice in bob's room")
+            bob = await sender_beside(pilot, server.port, tmp_path)
             outgoing = await bob.manager.send_file(source)
+            await until(pilot, lambda: "bob offers report.pdf (146.5 KiB" in log_text(app), "the question")
+            assert "/accept 1 or /refuse 1" in log_text(app)
+            assert not downloads.exists()  # nothing is written before the user says yes
+            await type_line(pilot, app, "/accept")
             bars = app.main_screen.transfers
-            await until(pilot, lambda: "from bob" in " ".join(bars.shown.values()), "the receiving bar")
+            await until(pilot, lambda: bars.shown, "the receiving bar")
             key = next(iter(bars.shown))
             await until(pilot, lambda: "saved report.pdf from bob" in log_text(app), "the saved file")
             result = await outgoing.wait(10)
@@ -155,6 +168,54 @@ def test_data_that_is_not_a_file_is_shown_as_such(tmp_path: Path) -> None:
             sent = await bob.send_data(b"\x00\x01", "application/octet-stream")
             assert isinstance(sent, ev.MessageSent)
             await until(pilot, lambda: "bob sent 2 bytes of application/octet-stream" in log_text(app), "it")
+            await bob.close()
+        await server.close()
+
+    run(scenario, timeout=60)
+
+
+def test_an_offer_the_user_refuses_writes_nothing_and_the_sender_is_told(tmp_path: Path) -> None:
+    source = make_file(tmp_path / "unwanted.exe", 2_000)
+    downloads = tmp_path / "alice-downloads"
+
+    async def scenario() -> None:
+        server = await relay()
+        app = chat_app(server.port, "alice", "files", downloads=str(downloads))
+        async with app.run_test(size=SIZE) as pilot:
+            await joined(pilot, app)
+            bob = await sender_beside(pilot, server.port, tmp_path)
+            outgoing = await bob.manager.send_file(source)
+            await until(pilot, lambda: "bob offers unwanted.exe" in log_text(app), "the question")
+            await type_line(pilot, app, "/accept 7")
+            assert "no file offer 7 is waiting (waiting: 1)" in log_text(app)
+            await type_line(pilot, app, "/refuse 1")
+            result = await outgoing.wait(10)
+            assert not result.ok
+            assert result.outcomes == (("alice", False, "refused: this member declined the file"),)
+            assert "unwanted.exe from bob not saved: refused: you declined it" in log_text(app)
+            assert not downloads.exists()
+            assert app.internal_errors == []
+            await bob.close()
+        await server.close()
+
+    run(scenario, timeout=60)
+
+
+def test_with_accept_files_the_app_takes_offers_unasked(tmp_path: Path) -> None:
+    source = make_file(tmp_path / "notes.txt", 3_000)
+    downloads = tmp_path / "alice-downloads"
+
+    async def scenario() -> None:
+        server = await relay()
+        app = chat_app(server.port, "alice", "files", downloads=str(downloads), accept_files=True)
+        async with app.run_test(size=SIZE) as pilot:
+            await joined(pilot, app)
+            bob = await sender_beside(pilot, server.port, tmp_path)
+            result = await (await bob.manager.send_file(source)).wait(10)
+            assert result.ok
+            await until(pilot, lambda: "saved notes.txt from bob" in log_text(app), "the saved file")
+            assert "offers" not in log_text(app)
+            assert (downloads / "notes.txt").read_bytes() == source.read_bytes()
             await bob.close()
         await server.close()
 

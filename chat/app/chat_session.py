@@ -8,24 +8,26 @@
         ...
     await session.say("hello")                       # queued (MessageQueued) while reconnecting
     await session.send_file("notes.pdf")             # TransferError if it cannot start
+    session.answer_offer("1", accept=True)           # /accept 1: an offer the policy asked about
     session.who(), session.verify("bob"), session.trust("bob"), session.certificate("bob")
     unsent = await session.close()                   # the texts that never left
 
 :class:`ChatSession` wires a :class:`~chat.client.chat_client.ChatClient` (with the known-peers
 store of this alias on this server: trust on first use), a
 :class:`~chat.client.reconnect.ResilientClient` (reconnection and the queue of what is typed
-meanwhile), a :class:`~chat.transfer.manager.TransferManager` (files) and, under ``--ca``, the
-certificate checks (:mod:`chat.app.ca_checks`). It never renders anything: what happens comes out
-of :meth:`ChatSession.events`, each command's answer is an event returned to the caller, and a
-failure is a ClientError or TransferError with a one-line message.
+meanwhile), a :class:`~chat.transfer.manager.TransferManager` (files) and a
+:class:`~chat.app.roster.Roster` (the members with their trust and, under ``--ca``, certificate
+states). It never renders anything: what happens comes out of :meth:`ChatSession.events`, each
+command's answer is an event returned to the caller, and a failure is a ClientError or
+TransferError with a one-line message.
 
-What the user sees of each event from the connection is decided in one place,
-:meth:`ChatSession._react`: file messages are the transfers' business, an insecure suite gets a
-warning, each arriving member its certificate check. The policies of protocol v2 attach there:
-which members may receive our session key (not a CHANGED identity before ``/trust``, nor an
-uncertified one under ``--ca``; the session wraps it for every member today), whether to refuse
-a room whose suite is weaker than the one asked for (at :class:`~chat.client.events.Joined`),
-and consent and quotas for file offers (beside the manager's own refusals).
+The policies (:mod:`chat.app.policy`) attach in two places. Before anything is handed out: file
+offers are received as ``options.files`` says (:class:`~chat.transfer.policy.OfferPolicy`:
+consent, asked or given, and quotas), and those from a member the core would not give its key
+to are refused (:meth:`~chat.app.roster.Roster.vet`). After: what the user sees of each event
+from the connection is decided in :meth:`ChatSession._react`: file messages are the transfers'
+business, an insecure suite gets a warning, a first contact says it is trusted on first use,
+each arriving member gets its certificate check.
 """
 
 from __future__ import annotations
@@ -38,7 +40,9 @@ from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from chat.app.ca_checks import NO_CERTIFICATE, CertificateChecks
+from chat.app.ca_checks import CertificateChecks
+from chat.app.policy import first_contact, insecure_warning, join_refusal
+from chat.app.roster import Roster
 from chat.client import events as ev
 from chat.client.backoff import Backoff
 from chat.client.chat_client import CLIENT_NAME, DEFAULT_HOST, DEFAULT_PORT, ChatClient
@@ -47,14 +51,13 @@ from chat.client.event_queue import EventQueue
 from chat.client.feed import Feed, WireFrame
 from chat.client.reconnect import ConnectionState, ResilientClient
 from chat.client.store import alias_identity, known_peers
-from chat.e2e.certificates import Certificate, CertificateStatus, load_certificate
+from chat.e2e.certificates import Certificate
 from chat.e2e.identity import Identity
 from chat.e2e.session import TraceRecord
-from chat.e2e.suites import suite as suite_info
-from chat.protocol.names import name_key
-from chat.transfer.manager import OutgoingTransfer, TransferManager
+from chat.transfer.manager import TransferManager
+from chat.transfer.outgoing import OutgoingTransfer
+from chat.transfer.policy import OfferPolicy
 from ciphers.des import DESTrace
-from ciphers.errors import CryptoError
 from ciphers.rsa.keys import RSAPublicKey
 
 CLOSE_TIMEOUT = 3.0  # seconds for each step of closing
@@ -72,6 +75,7 @@ class SessionOptions:
     ca: RSAPublicKey | None = None  # --ca: check every member's certificate against this key
     certificate: Certificate | None = None  # --cert: presented with each join
     downloads: str | None = None  # where received files go (None: the default folder)
+    files: OfferPolicy = dataclasses.field(default_factory=OfferPolicy)  # offers accepted (default: none)
     hold_timeout: float = 3.0
     client_name: str = CLIENT_NAME
     backoff: Backoff | None = None  # when to reconnect (None: Backoff's defaults)
@@ -88,19 +92,6 @@ def connection_state(link: ConnectionState, connected: bool, in_room: bool) -> s
     if link is ConnectionState.GAVE_UP or not connected:
         return "offline"
     return "online" if in_room else "connected"
-
-
-def join_refusal(error: JoinError, certified: bool) -> str:
-    """The server's refusal in one line, with a hint when it wants a certificate we did not present."""
-    if error.code != "unauthorized":
-        return error.message
-    hint = "" if certified else " (this server admits only certified members: start with --cert FILE)"
-    return f"refused: {error.message}{hint}"
-
-
-def insecure_warning(suite: str) -> ev.WarningEvent:
-    """The warning that follows joining a room whose suite is insecure."""
-    return ev.WarningEvent("insecure_suite", f"{suite} is insecure: {suite_info(suite).note}")
 
 
 class ChatSession:
@@ -132,8 +123,12 @@ class ChatSession:
             **(client_options or {}),
         )
         self.link = ResilientClient(self.client, options.backoff, **(resilience or {}))
-        self.transfers = TransferManager(self.client, options.downloads)
-        self.checks = None if options.ca is None else CertificateChecks(options.ca)
+        checks = None if options.ca is None else CertificateChecks(options.ca)
+        self.roster = Roster(self.client, checks, options.certificate)
+        self.client.eligibility = self.roster.eligible  # decided before any key is wrapped
+        self.transfers = TransferManager(
+            self.client, options.downloads, policy=options.files, vet=self.roster.vet
+        )
         self.joined: ev.Joined | None = None  # the room we are in, as we joined it
         self.unsent: list[str] = []  # every text reported unsent
         self._sending: set[OutgoingTransfer] = set()
@@ -236,12 +231,18 @@ class ChatSession:
         self._sending.add(transfer)
         return transfer
 
+    def answer_offer(self, which: str | None, accept: bool) -> None:
+        """``/accept`` or ``/refuse`` the file offer numbered (or keyed) ``which``, the only one when
+        None; what follows is a transfer event. TransferError (one line) if no such offer waits."""
+        self.transfers.answer(which, accept)
+
     def cancel_transfers(self, reason: str = "cancelled by the user") -> ev.TransfersCancelled:
-        """Cancel every transfer in progress, ours and those we receive."""
-        active = self.transfers.active
-        for status in active:
-            self.transfers.cancel(status.transfer, reason)
-        return ev.TransfersCancelled(len(active))
+        """Cancel every transfer in progress, ours and those we receive, and refuse the offers waiting."""
+        keys = [status.transfer for status in self.transfers.active]
+        keys += [pending.arrived.key for pending in self.transfers.offers]
+        for key in keys:
+            self.transfers.cancel(key, reason)
+        return ev.TransfersCancelled(len(keys))
 
     async def wait_idle(self, timeout: float | None = None) -> bool:
         """Until what was typed has left: the queue sent and our file transfers finished.
@@ -283,16 +284,8 @@ class ChatSession:
 
     def who(self) -> ev.Members:
         """Us and the other members, with fingerprints, trust and (under ``--ca``) certificates."""
-        client = self._require_room()
-        certificate = self.options.certificate
-        you = ev.MemberView(
-            client.alias,
-            client.identity.fingerprint,
-            certificate=None if certificate is None else certificate.encode(),
-            certificate_status=self._own_status(),
-        )
-        members = tuple(self._with_status(member) for member in client.members)
-        return ev.Members(client.room or "", you, members)
+        self._require_room()
+        return self.roster.who()
 
     def verify(self, alias: str) -> ev.SafetyNumber:
         """The safety number to compare with ``alias`` out of band (ClientError if no such member)."""
@@ -302,32 +295,21 @@ class ChatSession:
         assert identity is not None  # safety_number found it
         return ev.SafetyNumber(alias, number, identity.fingerprint, client.identity.fingerprint)
 
-    def trust(self, alias: str) -> ev.Trusted:
-        """Accept ``alias``'s current key as verified, in the known-peers store."""
+    async def trust(self, alias: str) -> ev.Trusted:
+        """Accept ``alias``'s current key as verified, in the known-peers store; a member whose key
+        CHANGED then gets our chain (unless, under ``--ca``, its certificate does not hold)."""
         client = self._require_room()
         client.trust(alias)
         identity = client.member_identity(alias)
         assert identity is not None  # trust found it
+        await client.set_eligible(alias, self.roster.exclusion(alias) is None)
         return ev.Trusted(alias, identity.fingerprint)
 
     def certificate(self, alias: str | None = None) -> ev.CertificateDetails:
         """``alias``'s certificate and its state under ``--ca`` (ours when ``alias`` is None)."""
-        if alias is None:
-            certificate = self.options.certificate
-            status = None if certificate is None else self._own_status()
-            return ev.CertificateDetails(self.alias, status, certificate, own=True)
-        self._require_room()
-        member = self._member(alias)
-        if member is None:
-            raise ClientError(f"no member {alias!r} in this room", "unknown_member")
-        parsed = None
-        if member.certificate is not None:
-            with contextlib.suppress(CryptoError):
-                parsed = load_certificate(member.certificate)
-        status = self._with_status(member).certificate_status
-        if status is None and member.certificate is None:
-            status = NO_CERTIFICATE
-        return ev.CertificateDetails(member.alias, status, parsed)
+        if alias is not None:
+            self._require_room()
+        return self.roster.details(alias)
 
     def round_trace(self, record: TraceRecord) -> list[DESTrace] | None:
         """The 16 DES rounds of ``record``'s first block, while its session key is current."""
@@ -365,14 +347,18 @@ class ChatSession:
             shown: list[ev.ChatEvent | None] = [event]
             if event.insecure:
                 shown.append(insecure_warning(event.suite))
-            own = self._own_status()
+            shown.extend(first_contact(m.alias, m.fingerprint, m.trust) for m in event.members)
+            own = self.roster.own_status()
             if own is not None:
                 shown.append(ev.CertificateChecked(self.alias, own, own=True))
-                shown.extend(self._checked(member.alias) for member in event.members)
+                shown.extend(self.roster.checked(member.alias) for member in event.members)
             return tuple(item for item in shown if item is not None)
-        if isinstance(event, ev.MemberJoined) and self.checks is not None:
-            checked = self._checked(event.alias)
-            return (event,) if checked is None else (event, checked)
+        if isinstance(event, ev.MemberJoined):
+            found = first_contact(event.alias, event.fingerprint, event.trust)
+            checked = self.roster.checked(event.alias)
+            return tuple(item for item in (event, found, checked) if item is not None)
+        if isinstance(event, ev.KeyWithheld) and event.why == "policy":
+            return (dataclasses.replace(event, reason=self.roster.exclusion(event.alias) or ""),)
         if isinstance(event, ev.Left):
             self.joined = None
         elif isinstance(event, ev.MessagesUnsent):
@@ -385,27 +371,3 @@ class ChatSession:
         if self.client.room is None:
             raise ClientError("not in a room: /join ROOM", "not_in_room")
         return self.client
-
-    def _member(self, alias: str) -> ev.MemberView | None:
-        return next((m for m in self.client.members if name_key(m.alias) == name_key(alias)), None)
-
-    def _own_status(self) -> CertificateStatus | None:
-        """Our certificate's state under ``--ca`` (None without it)."""
-        if self.checks is None:
-            return None
-        return self.checks.own(self.alias, self.client.identity.public, self.options.certificate)
-
-    def _with_status(self, member: ev.MemberView) -> ev.MemberView:
-        if self.checks is None:
-            return member
-        status = self.checks.member(member, self.client.member_identity(member.alias))
-        return dataclasses.replace(member, certificate_status=status)
-
-    def _checked(self, alias: str) -> ev.CertificateChecked | None:
-        """``alias``'s certificate check, if it is still in the room."""
-        member = self._member(alias)
-        if member is None:
-            return None
-        status = self._with_status(member).certificate_status
-        assert status is not None
-        return ev.CertificateChecked(member.alias, status)

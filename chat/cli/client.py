@@ -4,7 +4,9 @@ When stdin is a terminal and neither ``--plain`` nor ``--json`` is given, the Te
 (:mod:`chat.ui.tui`); there ``--alias`` and ``--room`` may be left out, and a join screen asks for
 them. Otherwise the line client runs (:mod:`chat.ui.line`): one line in per message or command,
 one line out per event. Both run on the same application core, so every other option
-(``--ca``, ``--cert``, ``--downloads``, ``--reconnect-for``) means the same in both.
+(``--ca``, ``--cert``, ``--downloads``, ``--reconnect-for``, the file quotas) means the same in
+both; file offers are the exception: without ``--accept-files`` the Textual client asks about
+each, and the line client, which has nobody to ask, refuses them.
 
 Identity keys persist per alias under ``$XDG_CONFIG_HOME/cipherchat/identities/ALIAS``
 (:mod:`chat.client.store`; private keys 0600), so a fingerprint stays the same between runs;
@@ -20,10 +22,15 @@ from typing import Any
 
 from chat.client.chat_client import DEFAULT_HOST, DEFAULT_PORT
 from chat.e2e.suites import KEX_NAMES, SUITE_NAMES
+from chat.protocol.limits import MiB
 from chat.protocol.names import name_problem
+from chat.transfer.policy import DEFAULT_AT_ONCE, DEFAULT_PER_SENDER, DEFAULT_TOTAL
 from chat.ui.line import run_line_client, stdin_lines
 from chat.ui.options import ClientOptions, load_files
 from ciphers.cli.common import UsageError
+
+MAX_QUOTA_MIB = 1 << 20  # a tebibyte: beyond it a quota means nothing
+MAX_AT_ONCE = 64
 
 
 def register(sub: Any) -> None:
@@ -58,6 +65,30 @@ def register(sub: Any) -> None:
         "--downloads", metavar="DIR", help="where received files are saved (default ~/Downloads/cipherchat)"
     )
     parser.add_argument(
+        "--accept-files",
+        action="store_true",
+        help="accept file offers without asking, within the quotas (without it the Textual client "
+        "asks, and line mode refuses every offer, telling the sender why)",
+    )
+    parser.add_argument(
+        "--quota-per-sender",
+        metavar="MIB",
+        type=float,
+        help=f"the most accepted from one member while the client runs (default {DEFAULT_PER_SENDER // MiB})",
+    )
+    parser.add_argument(
+        "--quota-total",
+        metavar="MIB",
+        type=float,
+        help=f"the most accepted from everyone while the client runs (default {DEFAULT_TOTAL // MiB})",
+    )
+    parser.add_argument(
+        "--transfers-at-once",
+        metavar="N",
+        type=int,
+        help=f"files received, or offers waiting for an answer, at once (default {DEFAULT_AT_ONCE})",
+    )
+    parser.add_argument(
         "--reconnect-for",
         metavar="SECONDS",
         type=float,
@@ -80,6 +111,11 @@ def handle(args: argparse.Namespace) -> int:
         raise UsageError(f"--port must be 1 to 65535, got {args.port}")
     if args.identity is not None and args.ephemeral:
         raise UsageError("--identity and --ephemeral exclude each other")
+    for value, flag in ((args.quota_per_sender, "--quota-per-sender"), (args.quota_total, "--quota-total")):
+        if value is not None and not 0 <= value <= MAX_QUOTA_MIB:
+            raise UsageError(f"{flag} must be 0 to {MAX_QUOTA_MIB} MiB, got {value:g}")
+    if args.transfers_at_once is not None and not 1 <= args.transfers_at_once <= MAX_AT_ONCE:
+        raise UsageError(f"--transfers-at-once must be 1 to {MAX_AT_ONCE}, got {args.transfers_at_once}")
     if args.reconnect_for is not None and not 0 <= args.reconnect_for <= 86400:
         raise UsageError(f"--reconnect-for must be 0 to 86400 seconds, got {args.reconnect_for:g}")
     if sys.stdin.isatty() and not (args.plain or args.json):

@@ -41,7 +41,7 @@ from chat.client.errors import ClientError, ConnectError, ConnectionLost, JoinEr
 from chat.client.event_queue import EventQueue, QueueEnded
 from chat.client.events import MemberView
 from chat.client.feed import Feed, WireFrame
-from chat.client.handlers import RoomHandlers
+from chat.client.handlers import Eligibility, RoomHandlers
 from chat.client.reports import sent_event
 from chat.e2e.identity import Identity, PublicIdentity, safety_number
 from chat.e2e.session import Outgoing, Result, RoomSession, Sent, TraceRecord
@@ -86,6 +86,7 @@ class ChatClient(RoomHandlers):
         ping_interval: float | None = 60.0,
         client_name: str = CLIENT_NAME,
         certificate: str | None = None,
+        eligibility: Eligibility | None = None,
     ) -> None:
         problem = name_problem(alias, "alias")
         if problem is not None:
@@ -94,6 +95,7 @@ class ChatClient(RoomHandlers):
         self.identity = identity if identity is not None else Identity.generate(rng=rng)
         self.rng = rng
         self.known_peers = known_peers
+        self.eligibility = eligibility  # who may have our keys (None: every member), asked before wrapping
         self.limits = limits
         self.hold_timeout = hold_timeout
         self.ping_interval = ping_interval
@@ -177,6 +179,12 @@ class ChatClient(RoomHandlers):
         if identity is None:
             raise ClientError(f"no member {alias!r} with a usable identity in this room", "unknown_member")
         return safety_number(self.alias, self.identity.public, alias, identity)
+
+    async def set_eligible(self, alias: str, eligible: bool) -> None:
+        """The application changed its mind on ``alias`` having our keys: hand it our chain now, or
+        start a new one without it (:meth:`~chat.e2e.session.RoomSession.set_eligible`)."""
+        if self.session is not None:
+            await self._apply(self.session.set_eligible(alias, eligible))
 
     def trust(self, alias: str) -> None:
         """Accept ``alias``'s current key as verified (``/trust``), in the known-peers store if any."""

@@ -248,8 +248,8 @@ class MessagesUnsent(ChatEvent):
 
 @dataclass(frozen=True)
 class WarningEvent(ChatEvent):
-    """Something failed a check (``code``: a chat.e2e.session.Reason value, ``identity_changed``,
-    ``insecure_suite``)."""
+    """Something failed a check (``code``: a :class:`chat.e2e.results.Reason` value,
+    ``identity_changed``, ``insecure_suite``)."""
 
     event: ClassVar[str] = "warning"
     code: str
@@ -267,6 +267,41 @@ class ErrorEvent(ChatEvent):
     fatal: bool = False
 
 
+# --- who gets our keys, and whom the others send to --------------------------------------------
+
+
+@dataclass(frozen=True)
+class KeyWithheld(ChatEvent):
+    """No key or message of ours goes to ``alias``: ``why`` is ``policy`` (the application core's
+    hand-out policy: ``reason`` says which rule) or ``bad_identity`` (its keys are unusable)."""
+
+    event: ClassVar[str] = "key_withheld"
+    alias: str
+    why: str
+    reason: str = ""
+
+
+@dataclass(frozen=True)
+class ViewDiffers(ChatEvent):
+    """``sender``'s signed view of the room differs from ours: (member, kind) for each new
+    difference, ``kind`` one of ``ghost``, ``hidden_member``, ``still_sending_to_leaver``,
+    ``other_identity``, ``view_unknown`` (:class:`chat.e2e.results.DifferenceKind`)."""
+
+    event: ClassVar[str] = "view_differs"
+    sender: str
+    differences: tuple[tuple[str, str], ...]
+
+
+@dataclass(frozen=True)
+class Departed(ChatEvent):
+    """``witness``'s signed view shows ``alias`` left, which the relay did not tell us: we forgot
+    ``alias`` and sealed what follows under a new key without it."""
+
+    event: ClassVar[str] = "departed"
+    alias: str
+    witness: str
+
+
 # --- identities ---------------------------------------------------------------------------------
 
 
@@ -281,6 +316,16 @@ class CertificateChecked(ChatEvent):
 
 
 @dataclass(frozen=True)
+class FirstContact(ChatEvent):
+    """``alias``'s key was never seen on this server: remembered now, trusted on first use (the one
+    moment a relay could substitute a key unnoticed; ``/verify`` checks it out of band)."""
+
+    event: ClassVar[str] = "first_contact"
+    alias: str
+    fingerprint: Fingerprint
+
+
+@dataclass(frozen=True)
 class Trusted(ChatEvent):
     """The user accepted ``alias``'s key (``/trust``): it is VERIFIED from now on."""
 
@@ -290,6 +335,23 @@ class Trusted(ChatEvent):
 
 
 # --- file transfers -----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class TransferOffered(ChatEvent):
+    """``sender`` offers a file, and this member's consent is asked: ``/accept NUMBER`` or
+    ``/refuse NUMBER`` (``transfer`` serves too). Unanswered, it is refused after ``timeout``
+    seconds. ``name`` is the sanitised name, safe to display.
+    """
+
+    event: ClassVar[str] = "file_offered"
+    transfer: str
+    number: int
+    sender: str
+    name: str
+    size: int
+    sha256: str
+    timeout: float
 
 
 @dataclass(frozen=True)
@@ -360,7 +422,7 @@ class TransferWarning(ChatEvent):
     message: str
 
 
-TransferEvent = TransferStarted | TransferProgress | TransferFinished | TransferWarning
+TransferEvent = TransferOffered | TransferStarted | TransferProgress | TransferFinished | TransferWarning
 
 
 # --- answers to the user's commands -------------------------------------------------------------

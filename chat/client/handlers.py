@@ -13,7 +13,7 @@ import asyncio
 import contextlib
 import dataclasses
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from chat.client import events as ev
@@ -35,6 +35,7 @@ from chat.protocol.events import (
     JoinFrame,
     LeaveFrame,
     LeftFrame,
+    Member,
     MemberJoinedFrame,
     MemberLeftFrame,
     PongFrame,
@@ -50,6 +51,9 @@ from chat.protocol.names import name_key
 from ciphers.rng import RNG
 
 READ_SIZE = 64 * 1024
+#: The application's key hand-out policy: may (alias, identity map, certificate text or None) have
+#: our keys? Asked for each member before the session wraps anything to it (:mod:`chat.app`).
+Eligibility = Callable[[str, Mapping[str, str], str | None], bool]
 REFUSED_JOINS = frozenset({Reason.DUPLICATE_MEMBER, Reason.REPLAYED_JOIN, Reason.MALFORMED})
 
 
@@ -77,6 +81,7 @@ class RoomHandlers:
     rng: RNG
     limits: Limits
     known_peers: KnownPeers | None
+    eligibility: Eligibility | None
     hold_timeout: float
     trace: Feed[TraceRecord]
     wire: Feed[WireFrame]
@@ -190,7 +195,7 @@ class RoomHandlers:
         )
         self.session = session
         self._certificates = {name_key(m.alias): m.certificate for m in welcome.members if m.certificate}
-        result = session.start([Arrival(m.alias, m.identity, m.nonce) for m in welcome.members])
+        result = session.start([self._arrival(m) for m in welcome.members])
         warnings = [self._check_trust(m.alias) for m in welcome.members]
         info = suite_info(welcome.suite)
         joined = ev.Joined(
@@ -232,7 +237,7 @@ class RoomHandlers:
         if self.session is None:
             return
         member = frame.member
-        result = self.session.add_member(Arrival(member.alias, member.identity, member.nonce))
+        result = self.session.add_member(self._arrival(member))
         if self.session.member(member.alias) is None or any(
             isinstance(e, Rejected) and e.reason in REFUSED_JOINS for e in result.events
         ):
@@ -290,6 +295,12 @@ class RoomHandlers:
         LeftFrame: _on_left,
         PongFrame: _on_pong,
     }
+
+    def _arrival(self, member: Member) -> Arrival:
+        """``member`` as the session takes it, with the application's say on our keys (``eligibility``)."""
+        policy = self.eligibility
+        eligible = policy is None or policy(member.alias, member.identity, member.certificate)
+        return Arrival(member.alias, member.identity, member.nonce, eligible)
 
     def _check_trust(self, alias: str) -> ev.WarningEvent | None:
         """Compare ``alias``'s key with the known-peers store; a warning if it changed."""

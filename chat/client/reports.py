@@ -10,7 +10,18 @@ from collections.abc import Mapping
 
 from chat.client import events as ev
 from chat.e2e.identity import Fingerprint
-from chat.e2e.session import Delivered, KeyDrawn, KeyReceived, Reason, Rejected, Sent, SessionEvent
+from chat.e2e.session import (
+    Delivered,
+    Departed,
+    KeyDrawn,
+    KeyReceived,
+    Reason,
+    Rejected,
+    Sent,
+    SessionEvent,
+    ViewDiffers,
+    Withheld,
+)
 from chat.e2e.trust import TrustState
 from chat.protocol.names import name_key
 
@@ -40,6 +51,12 @@ def report(
         return ev.Rekeyed(event.sender, event.key_id, reason, event.replaced)
     if isinstance(event, KeyDrawn):
         return ev.Rekeyed(alias, event.key_id, event.why, None, event.recipients)
+    if isinstance(event, Withheld):
+        return ev.KeyWithheld(event.alias, event.why)
+    if isinstance(event, ViewDiffers):
+        return ev.ViewDiffers(event.sender, tuple((d.member, d.kind.value) for d in event.differences))
+    if isinstance(event, Departed):
+        return ev.Departed(event.alias, event.witness)
     return None
 
 

@@ -83,8 +83,10 @@ class OurView:
         return view_digest(self.entries.values())
 
     def changes(self) -> tuple[Change, ...]:
-        """The changes since our previous message."""
-        return tuple(c for pair in self._log.values() for c in pair if c is not None)
+        """The changes since our previous message, in the order :mod:`chat.e2e.sealed` signs them
+        (sorted by alias, a removal before the ``+`` of the same alias), which is how bodies list them."""
+        found = (c for pair in self._log.values() for c in pair if c is not None)
+        return tuple(sorted(found, key=lambda c: (c.alias, c.op == JOINED)))
 
     def sent(self) -> None:
         """A message went out with :meth:`changes`: the next one starts from here."""

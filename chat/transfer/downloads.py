@@ -23,6 +23,7 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
+from chat.transfer.errors import DownloadError
 from ciphers.rng import RNG, SYSTEM
 
 MAX_NAME_BYTES = 200  # leaves room for " (999)" within the usual 255-byte limit of file systems
@@ -40,14 +41,6 @@ _RESERVED = frozenset(
 )
 _DOUBLE_EXTENSIONS = (".tar.gz", ".tar.bz2", ".tar.xz", ".tar.zst")
 _PART_NAME = re.compile(re.escape(PART_PREFIX) + r"[0-9a-f]{32}" + re.escape(PART_SUFFIX))
-
-
-class DownloadError(Exception):
-    """A received file could not be written or given its name; ``message`` is one line."""
-
-    def __init__(self, message: str) -> None:
-        super().__init__(message)
-        self.message = message
 
 
 def default_downloads_dir() -> Path:
@@ -126,7 +119,7 @@ def prepare_directory(directory: str | os.PathLike[str]) -> Path:
     try:
         path.mkdir(mode=0o700, parents=True, exist_ok=True)
     except OSError as exc:
-        raise DownloadError(f"cannot create the downloads folder {path}: {_reason(exc)}") from None
+        raise DownloadError(f"cannot create the downloads folder {path}: {os_reason(exc)}") from None
     if not path.is_dir():
         raise DownloadError(f"the downloads folder {path} is not a folder")
     return path
@@ -173,7 +166,7 @@ class PartialFile:
             except FileExistsError:
                 continue
             except OSError as exc:
-                problem = _reason(exc)
+                problem = os_reason(exc)
                 break
             return cls(directory, path, fd)
         raise DownloadError(f"cannot write to the downloads folder {directory}: {problem}")
@@ -194,7 +187,7 @@ class PartialFile:
                 view = view[written:]
         except OSError as exc:
             self.discard()
-            raise DownloadError(f"cannot write {self.path.name}: {_reason(exc)}") from None
+            raise DownloadError(f"cannot write {self.path.name}: {os_reason(exc)}") from None
         self.size += len(data)
 
     def commit(self, name: str) -> Path:
@@ -209,7 +202,7 @@ class PartialFile:
             os.fsync(fd)
         except OSError as exc:
             self._unlink()
-            raise DownloadError(f"cannot save {name}: {_reason(exc)}") from None
+            raise DownloadError(f"cannot save {name}: {os_reason(exc)}") from None
         finally:
             os.close(fd)
         try:
@@ -218,7 +211,7 @@ class PartialFile:
                 if self._place(target):
                     return target
         except OSError as exc:
-            raise DownloadError(f"cannot save {name}: {_reason(exc)}") from None
+            raise DownloadError(f"cannot save {name}: {os_reason(exc)}") from None
         finally:
             self._unlink()
         raise DownloadError(f"cannot save {name}: {MAX_COPIES} copies of it exist already")
@@ -258,18 +251,19 @@ class PartialFile:
             os.unlink(self.path)
 
 
-def _reason(exc: OSError) -> str:
+def os_reason(exc: OSError) -> str:
+    """What the system said about ``exc``, in lower case (``no space left on device``)."""
     return (os.strerror(exc.errno) if exc.errno else str(exc) or type(exc).__name__).lower()
 
 
 __all__ = [
     "FALLBACK_NAME",
     "MAX_NAME_BYTES",
-    "DownloadError",
     "PartialFile",
     "candidate_names",
     "default_downloads_dir",
     "format_size",
+    "os_reason",
     "prepare_directory",
     "sanitise_name",
     "split_extension",

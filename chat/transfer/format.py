@@ -1,4 +1,4 @@
-"""The file-sharing messages, pure: what each ``file/...`` data message holds, and chunk sizes.
+"""The file-sharing messages, pure: what each ``file/...`` data message holds, and its strict decoder.
 
 A file goes to the room as ordinary end-to-end data messages
 (:meth:`chat.client.chat_client.ChatClient.send_data`),
@@ -21,21 +21,20 @@ sender's signature like any message; each chunk carries the transfer id and its 
 same protection, so a chunk cannot be moved to another transfer or position unnoticed, and the
 SHA-256 checked at the end binds the whole file to the manifest.
 
-Every decoder is strict (exact key set, types, ranges) and raises :class:`FormatError`: the
+Every decoder is strict (exact key set, types, ranges) and raises :class:`FileMessageError`: the
 sender is authenticated, but may still be a misbehaving member.
 """
 
 from __future__ import annotations
 
 import json
-import math
 import re
 from dataclasses import dataclass
 from typing import Any
 
-from chat.e2e.session import MAX_DATA, RoomSession
-from chat.protocol.limits import Limits
+from chat.e2e.session import MAX_DATA
 from chat.protocol.names import MAX_NAME_LENGTH, name_problem
+from chat.transfer.errors import FileMessageError
 
 VERSION = 1
 ID_BYTES = 16
@@ -46,7 +45,6 @@ MAX_FILE_NAME = 1024  # characters of the name in an offer (receivers sanitise a
 MAX_REASON = 200  # characters of a refusal or cancellation reason
 MAX_SIZE = 1 << 40  # what an offer may announce at all; each receiver applies its own, smaller limit
 MAX_CHUNKS = (1 << 32) - 1  # chunk indexes are 4 bytes
-HYBRID_CHUNK = 32 * 1024  # bytes of file per chunk for 3des/des: ~50 ms of pure-Python 3DES each way
 MAX_CHUNK = MAX_DATA - CHUNK_HEADER
 MAX_ACK_EVERY = 64
 
@@ -63,10 +61,6 @@ PREFIX = "file/"
 
 _ID = re.compile(r"[0-9a-f]{32}")
 _SHA256 = re.compile(r"[0-9a-f]{64}")
-
-
-class FormatError(ValueError):
-    """A file message is malformed; the message says how, in one line."""
 
 
 # --- the messages -------------------------------------------------------------------------------
@@ -168,6 +162,11 @@ def new_transfer_id(random_bytes: bytes) -> str:
     return random_bytes.hex()
 
 
+def short_reason(reason: str) -> str:
+    """``reason`` cut to :data:`MAX_REASON` characters, for a refusal or a cancellation."""
+    return reason if len(reason) <= MAX_REASON else reason[: MAX_REASON - 3] + "..."
+
+
 # --- encoding -----------------------------------------------------------------------------------
 
 
@@ -227,21 +226,21 @@ def is_file_message(content_type: str) -> bool:
 
 
 def decode(content_type: str, data: bytes) -> FileMessage:
-    """The message in ``data`` of ``content_type``; FormatError if it is not exactly well formed."""
+    """The message in ``data`` of ``content_type``; FileMessageError if it is not exactly well formed."""
     if content_type == CHUNK:
         return _decode_chunk(data)
     keys = _KEYS.get(content_type)
     if keys is None:
-        raise FormatError(f"unknown file message type {content_type[:40]!r}")
+        raise FileMessageError(f"unknown file message type {content_type[:40]!r}")
     obj = _json_object(data, content_type)
     if obj.get("v") != VERSION or isinstance(obj.get("v"), bool):
-        raise FormatError(f"{content_type}: unsupported version {str(obj.get('v'))[:20]!r}")
+        raise FileMessageError(f"{content_type}: unsupported version {str(obj.get('v'))[:20]!r}")
     if set(obj) != keys:
         extra, missing = sorted(set(obj) - keys), sorted(keys - set(obj))
-        raise FormatError(f"{content_type}: unexpected fields {extra} or missing fields {missing}")
+        raise FileMessageError(f"{content_type}: unexpected fields {extra} or missing fields {missing}")
     transfer_id = _text(obj, "id", content_type, 32)
     if not _ID.fullmatch(transfer_id):
-        raise FormatError(f"{content_type}: transfer id must be 32 lowercase hex digits")
+        raise FileMessageError(f"{content_type}: transfer id must be 32 lowercase hex digits")
     if content_type == OFFER:
         return _decode_offer(obj, transfer_id)
     if content_type == END:
@@ -260,7 +259,7 @@ def decode(content_type: str, data: bytes) -> FileMessage:
 
 def _decode_chunk(data: bytes) -> Chunk:
     if len(data) < CHUNK_HEADER:
-        raise FormatError(f"{CHUNK}: {len(data)} bytes is shorter than its {CHUNK_HEADER}-byte header")
+        raise FileMessageError(f"{CHUNK}: {len(data)} bytes is shorter than its {CHUNK_HEADER}-byte header")
     index = int.from_bytes(data[ID_BYTES:CHUNK_HEADER], "big")
     return Chunk(data[:ID_BYTES].hex(), index, data[CHUNK_HEADER:])
 
@@ -268,15 +267,15 @@ def _decode_chunk(data: bytes) -> Chunk:
 def _decode_offer(obj: dict[str, Any], transfer_id: str) -> Offer:
     name = _text(obj, "name", OFFER, MAX_FILE_NAME)
     if not name:
-        raise FormatError(f"{OFFER}: the file name is empty")
+        raise FileMessageError(f"{OFFER}: the file name is empty")
     size = _integer(obj, "size", OFFER, 0, MAX_SIZE)
     sha256 = _text(obj, "sha256", OFFER, 64)
     if not _SHA256.fullmatch(sha256):
-        raise FormatError(f"{OFFER}: sha256 must be 64 lowercase hex digits")
+        raise FileMessageError(f"{OFFER}: sha256 must be 64 lowercase hex digits")
     chunk_size = _integer(obj, "chunk_size", OFFER, 1, MAX_CHUNK)
     chunks = _integer(obj, "chunks", OFFER, 0, MAX_CHUNKS)
     if chunks != chunk_count(size, chunk_size):
-        raise FormatError(
+        raise FileMessageError(
             f"{OFFER}: {chunks} chunks do not hold {size} bytes in chunks of {chunk_size}"
             f" (that takes {chunk_count(size, chunk_size)})"
         )
@@ -286,13 +285,13 @@ def _decode_offer(obj: dict[str, Any], transfer_id: str) -> Offer:
 
 def _json_object(data: bytes, content_type: str) -> dict[str, Any]:
     if len(data) > MAX_CONTROL:
-        raise FormatError(f"{content_type}: {len(data)} bytes is above the limit of {MAX_CONTROL}")
+        raise FileMessageError(f"{content_type}: {len(data)} bytes is above the limit of {MAX_CONTROL}")
     try:
         obj = json.loads(data.decode("utf-8"), parse_constant=_no_constant)
     except (UnicodeDecodeError, ValueError) as exc:
-        raise FormatError(f"{content_type}: not UTF-8 JSON ({type(exc).__name__})") from None
+        raise FileMessageError(f"{content_type}: not UTF-8 JSON ({type(exc).__name__})") from None
     if not isinstance(obj, dict):
-        raise FormatError(f"{content_type}: not a JSON object")
+        raise FileMessageError(f"{content_type}: not a JSON object")
     return obj
 
 
@@ -303,84 +302,26 @@ def _no_constant(name: str) -> None:
 def _text(obj: dict[str, Any], key: str, content_type: str, limit: int) -> str:
     value = obj[key]
     if not isinstance(value, str):
-        raise FormatError(f"{content_type}: {key} must be a string")
+        raise FileMessageError(f"{content_type}: {key} must be a string")
     if len(value) > limit:
-        raise FormatError(f"{content_type}: {key} is longer than {limit} characters")
+        raise FileMessageError(f"{content_type}: {key} is longer than {limit} characters")
     return value
 
 
 def _integer(obj: dict[str, Any], key: str, content_type: str, low: int, high: int) -> int:
     value = obj[key]
     if not isinstance(value, int) or isinstance(value, bool):
-        raise FormatError(f"{content_type}: {key} must be an integer")
+        raise FileMessageError(f"{content_type}: {key} must be an integer")
     if not low <= value <= high:
-        raise FormatError(f"{content_type}: {key} must be {low} to {high}, got {value}")
+        raise FileMessageError(f"{content_type}: {key} must be {low} to {high}, got {value}")
     return value
 
 
 def _owner(obj: dict[str, Any], content_type: str) -> str:
     owner = _text(obj, "owner", content_type, MAX_NAME_LENGTH)
     if name_problem(owner, "owner") is not None:
-        raise FormatError(f"{content_type}: owner is not a valid alias")
+        raise FileMessageError(f"{content_type}: owner is not a valid alias")
     return owner
-
-
-# --- chunk sizes --------------------------------------------------------------------------------
-
-DIRECT_FIXED = 2048  # characters of a direct message's body besides its per-recipient parts
-DIRECT_PER_RECIPIENT = 2 * MAX_NAME_LENGTH + 72  # payload key + manifest entry "alias:<64 hex>,"
-
-
-def base64_length(size: int) -> int:
-    """Characters of standard base64 (with padding) for ``size`` bytes."""
-    return 4 * math.ceil(size / 3)
-
-
-def direct_body_estimate(size: int, recipients: int, blocks: list[tuple[int, int]]) -> int:
-    """An upper bound on the characters a direct-suite message of ``size`` bytes puts in a frame.
-
-    ``blocks`` holds (plaintext, ciphertext) bytes per public-key block of each key it may be
-    encrypted to (RSA-OAEP: 190/256 for RSA-2048; ElGamal: 255/512 in ffdhe2048); the worst is used.
-    What is counted mirrors the protocol's body check: each recipient's alias and base64
-    ciphertext, and the signed manifest naming each recipient with a digest.
-    """
-    ciphertext = max(-(-max(size, 1) // plain) * cipher for plain, cipher in blocks)
-    return DIRECT_FIXED + recipients * (DIRECT_PER_RECIPIENT + base64_length(ciphertext))
-
-
-def chunk_size_for(
-    hybrid: bool, recipients: int, max_body: int, blocks: list[tuple[int, int]] | None = None
-) -> int:
-    """Bytes of file per chunk for a room: whole E2E blocks, and a frame that fits the body limit.
-
-    The hybrid suites carry one ciphertext for the whole room, so :data:`HYBRID_CHUNK` fits any
-    room. The direct suites carry one per recipient: the chunk is sized for ``recipients`` (the
-    caller passes the most the room may hold, so members who join mid-transfer still fit).
-    """
-    if hybrid:
-        return HYBRID_CHUNK
-    if not blocks:
-        raise ValueError("the direct suites need the public-key block sizes")
-    recipients = max(recipients, 1)
-    budget = (max_body - DIRECT_FIXED) // recipients - DIRECT_PER_RECIPIENT
-    ciphertext = 3 * (budget // 4)  # the most ciphertext whose base64 fits the budget
-    size = min((ciphertext // cipher) * plain for plain, cipher in blocks) - CHUNK_HEADER
-    if size < 1:
-        raise ValueError(f"a room of {recipients + 1} members leaves no room for file chunks")
-    return min(size, HYBRID_CHUNK)
-
-
-def room_chunk_size(session: RoomSession, limits: Limits) -> int:
-    """Chunk bytes for the room's suite, sized for the fullest room ``limits`` allow.
-
-    The room's family gives the block sizes of a direct suite for each member's keys (and ours).
-    """
-    if session.suite.hybrid:
-        return chunk_size_for(True, 0, 0)
-    identities = [session.identity.public] + [m.identity for m in session.members if m.identity]
-    blocks = [session.family.block_sizes(identity) for identity in identities]
-    recipients = max(limits.max_members - 1, len(identities) - 1)
-    return chunk_size_for(False, recipients, limits.max_body, blocks)
 
 
 __all__ = [
@@ -392,7 +333,6 @@ __all__ = [
     "CONTENT_TYPES",
     "DONE",
     "END",
-    "HYBRID_CHUNK",
     "MAX_CHUNK",
     "OFFER",
     "REFUSE",
@@ -403,18 +343,14 @@ __all__ = [
     "Done",
     "End",
     "FileMessage",
-    "FormatError",
     "Offer",
     "Refuse",
     "Reply",
-    "base64_length",
     "chunk_count",
     "chunk_length",
-    "chunk_size_for",
     "decode",
-    "direct_body_estimate",
     "encode",
     "is_file_message",
     "new_transfer_id",
-    "room_chunk_size",
+    "short_reason",
 ]

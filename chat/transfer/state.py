@@ -19,15 +19,8 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 from chat.protocol.names import name_key
+from chat.transfer.errors import TransferFailed
 from chat.transfer.format import Chunk, End, Offer, chunk_length
-
-
-class TransferFailed(Exception):
-    """The transfer cannot go on; ``reason`` is one line for the user."""
-
-    def __init__(self, reason: str) -> None:
-        super().__init__(reason)
-        self.reason = reason
 
 
 class Reassembly:
@@ -84,6 +77,17 @@ class Reassembly:
         if self._sha256.hexdigest() != offer.sha256:
             raise TransferFailed("SHA-256 mismatch: the file was altered or corrupted on the way")
         self.complete = True
+
+
+@dataclass(frozen=True)
+class TransferStatus:
+    """A transfer in progress, for a listing: ``done`` of ``total`` bytes, ``out`` or ``in``."""
+
+    transfer: str
+    direction: str
+    name: str
+    done: int
+    total: int
 
 
 class Status(StrEnum):
@@ -250,4 +254,4 @@ class Distribution:
         return "; ".join(parts) or "nobody to send to"
 
 
-__all__ = ["Distribution", "Reassembly", "Recipient", "Status", "TransferFailed"]
+__all__ = ["Distribution", "Reassembly", "Recipient", "Status", "TransferStatus"]

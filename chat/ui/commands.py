@@ -84,6 +84,15 @@ class SendFile:
 
 
 @dataclass(frozen=True)
+class AnswerOffer:
+    """Accept (``/accept``) or refuse (``/refuse``) the file offer ``which`` (its number or its
+    ``sender/id``; the only one waiting when None)."""
+
+    accept: bool
+    which: str | None = None
+
+
+@dataclass(frozen=True)
 class CancelTransfers:
     """Cancel every file transfer in progress (ours and the ones we receive)."""
 
@@ -121,6 +130,7 @@ Command = (
     | Trust
     | Cert
     | SendFile
+    | AnswerOffer
     | CancelTransfers
     | ShowTrace
     | ShowWire
@@ -129,10 +139,11 @@ Command = (
 )
 
 
-#: Commands that go out over the network, performed one after another in the order typed.
-Action = Say | JoinRoom | Leave | SendFile
+#: Commands that go out over the network, performed one after another in the order typed
+#: (``/trust`` too: a member whose key CHANGED gets our chain once trusted).
+Action = Say | JoinRoom | Leave | SendFile | Trust
 #: Commands the session answers at once.
-Question = Who | Verify | Trust | Cert | CancelTransfers
+Question = Who | Verify | Cert | AnswerOffer | CancelTransfers
 #: Commands that change only what the view shows (or end it).
 ViewCommand = Help | ShowTrace | ShowWire | ShowChat | Quit
 
@@ -154,10 +165,12 @@ COMMANDS: tuple[CommandHelp, ...] = (
     CommandHelp("/leave", "leave the room, stay connected"),
     CommandHelp("/who", "members, fingerprints, trust, certificates"),
     CommandHelp("/verify ALIAS", "the safety number to compare out of band"),
-    CommandHelp("/trust ALIAS", "accept ALIAS's key once the numbers match"),
+    CommandHelp("/trust ALIAS", "accept ALIAS's key once the numbers match; it gets yours"),
     CommandHelp("/cert [ALIAS]", "a member's certificate (yours without ALIAS)"),
     CommandHelp("/send PATH", 'send a file, encrypted (/send "a b.txt")'),
-    CommandHelp("/cancel", "cancel the file transfers in progress"),
+    CommandHelp("/accept [ID]", "accept the file offer ID (the only one, without ID)"),
+    CommandHelp("/refuse [ID]", "refuse the file offer ID (the only one, without ID)"),
+    CommandHelp("/cancel", "cancel the file transfers in progress and refuse the offers"),
     CommandHelp("/trace", "how each message was sealed and checked", "F2", panel=True),
     CommandHelp("/trace rounds [N]", "16 DES rounds of record N's first block", panel=True),
     CommandHelp("/wire", "the frames as the relay sees them", "F3", panel=True),
@@ -255,6 +268,10 @@ def parse(line: str) -> Command | None:
         if len(args) != 1 or not args[0]:
             raise CommandError(f"/send needs one path; {_usage('/send')}")
         return SendFile(args[0])
+    if name in ("/accept", "/refuse"):
+        if len(args) > 1:
+            raise CommandError(f"{name} takes at most one offer; {_usage(name)}")
+        return AnswerOffer(name == "/accept", args[0] if args else None)
     if name == "/trace":
         return _parse_trace(args)
     simple: dict[str, Command] = {

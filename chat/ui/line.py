@@ -2,8 +2,9 @@
 
 Input: each line of stdin is a message, or one of the commands of the Textual client
 (:mod:`chat.ui.commands`: ``/who``, ``/verify ALIAS``, ``/trust ALIAS``, ``/cert [ALIAS]``,
-``/send PATH``, ``/cancel``, ``/join ROOM``, ``/leave``, ``/help``, ``/quit``) except those
-that open its panels. Output on stdout, in the words of :mod:`chat.ui.text`::
+``/send PATH``, ``/accept [ID]``, ``/refuse [ID]``, ``/cancel``, ``/join ROOM``, ``/leave``,
+``/help``, ``/quit``) except those that open its panels. Output on stdout, in the words of
+:mod:`chat.ui.text`::
 
     * joined #lobby as alice (3des, kex rsa): 3DES-CBC + HMAC-SHA256; ...; members: bob
     * your fingerprint: 04521 88310 ...
@@ -15,6 +16,8 @@ that open its panels. Output on stdout, in the words of :mod:`chat.ui.text`::
 own messages, ``members`` for ``/who``...). The client runs on the application core
 (:mod:`chat.app.chat_session`) as the Textual client does: it reconnects when the server goes
 away, remembers the fingerprints it has seen, checks certificates under ``--ca`` and sends files.
+It receives them only with ``--accept-files`` (within the quotas): nobody is there to ask, so
+without it every offer is refused in one line, and the sender is told why.
 
 At the end of input everything already read is sent (messages and files) before the client leaves
 and disconnects: nothing typed is lost. If the server cannot be reached, one line on stderr and

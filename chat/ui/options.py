@@ -13,6 +13,8 @@ from chat.app.chat_session import SessionOptions
 from chat.client.backoff import Backoff
 from chat.client.chat_client import DEFAULT_HOST, DEFAULT_PORT
 from chat.e2e.certificates import Certificate, read_ca_public_key, read_certificate
+from chat.protocol.limits import MiB
+from chat.transfer.policy import Consent, OfferPolicy
 from ciphers.cli.common import UsageError
 from ciphers.errors import CryptoError
 from ciphers.rsa.keys import RSAPublicKey
@@ -35,6 +37,10 @@ class ClientOptions:
     ca: str | None = None
     cert: str | None = None
     downloads: str | None = None
+    accept_files: bool = False  # --accept-files: offers that pass the quotas are accepted unasked
+    quota_per_sender: float | None = None  # MiB accepted from one member (None: the policy's default)
+    quota_total: float | None = None  # MiB accepted in all
+    transfers_at_once: int | None = None
     reconnect_for: float | None = None  # seconds of reconnecting after a drop (None: the default)
     json: bool = False
     hold_timeout: float = 3.0
@@ -54,6 +60,10 @@ class ClientOptions:
             ca=args.ca,
             cert=args.cert,
             downloads=args.downloads,
+            accept_files=bool(args.accept_files),
+            quota_per_sender=args.quota_per_sender,
+            quota_total=args.quota_total,
+            transfers_at_once=args.transfers_at_once,
             reconnect_for=args.reconnect_for,
             json=bool(args.json),
             hold_timeout=args.hold_timeout,
@@ -71,6 +81,19 @@ class ClientOptions:
             return None
         return Backoff(max_attempts=None, max_total=self.reconnect_for)
 
+    def files(self, *, ask: bool) -> OfferPolicy:
+        """Which file offers to accept: all that pass the quotas with ``--accept-files``, else those
+        the user says yes to when the client can ``ask`` (the Textual client), else none."""
+        consent = Consent.ACCEPT if self.accept_files else Consent.ASK if ask else Consent.REFUSE
+        limits: dict[str, int] = {}
+        if self.quota_per_sender is not None:
+            limits["per_sender"] = round(self.quota_per_sender * MiB)
+        if self.quota_total is not None:
+            limits["total"] = round(self.quota_total * MiB)
+        if self.transfers_at_once is not None:
+            limits["at_once"] = self.transfers_at_once
+        return OfferPolicy(consent, **limits)
+
     def session(
         self,
         alias: str,
@@ -78,11 +101,13 @@ class ClientOptions:
         ca: RSAPublicKey | None,
         certificate: Certificate | None,
         client_name: str,
+        ask: bool = False,
         host: str | None = None,
         port: int | None = None,
         backoff: Backoff | None = None,
     ) -> SessionOptions:
-        """The application core's options for ``alias`` (and the server, if the join screen chose one)."""
+        """The application core's options for ``alias`` (and the server, if the join screen chose
+        one); ``ask``: the client can ask the user about file offers."""
         return SessionOptions(
             alias,
             host if host is not None else self.host,
@@ -92,6 +117,7 @@ class ClientOptions:
             ca=ca,
             certificate=certificate,
             downloads=self.downloads,
+            files=self.files(ask=ask),
             hold_timeout=self.hold_timeout,
             client_name=client_name,
             backoff=backoff if backoff is not None else self.backoff,

@@ -1,11 +1,12 @@
 """What the user typed, performed on the session: the one place where commands meet the core.
 
 Both clients hand each typed line to :meth:`CommandRunner.submit`. It is parsed
-(:mod:`chat.ui.commands`); questions (``/who``, ``/verify``, ``/trust``, ``/cert``, ``/cancel``)
-are answered at once; messages, ``/join``, ``/leave`` and ``/send`` go out one after another in
-the order typed, from :meth:`CommandRunner.run`; what only a view can do (help, panels,
-quitting) goes back to the view. Every answer and every failure reaches the view as an event of
-:mod:`chat.client.events`, so that both clients word it with the same table (:mod:`chat.ui.text`).
+(:mod:`chat.ui.commands`); questions (``/who``, ``/verify``, ``/cert``, ``/accept``, ``/refuse``,
+``/cancel``) are answered at once; messages, ``/join``, ``/leave``, ``/send`` and ``/trust`` go
+out one after another in the order typed, from :meth:`CommandRunner.run`; what only a view can
+do (help, panels, quitting) goes back to the view. Every answer and every failure reaches the
+view as an event of :mod:`chat.client.events`, so that both clients word it with the same table
+(:mod:`chat.ui.text`).
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from typing import Protocol
 from chat.app.chat_session import ChatSession
 from chat.client import events as ev
 from chat.client.errors import ClientError
-from chat.transfer.manager import TransferError
+from chat.transfer.errors import TransferError
 from chat.ui import commands as cmd
 
 
@@ -65,7 +66,9 @@ class CommandRunner:
             self._idle.clear()
             self._ready.set()
         else:
-            self.view.show(self._answer(command))
+            answer = self._answer(command)
+            if answer is not None:
+                self.view.show(answer)
 
     def pending(self) -> list[str]:
         """The messages typed but not taken up yet."""
@@ -82,16 +85,17 @@ class CommandRunner:
             while self._actions:
                 action = self._actions.popleft()
                 try:
-                    failure = await self._act(action)
+                    shown = await self._act(action)
                 except Exception as exc:
                     self.view.report_internal(exc)
                     continue
-                if failure is not None:
-                    self.view.show(failure)
+                if shown is not None:
+                    self.view.show(shown)
             self._ready.clear()
             self._idle.set()
 
-    def _answer(self, command: cmd.Question) -> ev.ChatEvent:
+    def _answer(self, command: cmd.Question) -> ev.ChatEvent | None:
+        """The answer to ``command``; None when the session's own events say it (an offer answered)."""
         session = self.session
         if session is None:
             return _not_connected()
@@ -100,16 +104,20 @@ class CommandRunner:
                 return session.who()
             if isinstance(command, cmd.Verify):
                 return session.verify(command.alias)
-            if isinstance(command, cmd.Trust):
-                return session.trust(command.alias)
             if isinstance(command, cmd.Cert):
                 return session.certificate(command.alias)
+            if isinstance(command, cmd.AnswerOffer):
+                session.answer_offer(command.which, command.accept)
+                return None
             return session.cancel_transfers()
         except ClientError as exc:
             return ev.ErrorEvent(exc.code, exc.message)
+        except TransferError as exc:
+            return ev.ErrorEvent("no_offer", exc.message)
 
     async def _act(self, action: cmd.Action) -> ev.ChatEvent | None:
-        """Perform ``action``; an error event if it failed (its success shows in the session's events)."""
+        """Perform ``action``: an error event if it failed, the answer to ``/trust``, or None (its
+        success shows in the session's events)."""
         session = self.session
         if session is None:
             return _not_connected()
@@ -120,6 +128,8 @@ class CommandRunner:
                 await session.join(action.room, action.cipher, action.kex)
             elif isinstance(action, cmd.Leave):
                 await session.leave()
+            elif isinstance(action, cmd.Trust):
+                return await session.trust(action.alias)
             else:
                 await session.send_file(action.path)
         except TransferError as exc:

@@ -30,6 +30,28 @@ TRUST_LABELS = {
     TrustState.CHANGED: "CHANGED",
 }
 UNVERIFIED = " [unverified key]"  # after the sender of a message signed by a CHANGED key
+REKEY_WORDS = {  # why we drew a new session key (KeyDrawn.why in chat.e2e.results)
+    "start": "new session key for this room",
+    "join": "new session key (a member joined)",
+    "leave": "new session key: a member left, so what follows is unreadable to them",
+    "departed": "new session key: a member left without the relay saying so, and cannot read on",
+    "ineligible": "new session key: a member no longer gets your keys, and cannot read on",
+}
+#: What the rejections of protocol v2 mean, after the session's own detail.
+REASON_NOTES = {
+    "suite_mismatch": "sealed for another suite or kex than the room's: a downgrade, or a broken client",
+    "stale_session": "bound to an earlier join of the sender's or yours: a replay",
+    "duplicate_member": "the relay announced a member who is here already: refused",
+    "replayed_join": "the relay replayed a join seen before: refused",
+    "bad_identity": "identity keys outside the bounds a member may use: nothing of yours goes to them",
+}
+VIEW_WORDS = {  # how a sender's signed view differs from ours (chat.e2e.results.DifferenceKind)
+    "ghost": "{sender} sends to {member}, whom you do not see in the room",
+    "still_sending_to_leaver": "{sender} still sends to {member}, who left",
+    "hidden_member": "{member} is in the room, but {sender} does not send to {member}",
+    "other_identity": "{sender} sees another identity or join for {member} than you do",
+    "view_unknown": "{sender}'s view of the room cannot be checked: a frame of it was lost",
+}
 
 
 class Tone(StrEnum):
@@ -138,11 +160,9 @@ def _rekeyed(event: ev.Rekeyed, me: str) -> tuple[Line, ...]:
         return (Line(f"received {event.alias}'s session key {event.key_id}", quiet=True),)
     if event.reason == "replaced":
         return (Line(f"{event.alias} rekeyed (key {event.key_id})"),)
-    why = {"start": "new session key for this room", "join": "new session key (a member joined)"}.get(
-        event.reason, "new session key: a member left, so what follows is unreadable to them"
-    )
+    why = REKEY_WORDS.get(event.reason, REKEY_WORDS["leave"])
     to = f", wrapped for {', '.join(event.recipients)}" if event.recipients else ""
-    return (Line(f"rekeyed: {why} (key {event.key_id}{to})", quiet=event.reason != "leave"),)
+    return (Line(f"rekeyed: {why} (key {event.key_id}{to})", quiet=event.reason in ("start", "join")),)
 
 
 # --- messages -----------------------------------------------------------------------------------
@@ -174,7 +194,9 @@ def _unsent(event: ev.MessagesUnsent, me: str) -> tuple[Line, ...]:
 
 def _warning(event: ev.WarningEvent, me: str) -> tuple[Line, ...]:
     where = "" if event.sender is None else f" from {event.sender}"
-    return (Line(f"warning {event.code}{where}: {event.message}", Tone.WARNING),)
+    note = REASON_NOTES.get(event.code)
+    after = "" if note is None else f" ({note})"
+    return (Line(f"warning {event.code}{where}: {event.message}{after}", Tone.WARNING),)
 
 
 def _error(event: ev.ErrorEvent, me: str) -> tuple[Line, ...]:
@@ -187,6 +209,30 @@ def _error(event: ev.ErrorEvent, me: str) -> tuple[Line, ...]:
 def _certificate_checked(event: ev.CertificateChecked, me: str) -> tuple[Line, ...]:
     who = "your certificate" if event.own else event.alias
     return (Line(f"{who}: {event.status.label}", Tone.SYSTEM if event.status.ok else Tone.WARNING),)
+
+
+def _first_contact(event: ev.FirstContact, me: str) -> tuple[Line, ...]:
+    return (Line(f"first contact with {event.alias}: key remembered (trust on first use)"),)
+
+
+def _key_withheld(event: ev.KeyWithheld, me: str) -> tuple[Line, ...]:
+    if event.why == "bad_identity":  # the rejection's warning says why
+        return (Line(f"nothing of yours goes to {event.alias}: its identity keys are unusable", quiet=True),)
+    reason = f": {event.reason}" if event.reason else ""
+    return (Line(f"your key is withheld from {event.alias}{reason}", Tone.WARNING),)
+
+
+def _view_differs(event: ev.ViewDiffers, me: str) -> tuple[Line, ...]:
+    sender = event.sender
+    words = (VIEW_WORDS[kind].format(sender=sender, member=member) for member, kind in event.differences)
+    return tuple(Line(text, Tone.WARNING) for text in words)
+
+
+def _departed(event: ev.Departed, me: str) -> tuple[Line, ...]:
+    text = (
+        f"{event.witness} saw {event.alias} leave; the relay did not tell you: new key without {event.alias}"
+    )
+    return (Line(text, Tone.WARNING),)
 
 
 def _trusted(event: ev.Trusted, me: str) -> tuple[Line, ...]:
@@ -239,6 +285,13 @@ def _certificate_details(event: ev.CertificateDetails, me: str) -> tuple[Line, .
 # --- files --------------------------------------------------------------------------------------
 
 
+def _file_offered(event: ev.TransferOffered, me: str) -> tuple[Line, ...]:
+    what = f"{event.name} ({format_size(event.size)}, SHA-256 {event.sha256[:16]}...)"
+    answer = f"/accept {event.number} or /refuse {event.number}"
+    text = f"{event.sender} offers {what}: {answer} (refused in {event.timeout:g} s without an answer)"
+    return (Line(text, Tone.PENDING),)
+
+
 def _file_started(event: ev.TransferStarted, me: str) -> tuple[Line, ...]:
     size = format_size(event.size)
     if event.direction == "out":
@@ -260,8 +313,7 @@ def _file_finished(event: ev.TransferFinished, me: str) -> tuple[Line, ...]:
     )
     if event.ok:
         return (Line(f"sent {event.name} ({size}): {outcomes}", Tone.GOOD),)
-    detail = f" ({outcomes})" if outcomes else ""
-    return (Line(f"{event.name} not sent: {event.reason}{detail}", Tone.WARNING),)
+    return (Line(f"{event.name} not sent: {event.reason}", Tone.WARNING),)  # the reason names each
 
 
 def _file_warning(event: ev.TransferWarning, me: str) -> tuple[Line, ...]:
@@ -298,10 +350,15 @@ WORDS: dict[type[ev.ChatEvent], Callable[[Any, str], tuple[Line, ...]]] = {
     ev.WarningEvent: _warning,
     ev.ErrorEvent: _error,
     ev.CertificateChecked: _certificate_checked,
+    ev.FirstContact: _first_contact,
+    ev.KeyWithheld: _key_withheld,
+    ev.ViewDiffers: _view_differs,
+    ev.Departed: _departed,
     ev.Trusted: _trusted,
     ev.Members: _members,
     ev.SafetyNumber: _safety_number,
     ev.CertificateDetails: _certificate_details,
+    ev.TransferOffered: _file_offered,
     ev.TransferStarted: _file_started,
     ev.TransferProgress: _nothing,  # a progress bar's business
     ev.TransferFinished: _file_finished,

@@ -159,6 +159,7 @@ class ChatApp(App[int]):
             ca=self.ca,
             certificate=self.certificate,
             client_name=CLIENT_NAME,
+            ask=True,
             host=request.host,
             port=request.port,
             backoff=self.backoff,
@@ -246,6 +247,10 @@ class ChatApp(App[int]):
         if isinstance(event, ev.TransferStarted | ev.TransferProgress | ev.TransferFinished):
             self.main_screen.transfers.show(event)
             return  # the room and its members are as they were
+        if isinstance(event, ev.TransferOffered):
+            answer = f"/accept {event.number} or /refuse {event.number}"
+            self.notify(f"{event.sender} offers {event.name}: {answer}", title="File offer", timeout=10)
+            return
         if isinstance(event, ev.SafetyNumber):
             self._confirm(event)
         elif isinstance(event, ev.GaveUp):
