@@ -162,7 +162,12 @@ def test_tampered_ciphertext_is_one_line_and_status_2(
         ]
     )
     data = bytearray(sealed.read_bytes())
-    data[-3] ^= 0x40
+    if scheme == "textbook":
+        # Textbook ElGamal is malleable: a flipped bit of c2 may decrypt to another message, which
+        # is no error at all. A torn ciphertext always is.
+        del data[-1]
+    else:
+        data[-3] ^= 0x40
     sealed.write_bytes(bytes(data))
     capsys.readouterr()
     assert run(["elgamal", "decrypt", "--key", f"{keys}.json", "--in", str(sealed), "--scheme", scheme]) == 2
