@@ -350,3 +350,38 @@ def test_a_ghost_the_relay_shows_only_some_is_named_in_red_words_and_in_json(tmp
         await server.close()
 
     run(scenario, timeout=60)
+
+
+def test_a_leave_the_relay_hides_from_one_member_is_learned_from_the_next_message(tmp_path: Path) -> None:
+    """Issue 10, membership: the relay tells alice that carol left and hides it from bob, so that
+    bob would keep sealing to carol. alice's next message carries her signed view without carol:
+    bob forgets carol, rekeys without her, and says so in red words."""
+
+    def down(number: int, alias: str | None, obj: dict[str, Any]) -> list[dict[str, Any]]:
+        hidden = alias == "bob" and obj.get("type") == "member_left" and obj.get("alias") == "carol"
+        return [] if hidden else [obj]
+
+    async def scenario() -> None:
+        server = await relay()
+        proxy = await TapProxy(server.port, down=down).start()
+        alice = await library_client(server.port, "alice", "views")
+        bob = await joined_client(proxy.port, "bob", "views", "--identity", keys(tmp_path, "bob"))
+        carol = await library_client(server.port, "carol", "views")
+        for other in ("bob", "carol"):
+            await eventually(
+                lambda o=other: any(m.alias == o for m in alice.members), f"{other} in alice's room"
+            )
+        await bob.until(lambda line: "carol" in line and "joined" in line, "carol's arrival at bob")
+        await carol.leave()
+        await carol.close()
+        await eventually(lambda: all(m.alias != "carol" for m in alice.members), "carol gone for alice")
+        await alice.send("after carol left")
+        departed = "! alice saw carol leave; the relay did not tell you: new key without carol"
+        await bob.until(lambda line: line == departed, "the departure learned from alice")
+        await bob.until(lambda line: line == "[views] alice: after carol left", "alice's message")
+        assert await finish(bob) == [(0, "")]
+        await alice.close()
+        await proxy.close()
+        await server.close()
+
+    run(scenario, timeout=60)
