@@ -385,3 +385,39 @@ def test_a_leave_the_relay_hides_from_one_member_is_learned_from_the_next_messag
         await server.close()
 
     run(scenario, timeout=60)
+
+
+def test_a_member_joined_the_relay_plays_twice_is_refused_and_nothing_displays_twice(
+    tmp_path: Path,
+) -> None:
+    """Issue 10, replay through a duplicate join: the relay announces alice to bob a second time
+    while she is present, which used to rebuild her state at bob and let her recorded frames
+    display again. bob refuses the duplicate and every replayed frame, and alice's message displays
+    once."""
+
+    def down(number: int, alias: str | None, obj: dict[str, Any]) -> list[dict[str, Any]]:
+        # to bob: every member_joined twice, then every key bundle and message twice
+        twice = alias == "bob" and obj.get("type") in ("member_joined", "key_bundle", "message")
+        return [obj, obj] if twice else [obj]
+
+    async def scenario() -> None:
+        server = await relay()
+        proxy = await TapProxy(server.port, down=down).start()
+        bob = await joined_client(proxy.port, "bob", "dups", "--identity", keys(tmp_path, "bob"))
+        alice = await library_client(server.port, "alice", "dups")
+        await bob.until(lambda line: "alice" in line and "joined" in line, "alice's arrival at bob")
+        await alice.send("I approve payment #1")
+        await bob.until(lambda line: "here already" in line, "the refused duplicate")
+        await bob.until(lambda line: line == "[dups] alice: I approve payment #1", "alice's message")
+        await alice.send("done")
+        await bob.until(lambda line: line == "[dups] alice: done", "the next message")
+        assert bob.lines.count("[dups] alice: I approve payment #1") == 1, bob.lines
+        assert any(
+            line.startswith("! warning replay from alice: message from alice rejected") for line in bob.lines
+        )
+        assert await finish(bob) == [(0, "")]
+        await alice.close()
+        await proxy.close()
+        await server.close()
+
+    run(scenario, timeout=60)
