@@ -52,7 +52,7 @@ def make(
     wrapped = room.to_each(recipients, header, wrap, "wrapped", "wrapped")
     rows = {m.key: (m.nonce, wrapped.digests[m.key]) for m in recipients}
     changes = view.changes()
-    signature = room.sign(sealed.signed(header, sealed.manifest_bytes(rows), sealed.changes_bytes(changes)))
+    signature = room.sign(sealed.signed_manifest(header, rows, changes))
     body = {
         "suite": suite.name,
         "kex": room.kex.name,
@@ -138,9 +138,7 @@ def read(
         fields.epoch,
         sealed.view_digest(fields.members.values()),
     )
-    signed = sealed.signed(
-        header, sealed.manifest_bytes(fields.manifest), sealed.changes_bytes(fields.changes)
-    )
+    signed = sealed.signed_manifest(header, fields.manifest, fields.changes)
     if not room.signed_by(member, signed, fields.signature):
         return reject(
             Reason.BAD_SIGNATURE,

@@ -87,9 +87,7 @@ class DirectPath:
             for e in (view.entries[m.key] for m in recipients)
         }
         changes = view.changes()
-        signature = room.sign(
-            sealed.signed(header, sealed.manifest_bytes(rows), sealed.changes_bytes(changes))
-        )
+        signature = room.sign(sealed.signed_manifest(header, rows, changes))
         body = {
             "suite": self.suite.name,
             "kex": room.kex.name,
@@ -151,9 +149,7 @@ class DirectPath:
             fields.content_type,
             fields.epoch,
         )
-        signed = sealed.signed(
-            header, sealed.manifest_bytes(fields.manifest), sealed.changes_bytes(fields.changes)
-        )
+        signed = sealed.signed_manifest(header, fields.manifest, fields.changes)
         if not room.signed_by(member, signed, fields.signature):
             return reject(
                 Reason.BAD_SIGNATURE,

@@ -267,6 +267,11 @@ def signed_message(header: bytes, box: Sealed, changes: Iterable[Change]) -> byt
     return signed(header, box.iv, box.ciphertext, box.tag, changes_bytes(changes))
 
 
+def signed_manifest(header: bytes, rows: Mapping[str, tuple[bytes, ...]], changes: Iterable[Change]) -> bytes:
+    """What a key bundle's or a direct message's signature covers: header, manifest and changes."""
+    return signed(header, manifest_bytes(rows), changes_bytes(changes))
+
+
 def manifest_bytes(rows: Mapping[str, tuple[bytes, ...]]) -> bytes:
     """Each recipient's folded alias then its fields (nonce, digest; or FP, nonce, digest), sorted."""
     parts: list[bytes] = []
