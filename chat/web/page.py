@@ -301,7 +301,8 @@ class Page:
     # --- what the runner gives back (chat.ui.runner.View) ---------------------------------------
 
     def show(self, event: ev.ChatEvent) -> None:
-        """An event in words, in the log; a safety number also opens its check."""
+        """An event in words, in the log, and the header and members after it; a safety number also
+        opens its check."""
         me = self.alias or ""
         attributes = {"data_event": event.event}
         if isinstance(event, ev.MessageReceived):
@@ -314,6 +315,9 @@ class Page:
             append_bounded(log, node, LOG_LINES)
         if isinstance(event, ev.SafetyNumber):
             self._safety(event)
+        if self.session is not None:
+            self.refresh()  # what follows from it: members, trust, the state of the connection
+        self.store.persist()  # a first contact or a trust is remembered at once
 
     def view_command(self, command: cmd.ViewCommand) -> None:
         """Help, the panels, quitting."""
@@ -383,9 +387,6 @@ class Page:
         async for event in session.events():
             try:
                 self.show(event)
-                if self.session is session:
-                    self.refresh()
-                self.store.persist()  # a first contact or a trust is remembered at once
             except Exception as exc:
                 self.report_internal(exc)
 
