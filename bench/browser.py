@@ -223,6 +223,10 @@ class Browser:
     def screenshot(self, size: tuple[int, int]) -> bytes:
         self.driver.set_window_size(*size)
         time.sleep(0.3)  # a moment for the layout of the new width
+        self.js(
+            "for (const id of ['log', 'trace', 'wire']) { const n = document.getElementById(id);"
+            " n.scrollTop = n.scrollHeight; }"
+        )
         png: bytes = self.driver.get_screenshot_as_png()
         return png
 

@@ -251,6 +251,28 @@ def test_a_changed_key_under_a_pinned_alias_is_a_red_warning_and_a_changed_membe
     run(scenario, timeout=60)
 
 
+def test_an_insecure_suite_shows_the_badge_and_the_core_s_warning(tmp_path: Path) -> None:
+    insecure = next(name for name, info in SUITES.items() if info.insecure)
+
+    async def scenario() -> None:
+        server = await serve(ServerConfig(port=0))
+        page, document = make_page(tmp_path, FakeStorage(), server.port)
+        identity("alice").save(identity_dir("alice", page.root))
+        fill(document, relay=f"ws://127.0.0.1:{server.port}/ws", alias="alice", room="old", cipher=insecure)
+        try:
+            assert await page.join()
+            badge = document.getElementById("insecure")
+            await eventually(lambda: not badge.hidden, "the INSECURE badge")
+            assert badge.textContent == "INSECURE"
+            warned = lines(document, lambda node: node.attributes.get("data-event") == "warning")
+            assert warned and "tone-warning" in warned[0].className
+        finally:
+            await page._close_session()
+            await server.close()
+
+    run(scenario, timeout=TIMEOUT)
+
+
 def test_an_identity_exported_from_one_browser_imports_into_another(tmp_path: Path) -> None:
     async def scenario() -> None:
         one, document_one = make_page(tmp_path, FakeStorage(), name="one")

@@ -73,14 +73,30 @@ class FakeElement:
 
 
 class _IdCollector(html.parser.HTMLParser):
+    """The elements with an id, each with the text written directly inside it."""
+
+    VOID = frozenset({"input", "meta", "link", "br", "img"})
+
     def __init__(self) -> None:
         super().__init__()
         self.elements: dict[str, FakeElement] = {}
+        self._open: list[FakeElement | None] = []
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         attributes = dict(attrs)
-        if attributes.get("id"):
-            self.elements[str(attributes["id"])] = FakeElement(tag, attributes)
+        node = FakeElement(tag, attributes) if attributes.get("id") else None
+        if node is not None:
+            self.elements[str(attributes["id"])] = node
+        if tag not in self.VOID:
+            self._open.append(node)
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag not in self.VOID and self._open:
+            self._open.pop()
+
+    def handle_data(self, data: str) -> None:
+        if self._open and self._open[-1] is not None:
+            self._open[-1].textContent += data.strip()
 
 
 class FakeDocument:
