@@ -32,6 +32,7 @@ from chat.e2e.identity import Identity, IdentityError
 from chat.e2e.suites import KEX_NAMES, SUITES
 from chat.e2e.suites import suite as suite_info
 from chat.e2e.trust import TrustState
+from chat.protocol.names import name_problem
 from chat.ui import commands as cmd
 from chat.ui.options import DEFAULT_ROOM, ClientOptions
 from chat.ui.runner import CommandRunner
@@ -164,7 +165,7 @@ class Page:
         if path is not None and (path / "rsa.pem").exists():
             with contextlib.suppress(IdentityError, OSError, ValueError):
                 text = f"your fingerprint as {alias}: {Identity.load(path).fingerprint.digits}"
-        elif alias:
+        elif alias and name_problem(alias, "alias") is None:
             text = f"new identity keys will be made for {alias} in this browser"
         set_text(self.document, "identity-note", text)
 
