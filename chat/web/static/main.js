@@ -44,9 +44,10 @@ async function boot() {
   const bundle = await (await fetchOk(new URL("bundle.json", base), "the bundle")).json();
   state.bundle = bundle;
   const wheel = await (await fetchOk(new URL(`wheels/${bundle.wheel}`, base), "the wheel")).arrayBuffer();
-  const expected = bundle.files && (bundle.files[bundle.wheel] || bundle.files[`wheels/${bundle.wheel}`]);
+  const expected = bundle.files && bundle.files[`/wheels/${bundle.wheel}`];
+  if (!expected) throw new Error("bundle.json does not list the wheel's SHA-256");
   const actual = await sha256Hex(wheel);
-  if (expected && actual && expected !== actual) {
+  if (actual && expected !== actual) {
     throw new Error(`the wheel's SHA-256 is ${actual}, not the ${expected} bundle.json gives`);
   }
   mark("fetched");
