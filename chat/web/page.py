@@ -28,8 +28,8 @@ from chat.client import events as ev
 from chat.client.errors import ClientError, ConnectError, JoinError
 from chat.client.store import StoreError, config_root
 from chat.client.streams import Connector
-from chat.e2e.identity import Identity, IdentityError
-from chat.e2e.suites import KEX_NAMES, SUITES
+from chat.e2e.identity import ELGAMAL_FILE, RSA_FILE, Identity, IdentityError
+from chat.e2e.suites import SUITES
 from chat.e2e.suites import suite as suite_info
 from chat.e2e.trust import TrustState
 from chat.protocol.names import name_problem
@@ -37,7 +37,7 @@ from chat.ui import commands as cmd
 from chat.ui.options import DEFAULT_ROOM, ClientOptions
 from chat.ui.runner import CommandRunner
 from chat.ui.text import describe
-from chat.ui.tui.settings import check_join_form
+from chat.ui.tui.settings import JOIN_FIELDS, check_join_form, kex_choices, suite_choices
 from chat.web import panels
 from chat.web.dom import append_bounded, element, set_text
 from chat.web.storage import BrowserStore, KeyValueStore, export_identity, identity_dir, import_identity
@@ -50,7 +50,6 @@ LOG_LINES = 500
 TRACE_ENTRIES = 200
 WIRE_ENTRIES = 200
 PANELS = ("chat", "trace", "wire")
-JOIN_FIELDS = {"alias_taken": "alias", "bad_alias": "alias", "bad_room": "room", "room_full": "room"}
 FORM_FIELDS = ("relay", "alias", "room", "cipher", "kex")
 REPAINT = 0.05  # seconds given to the browser to show the status line before a long computation
 
@@ -75,17 +74,6 @@ def relay_address(url: str) -> tuple[str, str, str | None]:
         return parts.hostname or "", "", None
     default = 443 if parts.scheme == "wss" else 80
     return parts.hostname or "", str(port if port is not None else default), None
-
-
-def suite_choices() -> list[tuple[str, str]]:
-    """The suite select's options, as the Textual join screen lists them (INSECURE marked)."""
-    options = [("server's default", DEFAULT)]
-    options.extend((f"{name}{' (INSECURE)' if info.insecure else ''}", name) for name, info in SUITES.items())
-    return options
-
-
-def kex_choices() -> list[tuple[str, str]]:
-    return [("server's default", DEFAULT), *((name, name) for name in KEX_NAMES)]
 
 
 class Page:
@@ -120,8 +108,8 @@ class Page:
     def boot(self) -> None:
         """Restore what the browser kept, fill the form's choices, and say the page is ready."""
         restored = self.store.restore()
-        self._fill_select("cipher", suite_choices())
-        self._fill_select("kex", kex_choices())
+        self._fill_select("cipher", suite_choices(DEFAULT))
+        self._fill_select("kex", kex_choices(DEFAULT))
         relay = self.document.getElementById("relay")
         if not relay.value:
             relay.value = self.default_relay
@@ -162,7 +150,7 @@ class Page:
         alias = self._field("alias").strip()
         text = ""
         path = identity_dir(alias, self.root) if alias else None
-        if path is not None and (path / "rsa.pem").exists():
+        if path is not None and (path / RSA_FILE).exists():
             with contextlib.suppress(IdentityError, OSError, ValueError):
                 text = f"your fingerprint as {alias}: {Identity.load(path).fingerprint.digits}"
         elif alias and name_problem(alias, "alias") is None:
@@ -195,12 +183,12 @@ class Page:
         request, problems = check_join_form(
             host, port, self._field("alias"), self._field("room"), cipher, kex
         )
-        relay_problem = problem or problems.pop("host", None) or problems.pop("port", None)
+        relay_problem = problem or problems.get("host") or problems.get("port")
         problems = {name: text for name, text in problems.items() if name not in ("host", "port")}
         if relay_problem:
             problems["relay"] = relay_problem
-        if cipher is not None and "cipher" not in problems and kex is not None and "kex" in problems:
-            problems["cipher"] = problems.pop("kex")
+        if "kex" in problems:  # one line under the two selects
+            problems.setdefault("cipher", problems.pop("kex"))
         self._show_errors(problems)
         if request is None or problems:
             self.status("check the fields marked in red", "error")
@@ -247,7 +235,7 @@ class Page:
     async def _identity(self, alias: str) -> Identity:
         """``alias``'s identity from this browser, or new keys (timed: ``timings["identity"]``)."""
         path = identity_dir(alias, self.root)
-        if (path / "rsa.pem").exists() or (path / "elgamal.json").exists():
+        if (path / RSA_FILE).exists() or (path / ELGAMAL_FILE).exists():
             return Identity.load(path)
         self.status(f"generating identity keys for {alias} (RSA-2048 and ElGamal)…")
         await asyncio.sleep(REPAINT)
@@ -305,14 +293,14 @@ class Page:
         """An event in words, in the log, and the header and members after it; a safety number also
         opens its check."""
         me = self.alias or ""
-        attributes = {"data_event": event.event}
+        attributes = {"data-event": event.event}  # what the event was, for the tests and the style sheet
         if isinstance(event, ev.MessageReceived):
-            attributes |= {"data_sender": event.sender, "data_verified": str(event.verified).lower()}
+            attributes |= {"data-sender": event.sender, "data-verified": str(event.verified).lower()}
         log = self.document.getElementById("log")
         for line in describe(event, me):
             node = panels.log_line(self.document, line)
             for name, value in attributes.items():
-                node.setAttribute(name.replace("_", "-"), value)
+                node.setAttribute(name, value)
             append_bounded(log, node, LOG_LINES)
         if isinstance(event, ev.SafetyNumber):
             self._safety(event)

@@ -37,9 +37,7 @@ def log_line(document: Any, line: Line) -> Any:
         node.appendChild(element(document, "span", line.sender, "sender"))
         if line.mark:
             node.appendChild(element(document, "span", line.mark.strip(), "mark"))
-        node.appendChild(element(document, "span", printable(line.text), "text"))
-    else:
-        node.appendChild(element(document, "span", printable(line.text), "text"))
+    node.appendChild(element(document, "span", printable(line.text), "text"))
     return node
 
 
