@@ -281,7 +281,10 @@ def test_an_identity_exported_from_one_browser_imports_into_another(tmp_path: Pa
         data = one.export_identity()
         assert data is not None
         two, document_two = make_page(tmp_path, FakeStorage(), name="two")
+        identity("bob").save(identity_dir("alice", two.root))  # other keys under the same alias
         fill(document_two, alias="alice")
+        two.alias_changed()
+        assert identity("bob").fingerprint.digits in document_two.text("identity-note")
         assert two.import_identity(data)
         assert (
             document_two.text("identity-note")

@@ -20,6 +20,7 @@ import contextlib
 import os
 import time
 from collections.abc import Callable, Coroutine
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -102,6 +103,7 @@ class Page:
         self.trace_count = 0
         self._tasks: set[asyncio.Task[Any]] = set()
         self._busy = False
+        self._fingerprints: dict[Path, tuple[tuple[bytes, ...], str]] = {}
 
     # --- boot -----------------------------------------------------------------------------------
 
@@ -152,10 +154,20 @@ class Page:
         path = identity_dir(alias, self.root) if alias else None
         if path is not None and (path / RSA_FILE).exists():
             with contextlib.suppress(IdentityError, OSError, ValueError):
-                text = f"your fingerprint as {alias}: {Identity.load(path).fingerprint.digits}"
+                text = f"your fingerprint as {alias}: {self._fingerprint(path)}"
         elif alias and name_problem(alias, "alias") is None:
             text = f"new identity keys will be made for {alias} in this browser"
         set_text(self.document, "identity-note", text)
+
+    def _fingerprint(self, path: Path) -> str:
+        """The fingerprint of the identity in ``path``, loaded once per version of its files (a
+        load checks the private keys: a tenth of a second, too slow for every key typed)."""
+        version = tuple((path / name).read_bytes() for name in (RSA_FILE, ELGAMAL_FILE))
+        known = self._fingerprints.get(path)
+        if known is None or known[0] != version:
+            known = (version, Identity.load(path).fingerprint.digits)
+            self._fingerprints[path] = known
+        return known[1]
 
     def _show_errors(self, problems: dict[str, str]) -> None:
         for name in ("relay", "alias", "room", "cipher"):
