@@ -241,11 +241,14 @@ class Page:
         self.document.getElementById("chat-view").hidden = False
         self.show_panel("chat")
         self.refresh()
-        self.status(f"in #{request.room} as {request.alias}", "ready")
+        made = self.timings.pop("identity", None)
+        keys = "" if made is None else f" (new identity keys, made in {made:.1f} s)"
+        self.status(f"in #{request.room} as {request.alias}{keys}", "ready")
         return True
 
     async def _identity(self, alias: str) -> Identity:
-        """``alias``'s identity from this browser, or new keys (timed: ``timings["identity"]``)."""
+        """``alias``'s identity from this browser, or new keys (timed: ``timings["identity"]``, which
+        the status line reports once joined)."""
         path = identity_dir(alias, self.root)
         if (path / RSA_FILE).exists() or (path / ELGAMAL_FILE).exists():
             return Identity.load(path)
