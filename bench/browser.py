@@ -3,8 +3,8 @@ relay with ``--web`` (:class:`RelayProcess`), and the system's Chromium driven b
 (:class:`Browser`; never a downloaded browser or driver), each wait bounded.
 
 Nothing here runs without Debian's ``chromium`` and ``chromium-driver``, the ``selenium`` package,
-the Pyodide runtime (``make web-assets``) and a relay that serves the page: :func:`browser_problem`
-says which is missing, in one line.
+and the pinned Pyodide runtime (``make web-assets``): :func:`browser_problem` says which is
+missing, in one line.
 """
 
 from __future__ import annotations
@@ -21,10 +21,11 @@ import time
 from pathlib import Path
 from typing import Any
 
+from chat.cli.web_assets import AssetError, verify_assets
+
 ROOT = Path(__file__).resolve().parent.parent
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMEDRIVER = Path("/usr/bin/chromedriver")
-ASSETS = ROOT / ".web-assets" / "pyodide"
 RELAY_COMMAND = [sys.executable, "-m", "chat", "server"]  # then --port 0 --web 0 and the test's options
 REQUIRE = "CIPHERCHAT_REQUIRE_BROWSER"
 CHROMIUM_FLAGS = (
@@ -54,16 +55,10 @@ def browser_problem() -> str | None:
         import selenium  # noqa: F401
     except ImportError:
         return "selenium is not installed (pip install -e '.[dev]')"
-    if not (ASSETS / "pyodide.mjs").exists():
-        return f"no Pyodide runtime in {ASSETS.relative_to(ROOT)} (make web-assets)"
     try:
-        usage = subprocess.run(
-            [*RELAY_COMMAND, "--help"], capture_output=True, text=True, timeout=60, check=False
-        ).stdout
-    except (OSError, subprocess.TimeoutExpired) as exc:
-        return f"cannot run the relay: {exc}"
-    if "--web" not in usage:
-        return "this relay has no --web option: it cannot serve the page"
+        verify_assets()  # what the relay checks before it serves the page
+    except AssetError as exc:
+        return str(exc)
     return None
 
 
