@@ -5,7 +5,7 @@ ready join form (Pyodide loaded, our wheel fetched and unpacked, the page's Pyth
 size of what the page downloads; then, inside the page's Pyodide on the int backend of
 :mod:`ciphers.bigint`, generating identity keys (RSA-2048 and ElGamal), and sealing and opening a
 message in a room of two for 3des/rsa and 3des/elgamal. Skipped with its reason (one line) when
-the browser, the assets or the relay's ``--web`` are missing.
+the browser or the pinned Pyodide runtime is missing.
 """
 
 from __future__ import annotations

@@ -4,7 +4,7 @@ what the relay saw, a changed key in red, a reload that keeps the fingerprint, a
 exported and imported; and the screenshot the README shows (docs/web-client.png).
 
 One relay and one Pyodide boot per browser for the whole module. Skipped, with the reason, when
-Chromium, its driver, selenium, the Pyodide runtime or a relay with ``--web`` is missing, unless
+Chromium, its driver, selenium or the pinned Pyodide runtime (make web-assets) is missing, unless
 ``CIPHERCHAT_REQUIRE_BROWSER=1`` (CI sets it): then that is a failure.
 """
 
