@@ -29,6 +29,7 @@ from chat.relay.server import RelayServer, ServerConfig, serve
 from chat.relay.websocket import origin_refusal
 from tests.chat_net import Recorder, byte_forms, eventually, find_secrets, run
 from tests.chat_support import identity
+from tests.test_server import no_event_loop_errors  # noqa: F401  (autouse: no event loop tracebacks)
 from tests.ws_support import WsWireClient, open_ws_streams
 
 TIMEOUT = 15.0
@@ -79,6 +80,8 @@ def test_a_websocket_member_and_a_tcp_member_talk_in_one_room_verified() -> None
             recorders = {"alice": Recorder(alice), "bob": Recorder(bob)}
             await alice.join("lobby", "3des", "rsa")
             await bob.join("lobby")
+            # A message alice seals before she knows bob is in is not for him: wait until she does.
+            await eventually(lambda: bool(recorders["alice"].of(ev.MemberJoined)), "alice sees bob")
             assert {label.endswith(" ws") for label, _, _ in tapped} == {True, False}
             await alice.send(texts["alice"])
             await bob.send(texts["bob"])

@@ -38,6 +38,7 @@ from chat.cli.web_assets import (
 from chat.relay.server import ServerConfig, serve
 from chat.relay.static import ConnectPolicy, StaticSite, accepts_gzip, content_type
 from tests.chat_net import run
+from tests.test_server import no_event_loop_errors  # noqa: F401  (autouse: no event loop tracebacks)
 
 ROOT = Path(__file__).resolve().parent.parent
 TIMEOUT = 15.0

@@ -226,7 +226,9 @@ class WebPeer(Peer):
             return
         self.paused = False
         self.server.writing_resumed(self)
-        self._pump()
+        # Not from inside this callback: closing there (after the last chunk) makes asyncio's
+        # transport report the connection lost twice.
+        asyncio.get_running_loop().call_soon(self._pump)
 
     # --- HTTP ------------------------------------------------------------------------------------
 
