@@ -12,19 +12,23 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import io
 import json
 import unittest.mock
 from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
+from rich.console import Console
 from websockets.exceptions import InvalidStatus
 
+from chat.cli.server import BINARY_FIELDS
 from chat.client import events as ev
 from chat.client.chat_client import ChatClient
 from chat.e2e.admission import JoinAdmission
 from chat.protocol.framing import encode_json
 from chat.protocol.limits import DEFAULT_LIMITS
+from chat.relay.console import WireView
 from chat.relay.server import RelayServer, ServerConfig, serve
 from chat.relay.websocket import origin_refusal
 from tests.chat_net import Recorder, byte_forms, eventually, find_secrets, run
@@ -62,7 +66,8 @@ async def relay(**options: Any) -> AsyncIterator[tuple[RelayServer, list[tuple[s
         "wiretap": lambda label, way, data: tapped.append((label, way, bytes(data))),
         "max_per_address": 100,
     } | options
-    server = await serve(ServerConfig(**settings))
+    view = settings.pop("view", None)
+    server = await serve(ServerConfig(**settings), view)
     try:
         yield server, tapped
     finally:
@@ -71,9 +76,11 @@ async def relay(**options: Any) -> AsyncIterator[tuple[RelayServer, list[tuple[s
 
 def test_a_websocket_member_and_a_tcp_member_talk_in_one_room_verified() -> None:
     texts = {"alice": "the eagle lands at the north gate", "bob": "the fox sleeps under the old bridge"}
+    shown = io.StringIO()
+    view = WireView(Console(file=shown, width=200), frames=True, binary=BINARY_FIELDS)
 
     async def scenario() -> None:
-        async with relay() as (server, tapped):
+        async with relay(view=view) as (server, tapped):
             alice, bob = make_client("alice"), make_client("bob")
             await alice.connect("127.0.0.1", server.port)
             await connect_ws(bob, server.web_port or 0)
@@ -92,6 +99,9 @@ def test_a_websocket_member_and_a_tcp_member_talk_in_one_room_verified() -> None
             wire = b"".join(data for _, _, data in tapped)
             secrets = {name: byte_forms(text.encode()) for name, text in texts.items()}
             assert find_secrets(wire, secrets) == []
+            console = shown.getvalue()
+            assert "ws  suite 3des/rsa" in console and "bob joined from 127.0.0.1:" in console
+            assert find_secrets(console.encode(), secrets) == []
             for recorder in recorders.values():
                 await recorder.stop()
             assert server.internal_errors == 0

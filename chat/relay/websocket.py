@@ -56,6 +56,7 @@ HTTP_STATUS = {
     ErrorCode.IDLE_TIMEOUT.value: (408, "Request Timeout"),
     ErrorCode.SLOW_READER.value: (408, "Request Timeout"),
     ErrorCode.INTERNAL.value: (500, "Internal Server Error"),
+    "shutdown": (503, "Service Unavailable"),
 }
 
 
@@ -89,9 +90,10 @@ def _payloads(data: bytes | bytearray | memoryview) -> Iterator[bytes]:
 
 
 def http_refusal(error: dict[str, Any]) -> bytes:
-    """The HTTP response that says an ``error`` frame to a connection not yet a WebSocket."""
-    status, reason = HTTP_STATUS.get(str(error.get("code")), (400, "Bad Request"))
-    body = f"{error.get('code')}: {error.get('message')}\n".encode()
+    """The HTTP response saying an ``error`` (or ``shutdown``) frame to a connection not yet a WebSocket."""
+    code = str(error.get("code", error.get("type")))
+    status, reason = HTTP_STATUS.get(code, (400, "Bad Request"))
+    body = f"{code}: {error.get('message', error.get('reason'))}\n".encode()
     head = (
         f"HTTP/1.1 {status} {reason}\r\nContent-Type: text/plain; charset=utf-8\r\n"
         f"Content-Length: {len(body)}\r\nConnection: close\r\n\r\n"
