@@ -11,9 +11,11 @@ deadlines) hold for WebSocket connections; a page of another origin is refused.
 from __future__ import annotations
 
 import asyncio
+import base64
 import contextlib
 import io
 import json
+import os
 import unittest.mock
 from collections.abc import AsyncIterator
 from typing import Any
@@ -21,6 +23,7 @@ from typing import Any
 import pytest
 from rich.console import Console
 from websockets.exceptions import InvalidStatus
+from websockets.frames import Frame, Opcode
 
 from chat.cli.server import BINARY_FIELDS
 from chat.client import events as ev
@@ -273,8 +276,8 @@ def test_a_handshake_sent_byte_by_byte_is_cut_off_at_the_frame_deadline() -> Non
             answer = await asyncio.wait_for(reader.read(), 5.0)
             assert answer.startswith(b"HTTP/1.1 408 Request Timeout\r\n")
             assert answer.endswith(f"frame not finished within 0.3 s ({len(head)} bytes of it)\n".encode())
-            await eventually(lambda: not server.peers, "the connection dropped")
-            writer.close()
+            writer.close()  # the relay's side ended; ours ends it all
+            await eventually(lambda: not server.peers, "the connection gone", 5.0)
 
     run(scenario)
 
@@ -331,5 +334,107 @@ def test_shutdown_reaches_websocket_members() -> None:
         ws = await joined_ws(server.web_port or 0, "erin")
         await server.close()
         assert await ws.until_closed() == [{"type": "shutdown", "v": 2, "reason": "server shutting down"}]
+
+    run(scenario)
+
+
+# --- raw WebSocket frames, written by hand --------------------------------------------------------
+
+
+async def raw_websocket(port: int, *parts: bytes) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
+    """A WebSocket opened by hand, its handshake written in ``parts`` (0.1 s apart) if given."""
+    reader, writer = await raw_connection(port)
+    key = base64.b64encode(os.urandom(16)).decode()
+    request = (
+        f"GET /ws HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+        f"Sec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\n\r\n"
+    ).encode()
+    cut = len(request) // 2
+    for part in parts or (request[:cut], request[cut:]):
+        writer.write(part)
+        await asyncio.sleep(0.1)
+    head = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), TIMEOUT)
+    assert head.startswith(b"HTTP/1.1 101 "), head
+    return reader, writer
+
+
+def client_frame(opcode: Opcode, data: bytes, fin: bool = True) -> bytes:
+    return Frame(opcode, data, fin).serialize(mask=True)
+
+
+async def server_frame(reader: asyncio.StreamReader) -> tuple[int, bytes]:
+    """The next frame the relay sent: its opcode and payload (servers do not mask)."""
+    first, second = await asyncio.wait_for(reader.readexactly(2), TIMEOUT)
+    length = second & 0x7F
+    if length == 126:
+        length = int.from_bytes(await reader.readexactly(2), "big")
+    elif length == 127:
+        length = int.from_bytes(await reader.readexactly(8), "big")
+    return first & 0x0F, await asyncio.wait_for(reader.readexactly(length), TIMEOUT)
+
+
+PING = b'{"type":"ping","v":2,"data":"raw"}'
+
+
+def test_a_handshake_in_two_reads_leaves_no_frame_clock_running() -> None:
+    """The request's first half started the frame clock; the whole request stops it."""
+
+    async def scenario() -> None:
+        async with relay(admission=None, frame_timeout=0.3, join_timeout=None) as (server, _):
+            reader, writer = await raw_websocket(server.web_port or 0)
+            await asyncio.sleep(0.8)
+            writer.write(client_frame(Opcode.TEXT, PING))
+            opcode, payload = await server_frame(reader)
+            assert (opcode, json.loads(payload)) == (Opcode.TEXT, {"type": "pong", "v": 2, "data": "raw"})
+            writer.close()
+
+    run(scenario)
+
+
+def test_a_message_in_fragments_is_one_frame() -> None:
+    async def scenario() -> None:
+        async with relay(admission=None) as (server, tapped):
+            reader, writer = await raw_websocket(server.web_port or 0)
+            writer.write(client_frame(Opcode.TEXT, PING[:10], fin=False))
+            writer.write(client_frame(Opcode.PING, b"between"))  # control frames may come between
+            writer.write(client_frame(Opcode.CONT, PING[10:20], fin=False))
+            writer.write(client_frame(Opcode.CONT, PING[20:]))
+            assert await server_frame(reader) == (Opcode.PONG, b"between")
+            opcode, payload = await server_frame(reader)
+            assert (opcode, json.loads(payload)["type"]) == (Opcode.TEXT, "pong")
+            inbound = [data for _, way, data in tapped if way == "in"]
+            assert inbound == [len(PING).to_bytes(4, "big") + PING]
+            writer.close()
+
+    run(scenario)
+
+
+def test_fragments_above_the_frame_limit_together_are_refused() -> None:
+    half = DEFAULT_LIMITS.max_frame // 2 + 1
+
+    async def scenario() -> None:
+        async with relay(admission=None) as (server, _):
+            reader, writer = await raw_websocket(server.web_port or 0)
+            writer.write(client_frame(Opcode.TEXT, b"x" * half, fin=False))
+            writer.write(client_frame(Opcode.CONT, b"x" * half))
+            opcode, payload = await server_frame(reader)
+            error = json.loads(payload)
+            assert (opcode, error["code"], error["fatal"]) == (Opcode.TEXT, "too_large", True)
+            assert error["message"].startswith(f"frame of {2 * half} bytes is above the limit")
+            opcode, payload = await server_frame(reader)
+            assert opcode == Opcode.CLOSE and int.from_bytes(payload[:2], "big") == 1009
+            writer.close()
+
+    run(scenario)
+
+
+def test_a_client_that_never_closes_its_side_is_aborted_after_the_linger() -> None:
+    async def scenario() -> None:
+        async with relay(admission=None, join_timeout=0.2, linger=0.3) as (server, _):
+            reader, writer = await raw_connection(server.web_port or 0)
+            answer = await asyncio.wait_for(reader.read(), 5.0)  # the relay ends its side...
+            assert answer.startswith(b"HTTP/1.1 408 Request Timeout\r\n")
+            await eventually(lambda: not server.peers, "the connection aborted", 5.0)  # ...then all
+            writer.close()
 
     run(scenario)
