@@ -16,6 +16,7 @@ import contextlib
 import io
 import json
 import os
+import socket
 import unittest.mock
 from collections.abc import AsyncIterator
 from typing import Any
@@ -438,3 +439,75 @@ def test_a_client_that_never_closes_its_side_is_aborted_after_the_linger() -> No
             writer.close()
 
     run(scenario)
+
+
+def slow_websocket(port: int) -> socket.socket:
+    """A blocking socket with a small receive window: opens a WebSocket, joins as "slow", never reads."""
+    from tests.test_server import PROOF
+
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)  # before connecting: it sets the window
+    sock.settimeout(TIMEOUT)
+    sock.connect(("127.0.0.1", port))
+    key = base64.b64encode(os.urandom(16)).decode()
+    handshake = (
+        f"GET /ws HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+        f"Sec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\n\r\n"
+    ).encode()
+    frames = [client_frame(Opcode.TEXT, encode_json(obj)) for obj in (join_obj("slow"), PROOF)]
+    sock.sendall(handshake + b"".join(frames))  # no admission hook: the proof may precede the challenge
+    return sock
+
+
+def text_messages(data: bytes) -> list[dict[str, Any]]:
+    """The text messages of a server's WebSocket stream after its handshake response."""
+    _, _, rest = data.partition(b"\r\n\r\n")
+    found = []
+    while len(rest) >= 2:
+        opcode, length, start = rest[0] & 0x0F, rest[1] & 0x7F, 2
+        if length == 126:
+            length, start = int.from_bytes(rest[2:4], "big"), 4
+        elif length == 127:
+            length, start = int.from_bytes(rest[2:10], "big"), 10
+        if opcode == Opcode.TEXT:
+            found.append(json.loads(rest[start : start + length]))
+        rest = rest[start + length :]
+    return found
+
+
+def read_until_closed(sock: socket.socket) -> bytes:
+    chunks = []
+    with contextlib.suppress(OSError):
+        while chunk := sock.recv(65536):
+            chunks.append(chunk)
+    sock.close()
+    return b"".join(chunks)
+
+
+def test_a_websocket_reader_that_takes_nothing_is_cut_after_the_stall_timeout() -> None:
+    """Flow control and the stall deadline through the WebSocket transport, as on TCP."""
+
+    async def scenario() -> None:
+        from tests.test_server import WireClient
+
+        async with relay(admission=None, stall_timeout=0.5) as (server, _):
+            slow = slow_websocket(server.web_port or 0)
+            await eventually(lambda: any(p.alias == "slow" for p in server.peers), "slow in the room")
+            alice = await WireClient.connect(server.port)
+            await alice.join("alice")
+            start = asyncio.get_running_loop().time()
+            for i in range(100):  # 4 MB: slow's buffers fill, nothing passes the 8 MiB bound
+                alice.send({"type": "message", "v": 2, "body": {"n": str(i), "ct": "A" * 40_000}})
+            for _ in range(200):
+                got = await alice.recv()
+                if got["type"] == "member_left":
+                    break
+            assert (got["alias"], got["reason"]) == ("slow", "slow_reader")
+            assert asyncio.get_running_loop().time() - start < 5
+            frames = text_messages(await asyncio.to_thread(read_until_closed, slow))
+            assert [f["type"] for f in frames[:2]] == ["challenge", "welcome"]
+            assert frames[-1]["code"] == "slow_reader" and "took none of" in frames[-1]["message"]
+            await alice.close()
+            assert server.internal_errors == 0
+
+    run(scenario, timeout=30)
