@@ -38,6 +38,7 @@ from chat.cli.web_assets import (
 from chat.relay.server import ServerConfig, serve
 from chat.relay.static import ConnectPolicy, StaticSite, accepts_gzip, content_type
 from tests.chat_net import run
+from tests.test_server import no_event_loop_errors  # noqa: F401  (autouse: no event loop tracebacks)
 
 ROOT = Path(__file__).resolve().parent.parent
 TIMEOUT = 15.0
@@ -137,10 +138,29 @@ def test_the_wheel_takes_the_package_data_pyproject_declares() -> None:
     assert set(declared) - {f.replace("/", ".") for f in PACKAGE_DATA} <= {"chat", "chat.web"}
 
 
+def test_pip_installs_the_wheel(tmp_path: Path) -> None:
+    name, wheel = build_wheel()
+    (tmp_path / name).write_bytes(wheel)
+    target = tmp_path / "site"
+    command = [sys.executable, "-m", "pip", "install", "--no-index", "--no-deps", "--quiet"]
+    result = subprocess.run(
+        [*command, "--target", str(target), str(tmp_path / name)], capture_output=True, text=True, timeout=120
+    )
+    assert result.returncode == 0, result.stderr
+    dist_info = target / f"cipherchat-{bundle_module.project_version()}.dist-info"
+    assert (dist_info / "RECORD").is_file() and (target / "chat" / "relay" / "websocket.py").is_file()
+    check_imports_from(target, tmp_path)
+
+
 def test_the_wheel_imports_on_the_int_backend_without_the_tree(tmp_path: Path) -> None:
     name, wheel = build_wheel()
     path = tmp_path / name
     path.write_bytes(wheel)
+    check_imports_from(path, tmp_path)
+
+
+def check_imports_from(path: Path, tmp_path: Path) -> None:
+    """The packages import from ``path`` alone (no site-packages, no tree) on the int backend."""
     code = (
         "import ciphers.bigint, chat.protocol.connection, chat.relay.static, ciphers.rsa;"
         "print(ciphers.bigint.BACKEND, ciphers.__file__, chat.protocol.connection.__file__)"

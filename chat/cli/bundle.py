@@ -129,8 +129,8 @@ def build_bundle(
     root: Path = ROOT,
 ) -> Bundle:
     """The bundle from the page's files, the runtime (checked against the lock) and a fresh wheel."""
-    files = static_files(static_dir)
-    files |= {f"/pyodide/{name}": data for name, data in verify_assets(pyodide_dir, lock).items()}
+    runtime = verify_assets(pyodide_dir, lock)
+    files = static_files(static_dir) | {f"/pyodide/{name}": data for name, data in runtime.items()}
     wheel_name, wheel = build_wheel(root)
     files[f"/wheels/{wheel_name}"] = wheel
     hashes = {path: hashlib.sha256(data).hexdigest() for path, data in sorted(files.items())}

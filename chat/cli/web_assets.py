@@ -34,9 +34,9 @@ ROOT = Path(__file__).resolve().parents[2]  # the source tree (the assets are gi
 LOCK_FILE = Path(__file__).resolve().parent.parent / "web_assets.lock.json"
 ASSETS_DIR = ROOT / ".web-assets" / "pyodide"
 REGISTRY = "https://registry.npmjs.org"
-# What the page loads of the npm package: the loader (both module kinds), the runtime, the standard library.
+# What the page loads of the npm package: the loader (the ES module), the runtime, the standard
+# library, and the lock of Pyodide's own packages (read at boot even when none is loaded).
 PAGE_FILES = (
-    "pyodide.js",
     "pyodide.mjs",
     "pyodide.asm.mjs",
     "pyodide.asm.wasm",

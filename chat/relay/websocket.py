@@ -56,6 +56,7 @@ HTTP_STATUS = {
     ErrorCode.IDLE_TIMEOUT.value: (408, "Request Timeout"),
     ErrorCode.SLOW_READER.value: (408, "Request Timeout"),
     ErrorCode.INTERNAL.value: (500, "Internal Server Error"),
+    "shutdown": (503, "Service Unavailable"),
 }
 
 
@@ -89,9 +90,10 @@ def _payloads(data: bytes | bytearray | memoryview) -> Iterator[bytes]:
 
 
 def http_refusal(error: dict[str, Any]) -> bytes:
-    """The HTTP response that says an ``error`` frame to a connection not yet a WebSocket."""
-    status, reason = HTTP_STATUS.get(str(error.get("code")), (400, "Bad Request"))
-    body = f"{error.get('code')}: {error.get('message')}\n".encode()
+    """The HTTP response saying an ``error`` (or ``shutdown``) frame to a connection not yet a WebSocket."""
+    code = str(error.get("code", error.get("type")))
+    status, reason = HTTP_STATUS.get(code, (400, "Bad Request"))
+    body = f"{code}: {error.get('message', error.get('reason'))}\n".encode()
     head = (
         f"HTTP/1.1 {status} {reason}\r\nContent-Type: text/plain; charset=utf-8\r\n"
         f"Content-Length: {len(body)}\r\nConnection: close\r\n\r\n"
@@ -101,23 +103,36 @@ def http_refusal(error: dict[str, Any]) -> bytes:
 
 class FrameSocket(asyncio.Transport):
     """The transport the server writes to for a browser: each length-prefixed frame leaves as one
-    text message once the WebSocket is open (nothing before: an HTTP connection carries no frames)."""
+    text message once the WebSocket is open (nothing before: an HTTP connection carries no frames).
+
+    Closing is lingering: our side of the connection ends once what is written has gone, and what
+    the client still sends is read and dropped until it closes its side (or the server aborts the
+    connection after ``linger``). Closing at once would leave unread bytes (the rest of a message
+    refused from its announced length, say) that make the kernel reset the connection, and a reset
+    can destroy the error frame before the client has read it.
+    """
 
     def __init__(self, raw: asyncio.Transport) -> None:
         super().__init__()
         self.raw = raw
         self.open = False  # the handshake is done: frames go out as messages
         self.responded = False  # an HTTP response went out (the handshake's, or a file's)
-        self.closing = False  # a close frame went out: nothing more may follow it
+        self.closing = False  # a close frame went out: no frame may follow it
+        self.ended = False  # our side of the connection is ended: nothing more is written
         self.close_code = CloseCode.NORMAL_CLOSURE
         self.refusal: dict[str, Any] | None = None  # an error frame for a connection still in HTTP
+
+    def send(self, data: bytes | bytearray | memoryview) -> None:
+        """Write bytes to the connection itself, unless our side has ended."""
+        if not self.ended:
+            self.raw.write(data)
 
     def write(self, data: bytes | bytearray | memoryview) -> None:
         if self.closing:
             return
         for payload in _payloads(data):
             if self.open:
-                self.raw.write(Frame(Opcode.TEXT, payload).serialize(mask=False))
+                self.send(Frame(Opcode.TEXT, payload).serialize(mask=False))
             elif not self.responded:
                 self.refusal = json.loads(payload)
 
@@ -125,20 +140,22 @@ class FrameSocket(asyncio.Transport):
         """Send the WebSocket's close frame, once."""
         if self.open and not self.closing:
             self.closing = True
-            self.raw.write(Frame(Opcode.CLOSE, Close(code, reason).serialize()).serialize(mask=False))
+            self.send(Frame(Opcode.CLOSE, Close(code, reason).serialize()).serialize(mask=False))
 
     def close(self) -> None:
         if self.refusal is not None and not self.open and not self.responded:
             self.responded = True
-            self.raw.write(http_refusal(self.refusal))
+            self.send(http_refusal(self.refusal))
         self.send_close(self.close_code)
-        self.raw.close()
+        if not self.ended:
+            self.ended = True
+            self.raw.write_eof()
 
     def abort(self) -> None:
         self.raw.abort()
 
     def is_closing(self) -> bool:
-        return self.raw.is_closing()
+        return self.ended or self.raw.is_closing()
 
     def get_write_buffer_size(self) -> int:
         return self.raw.get_write_buffer_size()
@@ -197,24 +214,25 @@ class WebPeer(Peer):
             self._too_large(ws.parser_exc)
             return
         self._send_protocol_output()  # pongs, the echo of a close, the close of a failure
-        progressed = False
+        delivered = False  # a frame went to the server, which tells the guard what is left
         for event in ws.events_received():
-            progressed = True
             self._pending = 0
             if isinstance(event, Request):
                 self._request(event)
             elif isinstance(event, Frame):
-                self._frame(event)
+                delivered = self._frame(event) or delivered
             if self.closed:
                 return
         if ws.parser_exc is not None:
             self.server.drop(self, ErrorCode.BAD_FRAME, f"WebSocket protocol error: {ws.parser_exc}")
         elif ws.handshake_exc is not None:
             self.server.drop(self, ErrorCode.BAD_FRAME, f"not an HTTP request: {ws.handshake_exc.__cause__}")
-        elif not progressed:
-            self.server.progressed(self)
+        elif not delivered:
+            self.server.progressed(self)  # a request or a fragment begun, or one just finished
 
     def eof_received(self) -> bool:
+        if self.closed:
+            return False  # the client has ended its side after ours: the transport closes
         self.ws.receive_eof()
         self._send_protocol_output()
         self.server.received(self, b"")
@@ -226,7 +244,9 @@ class WebPeer(Peer):
             return
         self.paused = False
         self.server.writing_resumed(self)
-        self._pump()
+        # Not from inside this callback: closing there (after the last chunk) makes asyncio's
+        # transport report the connection lost twice.
+        asyncio.get_running_loop().call_soon(self._pump)
 
     # --- HTTP ------------------------------------------------------------------------------------
 
@@ -267,9 +287,9 @@ class WebPeer(Peer):
         body = self._body
         if body is None:
             return
-        raw = self.socket.raw
+        socket = self.socket
         while self._sent < len(body) and not self.paused and not self.closed:
-            raw.write(body[self._sent : self._sent + CHUNK])
+            socket.send(body[self._sent : self._sent + CHUNK])
             self._sent += CHUNK
         if self._sent >= len(body) and not self.closed:
             self._body = None
@@ -277,27 +297,33 @@ class WebPeer(Peer):
 
     # --- WebSocket -------------------------------------------------------------------------------
 
-    def _frame(self, frame: Frame) -> None:
+    def _frame(self, frame: Frame) -> bool:
+        """Handle one WebSocket frame; whether it handed the server something (a frame, the end)."""
         opcode = frame.opcode
         if opcode is Opcode.TEXT or opcode is Opcode.CONT:
             if not frame.fin:
                 self._fragments.append(bytes(frame.data))
-                return
+                return False
             payload = b"".join([*self._fragments, frame.data]) if self._fragments else bytes(frame.data)
             self._fragments.clear()
             self.server.received(self, HEADER.pack(len(payload)) + payload)
-        elif opcode is Opcode.BINARY:
+            return True
+        if opcode is Opcode.BINARY:
             self.socket.close_code = CloseCode.UNSUPPORTED_DATA
             message = "binary WebSocket message: each frame is one text message of JSON"
             self.server.drop(self, ErrorCode.BAD_FRAME, message)
-        elif opcode is Opcode.CLOSE:
+            return True
+        if opcode is Opcode.CLOSE:
             self.socket.closing = True  # the protocol echoed it
             self.server.received(self, b"")
+            return True
+        return False  # a ping or a pong: answered by the protocol, not activity
 
     def _too_large(self, exc: PayloadTooBig) -> None:
         """Refuse a message above the frame limit as TCP refuses a frame: from the length it announces."""
         self.ws.data_to_send()  # the protocol's own close: ours goes after the error frame
-        size = exc.size if exc.size is not None else self.server.config.limits.max_frame + 1
+        limit = self.server.config.limits.max_frame
+        size = (exc.current_size or 0) + exc.size if exc.size is not None else limit + 1
         self.socket.close_code = CloseCode.MESSAGE_TOO_BIG
         self.server.received(self, HEADER.pack(min(size, LARGEST_LENGTH)))
 
@@ -307,6 +333,6 @@ class WebPeer(Peer):
         for chunk in ws.data_to_send():
             if chunk:
                 self.socket.responded = True
-                self.socket.raw.write(chunk)
+                self.socket.send(chunk)
         if ws.close_sent is not None:
             self.socket.closing = True
