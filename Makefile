@@ -22,7 +22,7 @@ DOWNLOADS ?=
 WEB    ?= 8080
 WEB_ASSETS ?=
 
-.PHONY: test lint typecheck pytest bench notebooks chat-server chat-client clean web-assets
+.PHONY: test lint typecheck pytest bench notebooks chat-server chat-client clean web-assets screenshot
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "cipherchat needs Python 3.11 or newer; set PYTHON=python3.11")'
@@ -49,6 +49,10 @@ pytest: $(STAMP)
 chat-server: $(STAMP)
 	$(CIPHERCHAT) server --host $(HOST) --port $(PORT) $(if $(CIPHER),--cipher $(CIPHER)) $(if $(KEX),--kex $(KEX)) $(if $(CA),--ca $(CA)) \
 		$(if $(filter off,$(WEB)),,--web $(WEB) --web-optional) $(if $(WEB_ASSETS),--web-assets $(WEB_ASSETS))
+
+## screenshot: the README's docs/web-client.png, taken by the browser tests (needs make web-assets)
+screenshot: $(STAMP)
+	CIPHERCHAT_SCREENSHOT=docs/web-client.png $(PY) -m pytest tests/test_web_browser.py
 
 ## web-assets: the pinned Pyodide runtime from the npm registry into .web-assets/pyodide (checked against chat/web_assets.lock.json)
 web-assets: $(STAMP)

@@ -1,7 +1,8 @@
 """The page in a real headless Chromium, against the real relay process (``--web``): two browsers and
 one terminal client in one room, every message verified everywhere and in order, no plaintext in
 what the relay saw, a changed key in red, a reload that keeps the fingerprint, an identity file
-exported and imported; and the screenshot the README shows (docs/web-client.png).
+exported and imported; and a screenshot of the page, saved in build/web-client.png (git-ignored;
+``make screenshot`` writes it to docs/web-client.png, the one the README shows).
 
 One relay and one Pyodide boot per browser for the whole module. Skipped, with the reason, when
 Chromium, its driver, selenium or the pinned Pyodide runtime (make web-assets) is missing, unless
@@ -23,7 +24,7 @@ from tests.browser_support import TerminalPeers, wait_until
 from tests.chat_net import find_secrets
 from tests.chat_support import identity
 
-SCREENSHOT = ROOT / "docs" / "web-client.png"
+SCREENSHOT = ROOT / os.environ.get("CIPHERCHAT_SCREENSHOT", "build/web-client.png")
 
 
 @pytest.fixture(scope="module")
@@ -162,5 +163,6 @@ def _screenshots(browser: Browser) -> None:
     combined = Image.new("RGB", (laptop.width + gap + phone.width, max(laptop.height, phone.height)), "white")
     combined.paste(laptop, (0, 0))
     combined.paste(phone, (laptop.width + gap, 0))
+    SCREENSHOT.parent.mkdir(parents=True, exist_ok=True)
     combined.save(SCREENSHOT, optimize=True)
     assert SCREENSHOT.stat().st_size > 10_000
