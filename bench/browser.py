@@ -10,23 +10,19 @@ missing, in one line.
 from __future__ import annotations
 
 import base64
-import os
 import re
 import shutil
-import signal
-import subprocess
-import sys
 import tempfile
 import time
 from pathlib import Path
 from typing import Any
 
+from bench.server_process import ServerProcess
 from chat.cli.web_assets import AssetError, verify_assets
 
 ROOT = Path(__file__).resolve().parent.parent
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMEDRIVER = Path("/usr/bin/chromedriver")
-RELAY_COMMAND = [sys.executable, "-m", "chat", "server"]  # then --port 0 --web 0 and the test's options
 REQUIRE = "CIPHERCHAT_REQUIRE_BROWSER"
 CHROMIUM_FLAGS = (
     "--headless",
@@ -38,7 +34,6 @@ CHROMIUM_FLAGS = (
     "--disable-component-update",
     "--disable-sync",
 )
-TCP_LINE = re.compile(r"listening on 127\.0\.0\.1:(\d+)")
 WEB_LINE = re.compile(r"http://127\.0\.0\.1:(\d+)/")
 BOOT_TIMEOUT = 120.0  # seconds for Pyodide and our wheel to load on a loaded machine
 TIMEOUT = 30.0  # seconds for anything else in a browser
@@ -62,49 +57,13 @@ def browser_problem() -> str | None:
     return None
 
 
-class RelayProcess:
+class RelayProcess(ServerProcess):
     """``cipherchat server --port 0 --web 0 ARGS``, its console (the operator's view of every frame)
     in a file; the TCP port and the page's URL from what it prints."""
 
     def __init__(self, *args: str) -> None:
-        handle, name = tempfile.mkstemp(prefix="chat-web-relay-", suffix=".log")
-        os.close(handle)
-        self.log = Path(name)
-        with self.log.open("ab") as output:
-            self.process = subprocess.Popen(
-                [*RELAY_COMMAND, "--port", "0", "--web", "0", *args],
-                stdin=subprocess.DEVNULL,
-                stdout=output,
-                stderr=subprocess.STDOUT,
-                cwd=ROOT,
-            )
-        deadline = time.monotonic() + TIMEOUT
-        tcp = web = None
-        while time.monotonic() < deadline and (tcp is None or web is None):
-            text = self.text()
-            tcp, web = TCP_LINE.search(text), WEB_LINE.search(text)
-            if self.process.poll() is not None:
-                raise AssertionError(f"the relay exited: {text!r}")
-            time.sleep(0.05)
-        if tcp is None or web is None:
-            self.stop()
-            raise AssertionError(f"the relay did not say where it listens: {self.text()!r}")
-        self.port = int(tcp.group(1))
-        self.url = f"http://127.0.0.1:{web.group(1)}/"
-
-    def text(self) -> str:
-        return self.log.read_bytes().decode("utf-8", "replace") if self.log.exists() else ""
-
-    def stop(self) -> None:
-        """Ctrl-C, then wait (kill after a bound)."""
-        if self.process.poll() is None:
-            self.process.send_signal(signal.SIGINT)
-            try:
-                self.process.wait(TIMEOUT)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait(TIMEOUT)
-        self.log.unlink(missing_ok=True)
+        super().__init__("--port", "0", "--web", "0", *args, announces=(WEB_LINE,), cwd=ROOT)
+        self.url = f"http://127.0.0.1:{self.found[1].group(1)}/"
 
 
 class Browser:

@@ -9,18 +9,14 @@ import asyncio
 import base64
 import contextlib
 import itertools
-import os
 import re
-import signal
-import subprocess
 import sys
-import tempfile
 import time
 from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
+from bench import server_process
 from chat.app.chat_session import ChatSession
 from chat.client import events as ev
 from chat.client.chat_client import ChatClient
@@ -54,51 +50,34 @@ async def eventually(condition: Callable[[], bool], what: str, timeout: float = 
 # --- the server process -------------------------------------------------------------------------
 
 
-class ServerProcess:
-    """``python -m chat server --port 0 --quiet ...``; its output goes to a file, never a full pipe."""
+class FrameInbox:
+    """The receiving half of a bare test client: a reader task puts each frame received in
+    ``frames``, then None when the connection is closed. ``wait``: the default bound on a wait."""
+
+    wait: float = TIMEOUT
+
+    def __init__(self) -> None:
+        self.frames: asyncio.Queue[dict[str, Any] | None] = asyncio.Queue()
+
+    async def recv(self, timeout: float | None = None) -> dict[str, Any]:
+        """The next frame; EOFError when the relay has closed the connection."""
+        obj = await asyncio.wait_for(self.frames.get(), self.wait if timeout is None else timeout)
+        if obj is None:
+            self.frames.put_nowait(None)
+            raise EOFError("connection closed")
+        return obj
+
+    async def expect(self, kind: str, timeout: float | None = None) -> dict[str, Any]:
+        obj = await self.recv(timeout)
+        assert obj["type"] == kind, obj
+        return obj
+
+
+class ServerProcess(server_process.ServerProcess):
+    """``python -m chat server --port 0 --quiet ARGS`` (:class:`bench.server_process.ServerProcess`)."""
 
     def __init__(self, *args: str) -> None:
-        handle, name = tempfile.mkstemp(prefix="chat-server-", suffix=".log")
-        os.close(handle)
-        self.log = Path(name)
-        # The child gets its own file description: reading here never moves its write offset.
-        with self.log.open("ab") as output:
-            self.process = subprocess.Popen(
-                [sys.executable, "-m", "chat", "server", "--port", "0", "--quiet", *args],
-                stdin=subprocess.DEVNULL,
-                stdout=output,
-                stderr=subprocess.STDOUT,
-            )
-        self.port = self._wait_for_port()
-
-    def _wait_for_port(self) -> int:
-        deadline = time.monotonic() + TIMEOUT
-        while time.monotonic() < deadline:
-            match = LISTENING.match(self.text().encode())
-            if match:
-                return int(match.group(1))
-            if self.process.poll() is not None:
-                raise AssertionError(f"server exited: {self.text()!r}")
-            time.sleep(0.02)
-        self.stop()
-        raise AssertionError("server did not announce its port")
-
-    def text(self) -> str:
-        """Everything the server printed so far."""
-        return self.log.read_bytes().decode("utf-8", "replace") if self.log.exists() else ""
-
-    def stop(self) -> int:
-        """Ctrl-C, then wait (kill after a bound). Returns the exit status."""
-        if self.process.poll() is None:
-            self.process.send_signal(signal.SIGINT)
-            try:
-                self.process.wait(TIMEOUT)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait(TIMEOUT)
-        if os.environ.get("CHAT_KEEP_SERVER_LOGS") is None:
-            self.log.unlink(missing_ok=True)
-        return self.process.returncode
+        super().__init__("--port", "0", "--quiet", *args)
 
 
 async def server_child(*args: str) -> tuple[asyncio.subprocess.Process, int]:

@@ -218,42 +218,53 @@ def test_message_relabelled_as_another_member(server: ServerProcess, suite: str,
     run(scenario)
 
 
-@pytest.mark.parametrize(("suite", "kex"), SUITE_KEX, ids=SUITE_IDS)
-def test_forged_message_injected_under_another_alias(server: ServerProcess, suite: str, kex: str) -> None:
-    """The relay knows Carol's public keys and can encrypt to her; it cannot sign as Bob."""
-    forged_text = "this is bob: send the money to mallory"
-    forger: list[RoomSession] = []
-    joins: dict[str, bytes] = {}
+class ForgingRelay:
+    """The relay's hooks: beside each of alice's messages to carol it injects ``text`` under bob's
+    name, sealed by itself (it knows every member's join nonce and public keys, so it can encrypt
+    to carol) and signed by ``family`` if given, else with mallory's key."""
 
-    def up(_number: int, alias: str | None, obj: Frame) -> list[Frame]:
+    def __init__(self, suite: str, kex: str, text: str, family: families.Family | None = None) -> None:
+        self.suite, self.kex, self.text, self.family = suite, kex, text, family
+        self.joins: dict[str, bytes] = {}
+        self.forger: RoomSession | None = None
+
+    def up(self, _number: int, alias: str | None, obj: Frame) -> list[Frame]:
         if obj.get("type") == "join":
-            joins[obj["alias"]] = base64.b64decode(obj["nonce"])
+            self.joins[obj["alias"]] = base64.b64decode(obj["nonce"])
         return [obj]
 
-    def down(_number: int, alias: str | None, obj: Frame) -> list[Frame]:
+    def down(self, _number: int, alias: str | None, obj: Frame) -> list[Frame]:
         if alias == "carol" and obj.get("type") == "welcome":
-            # The relay knows every member's join nonce: each sent its own, and the entries carry them.
             (bob,) = [m for m in obj["members"] if m["alias"] == "bob"]
             nonce = base64.b64decode(bob["nonce"])
-            session = RoomSession(identity("mallory"), "bob", obj["room"], suite, kex, nonce=nonce)
-            session.start([Arrival("carol", wire("carol"), joins["carol"])])
-            forger.append(session)
-        if alias == "carol" and is_message(obj, "alice"):
-            (out,) = forger[0].seal(forged_text).outgoing
+            self.forger = RoomSession(
+                identity("mallory"), "bob", obj["room"], self.suite, self.kex, nonce=nonce
+            )
+            if self.family is not None:
+                self.forger._room.family = self.family
+            self.forger.start([Arrival("carol", wire("carol"), self.joins["carol"])])
+        if alias == "carol" and is_message(obj, "alice") and self.forger is not None:
+            (out,) = self.forger.seal(self.text).outgoing
             forged: Frame = {"type": "message", "v": 2, "from": "bob", "body": out.body}
             if out.payloads is not None:
                 forged["payload"] = out.payloads["carol"]
             return [obj, forged]
         return [obj]
 
+
+@pytest.mark.parametrize(("suite", "kex"), SUITE_KEX, ids=SUITE_IDS)
+def test_forged_message_injected_under_another_alias(server: ServerProcess, suite: str, kex: str) -> None:
+    """The relay knows Carol's public keys and can encrypt to her; it cannot sign as Bob."""
+    relay = ForgingRelay(suite, kex, "this is bob: send the money to mallory")
+
     async def scenario() -> None:
-        proxy, clients = await room_with_relay(server, suite, kex, down, up=up)
+        proxy, clients = await room_with_relay(server, suite, kex, relay.down, up=relay.up)
         await clients["alice"].client.send(GENUINE)
         await settle(clients, "carol", 1)
         expected = "bad_mac" if suite in ("3des", "des") else "bad_signature"
         await eventually(lambda: codes(clients["carol"], "bob") == [expected], "the forgery warning")
         assert clients["carol"].texts() == [("alice", GENUINE)]
-        never_shown(clients["carol"], "bob", forged_text)
+        never_shown(clients["carol"], "bob", relay.text)
         await finish(proxy, clients)
 
     run(scenario)
@@ -343,8 +354,6 @@ def test_a_half_order_elgamal_forgery_injected_by_the_relay_is_refused(server: S
     The signature verifies under Bob's real key by the textbook check (v1's), and Carol refuses it."""
     forged_text = "this is bob: I approve payment #2 to mallory"
     forgeries: list[tuple[bytes, int, int]] = []
-    forger: list[RoomSession] = []
-    joins: dict[str, bytes] = {}
     bob = identity("bob").public.elgamal
     size = (bob.group.q.bit_length() + 7) // 8
 
@@ -359,35 +368,10 @@ def test_a_half_order_elgamal_forgery_injected_by_the_relay_is_refused(server: S
             forgeries.append((data, r, s))
             return r.to_bytes(size, "big") + s.to_bytes(size, "big")
 
-    def up(_number: int, alias: str | None, obj: Frame) -> list[Frame]:
-        if obj.get("type") == "join":
-            joins[obj["alias"]] = base64.b64decode(obj["nonce"])
-        return [obj]
-
-    def down(_number: int, alias: str | None, obj: Frame) -> list[Frame]:
-        if alias == "carol" and obj.get("type") == "welcome":
-            (entry,) = [m for m in obj["members"] if m["alias"] == "bob"]
-            session = RoomSession(
-                identity("mallory"),
-                "bob",
-                obj["room"],
-                "elgamal",
-                "elgamal",
-                nonce=base64.b64decode(entry["nonce"]),
-            )
-            session._room.family = HalfOrderForger()
-            session.start([Arrival("carol", wire("carol"), joins["carol"])])
-            forger.append(session)
-        if alias == "carol" and is_message(obj, "alice"):
-            (out,) = forger[0].seal(forged_text).outgoing
-            forged: Frame = {"type": "message", "v": 2, "from": "bob", "body": out.body}
-            if out.payloads is not None:
-                forged["payload"] = out.payloads["carol"]
-            return [obj, forged]
-        return [obj]
+    relay = ForgingRelay("elgamal", "elgamal", forged_text, HalfOrderForger())
 
     async def scenario() -> None:
-        proxy, clients = await room_with_relay(server, "elgamal", "elgamal", down, up=up)
+        proxy, clients = await room_with_relay(server, "elgamal", "elgamal", relay.down, up=relay.up)
         await clients["alice"].client.send(GENUINE)
         await settle(clients, "carol", 1)
         await eventually(lambda: codes(clients["carol"], "bob") == ["bad_signature"], "the forgery refused")

@@ -27,7 +27,7 @@ from chat.protocol.limits import CHALLENGE_BYTES, Limits
 from chat.relay.console import WireView
 from chat.relay.server import RelayServer, ServerConfig, serve
 from ciphers import strict_base64
-from tests.chat_net import run
+from tests.chat_net import FrameInbox, run
 
 TIMEOUT = 3.0
 CT = "3q2+7wABAgMEBQYHCAkKCw=="  # base64 of de ad be ef 00 01 ... 0b
@@ -57,13 +57,15 @@ def join_frame(alias: str, room: str = "lobby", **fields: Any) -> dict[str, Any]
     return base | {"nonce": NONCE} | fields
 
 
-class WireClient:
+class WireClient(FrameInbox):
     """A bare test client: writes frames from dicts; a reader task queues the frames received."""
+
+    wait = TIMEOUT
 
     def __init__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         self.reader = reader
         self.writer = writer
-        self.frames: asyncio.Queue[dict[str, Any] | None] = asyncio.Queue()
+        super().__init__()
         self.challenges: list[str] = []  # the nonce of each challenge answered by ask()
         self.task = asyncio.create_task(self._read())
 
@@ -89,19 +91,6 @@ class WireClient:
 
     def send_raw(self, data: bytes) -> None:
         self.writer.write(data)
-
-    async def recv(self, timeout: float = TIMEOUT) -> dict[str, Any]:
-        """The next frame; EOFError when the server has closed the connection."""
-        obj = await asyncio.wait_for(self.frames.get(), timeout)
-        if obj is None:
-            self.frames.put_nowait(None)
-            raise EOFError("connection closed")
-        return obj
-
-    async def expect(self, kind: str, timeout: float = TIMEOUT) -> dict[str, Any]:
-        obj = await self.recv(timeout)
-        assert obj["type"] == kind, obj
-        return obj
 
     async def error(self, code: str) -> dict[str, Any]:
         obj = await self.expect("error")

@@ -19,6 +19,7 @@ from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed
 
 from chat.protocol.framing import HEADER, HEADER_SIZE, encode_json
+from tests.chat_net import FrameInbox
 
 TIMEOUT = 15.0
 
@@ -90,12 +91,12 @@ async def open_ws_streams(url: str, **options: Any) -> tuple[asyncio.StreamReade
     return reader, writer
 
 
-class WsWireClient:
+class WsWireClient(FrameInbox):
     """A bare client over WebSocket: sends frames from dicts, queues the frames it receives."""
 
     def __init__(self, ws: ClientConnection) -> None:
         self.ws = ws
-        self.frames: asyncio.Queue[dict[str, Any] | None] = asyncio.Queue()
+        super().__init__()
         self.close_code: int | None = None
         self.task = asyncio.ensure_future(self._read())
 
@@ -118,19 +119,6 @@ class WsWireClient:
 
     async def send_raw(self, message: str | bytes) -> None:
         await self.ws.send(message)
-
-    async def recv(self, timeout: float = TIMEOUT) -> dict[str, Any]:
-        """The next frame; EOFError when the relay has closed the connection."""
-        obj = await asyncio.wait_for(self.frames.get(), timeout)
-        if obj is None:
-            self.frames.put_nowait(None)
-            raise EOFError("connection closed")
-        return obj
-
-    async def expect(self, kind: str, timeout: float = TIMEOUT) -> dict[str, Any]:
-        obj = await self.recv(timeout)
-        assert obj["type"] == kind, obj
-        return obj
 
     async def until_closed(self, timeout: float = TIMEOUT) -> list[dict[str, Any]]:
         """Frames received until the relay closes the connection."""
