@@ -72,6 +72,16 @@ class FrameInbox:
         assert obj["type"] == kind, obj
         return obj
 
+    async def until_closed(self, timeout: float | None = None) -> list[dict[str, Any]]:
+        """Frames received until the relay closes the connection (at most 1000)."""
+        frames = []
+        for _ in range(1000):
+            try:
+                frames.append(await self.recv(timeout))
+            except EOFError:
+                return frames
+        raise AssertionError("the relay did not close the connection")
+
 
 class ServerProcess(server_process.ServerProcess):
     """``python -m chat server --port 0 --quiet ARGS`` (:class:`bench.server_process.ServerProcess`)."""

@@ -129,16 +129,6 @@ class WireClient(FrameInbox):
         self.send({"type": "ping", "v": 2, "data": data})
         assert await self.expect("pong") == {"type": "pong", "v": 2, "data": data}
 
-    async def until_closed(self, timeout: float = TIMEOUT) -> list[dict[str, Any]]:
-        """Frames received until the server closes the connection."""
-        frames = []
-        for _ in range(1000):
-            try:
-                frames.append(await self.recv(timeout))
-            except EOFError:
-                return frames
-        raise AssertionError("the server did not close the connection")
-
     async def close(self) -> None:
         self.task.cancel()
         self.writer.close()

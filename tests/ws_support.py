@@ -120,16 +120,6 @@ class WsWireClient(FrameInbox):
     async def send_raw(self, message: str | bytes) -> None:
         await self.ws.send(message)
 
-    async def until_closed(self, timeout: float = TIMEOUT) -> list[dict[str, Any]]:
-        """Frames received until the relay closes the connection."""
-        frames = []
-        for _ in range(1000):
-            try:
-                frames.append(await self.recv(timeout))
-            except EOFError:
-                return frames
-        raise AssertionError("the relay kept sending")
-
     async def close(self) -> None:
         with contextlib.suppress(Exception):
             async with asyncio.timeout(TIMEOUT):
