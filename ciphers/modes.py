@@ -22,7 +22,8 @@ decryption, CTR) and the cipher offers bulk operations
 (:class:`~ciphers.blockcipher.BulkBlockCipher`, e.g. the bitslice DES), inputs from the cipher's
 ``bulk_threshold`` on go to it in one call instead; the output is the same. CBC and CFB encryption
 and OFB chain each block to the last and stay one block at a time; :func:`cbc_encrypt_many` runs
-many independent CBC messages side by side instead.
+many independent CBC messages under one key side by side instead, :func:`cbc_encrypt_each` many
+under a key each.
 
 IVs must come from :func:`new_iv` (that is, :mod:`secrets`) unless a test fixes them. DES's 64-bit
 block also means a key should not encrypt more than a few million blocks (birthday bound 2^32).
@@ -189,6 +190,27 @@ def cbc_encrypt_many(
     if bulk is not None:
         return bulk.cbc_encrypt_streams(prepared)
     return [cbc_encrypt(cipher, iv, message, pad=False) for iv, message in prepared]
+
+
+def cbc_encrypt_each(streams: Sequence[tuple[BlockCipher, bytes, bytes]], *, pad: bool = True) -> list[bytes]:
+    """:func:`cbc_encrypt` of many independent (cipher, IV, message) streams, each under its own
+    key: the same ciphertexts, in order. Ciphers of one kind with bulk operations for many keys
+    (``cbc_encrypt_each``, e.g. the bitslice DES, whose key bits then become slices as well) advance
+    all the streams together when one step's blocks reach every cipher's ``bulk_threshold``;
+    otherwise the streams are encrypted one after another."""
+    prepared = []
+    for cipher, iv, data in streams:
+        _check_cipher(cipher)
+        _iv_int(iv)
+        message = pkcs7_pad(data, BLOCK_SIZE) if pad else bytes(data)
+        _whole_blocks(message, "plaintext")
+        prepared.append((cipher, bytes(iv), message))
+    kind = type(prepared[0][0]) if prepared else None
+    lanes = getattr(kind, "cbc_encrypt_each", None)
+    step = BLOCK_SIZE * len(prepared)
+    if lanes is not None and all(type(c) is kind and _bulk(c, step) is not None for c, _, _ in prepared):
+        return cast(Callable[[Sequence[tuple[BlockCipher, bytes, bytes]]], list[bytes]], lanes)(prepared)
+    return [cbc_encrypt(cipher, iv, message, pad=False) for cipher, iv, message in prepared]
 
 
 # --- CFB, SP 800-38A §6.3 -----------------------------------------------------------------------

@@ -104,7 +104,7 @@ class RoomHandlers:
         def members(self) -> tuple[ev.MemberView, ...]: ...
         def _view(self, alias: str) -> ev.MemberView: ...
         async def _emit(self, event: ev.ChatEvent) -> None: ...
-        async def _send_outgoing(self, out: Outgoing) -> None: ...
+        async def _send_outgoing(self, out: Outgoing, *, drain: bool = True) -> None: ...
         async def _send_frame(self, event: Frame) -> None: ...
         def _spawn(self, coroutine: Awaitable[Any]) -> asyncio.Task[Any]: ...
         async def _disconnected(self, reason: str, *, by_us: bool = False) -> None: ...
@@ -316,12 +316,14 @@ class RoomHandlers:
 
     # --- results of the session -----------------------------------------------------------------
 
-    async def _apply(self, result: Result) -> None:
-        """Send the session's frames, publish its trace, and report its events."""
+    async def _apply(self, result: Result, *, batched: bool = False) -> None:
+        """Send the session's frames, publish its trace, and report its events. ``batched``: write
+        every frame before draining the socket once, so that nothing else goes out between them."""
         for record in result.trace:
             self.trace.publish(dataclasses.replace(record, time=time.time()))
-        for out in result.outgoing:
-            await self._send_outgoing(out)
+        last = len(result.outgoing) - 1
+        for i, out in enumerate(result.outgoing):
+            await self._send_outgoing(out, drain=not batched or i == last)
         for event in result.events:
             if isinstance(event, Held):
                 self._schedule_expiry(event.sender, event.key_id)

@@ -17,7 +17,7 @@ signature, and it decrypts. What an accepted frame shows of its sender's view go
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 
 from chat.e2e import bodies, bundles, sealed
 from chat.e2e.chain import MAX_SKIP, NoKey, ReceivingChain, SendingChain, message_keys
@@ -107,61 +107,81 @@ class HybridPath:
 
     def seal(self, data: bytes, content_type: str) -> Result:
         """Seal ``data`` under the next key of our chain for the whole room: one body, signed."""
+        (result,) = self.seal_many([(data, content_type)])
+        return result
+
+    def seal_many(self, items: Sequence[tuple[bytes, str]]) -> list[Result]:
+        """:meth:`seal` of each (data, content type), in order, each under its own index and key:
+        the same messages as sealing them one after another, but encrypted side by side (the
+        suite's mode runs the independent messages together, each under its own key)."""
         room, chain, view, suite = self.room, self.chain, self.room.view, self.suite
         if chain is None:
             raise RuntimeError("no chain yet: call start() first")
-        while True:
-            index, key = chain.advance()
-            cipher_key, mac_key = message_keys(key, suite.name, suite.key_size)
-            if not suite.key_is_weak(cipher_key):
-                break
-        header = sealed.message_header(
-            suite.name,
-            room.kex.name,
-            room.room,
-            room.alias,
-            room.nonce,
-            chain.key_id,
-            index,
-            content_type,
-            view.epoch,
-            view.digest,
+        drafts = []
+        for _, content_type in items:
+            while True:
+                index, key = chain.advance()
+                cipher_key, mac_key = message_keys(key, suite.name, suite.key_size)
+                if not suite.key_is_weak(cipher_key):
+                    break
+            header = sealed.message_header(
+                suite.name,
+                room.kex.name,
+                room.room,
+                room.alias,
+                room.nonce,
+                chain.key_id,
+                index,
+                content_type,
+                view.epoch,
+                view.digest,
+            )
+            drafts.append((index, cipher_key, mac_key, header, view.changes()))
+            view.sent()
+        boxes = suite.seal_many(
+            [
+                (suite.new_cipher(cipher_key), mac_key, header, data)
+                for (_, cipher_key, mac_key, header, _), (data, _) in zip(drafts, items, strict=True)
+            ],
+            rng=room.rng,
         )
-        box = suite.seal(suite.new_cipher(cipher_key), mac_key, header, data, rng=room.rng)
-        changes = view.changes()
-        signature = room.sign(sealed.signed_message(header, box, changes))
-        body = {
-            "suite": suite.name,
-            "kex": room.kex.name,
-            "nonce": strict_base64.encode(room.nonce),
-            "kid": chain.key_id,
-            "idx": str(index),
-            "type": content_type,
-            "epoch": str(view.epoch),
-            "view": strict_base64.encode(view.digest),
-            "changes": bodies.changes_text(changes),
-            "iv": strict_base64.encode(box.iv),
-            "ct": strict_base64.encode(box.ciphertext),
-            "mac": strict_base64.encode(box.tag),
-            "sig": strict_base64.encode(signature),
-        }
-        view.sent()
-        self._rounds[chain.key_id] = (index, cipher_key)
-        first = suite.first_block(box.iv, data, box.ciphertext, opening=False)
         recipients = tuple(m.alias for m in room.recipients())
-        record = TraceRecord(
-            "seal",
-            suite.name,
-            room.alias,
-            chain.key_id,
-            index,
-            recipients,
-            _hexes(box, signature),
-            detail=f"{suite.label}; {room.family.signature_detail}",
-            first_block=first.hex(),
-        )
-        sent = Sent(content_type, data, chain.key_id, index, recipients)
-        return Result((Outgoing("message", body),), (sent,), (record,))
+        results = []
+        for (index, cipher_key, _, header, changes), (data, content_type), box in zip(
+            drafts, items, boxes, strict=True
+        ):
+            signature = room.sign(sealed.signed_message(header, box, changes))
+            body = {
+                "suite": suite.name,
+                "kex": room.kex.name,
+                "nonce": strict_base64.encode(room.nonce),
+                "kid": chain.key_id,
+                "idx": str(index),
+                "type": content_type,
+                "epoch": str(view.epoch),
+                "view": strict_base64.encode(view.digest),
+                "changes": bodies.changes_text(changes),
+                "iv": strict_base64.encode(box.iv),
+                "ct": strict_base64.encode(box.ciphertext),
+                "mac": strict_base64.encode(box.tag),
+                "sig": strict_base64.encode(signature),
+            }
+            self._rounds[chain.key_id] = (index, cipher_key)
+            first = suite.first_block(box.iv, data, box.ciphertext, opening=False)
+            record = TraceRecord(
+                "seal",
+                suite.name,
+                room.alias,
+                chain.key_id,
+                index,
+                recipients,
+                _hexes(box, signature),
+                detail=f"{suite.label}; {room.family.signature_detail}",
+                first_block=first.hex(),
+            )
+            sent = Sent(content_type, data, chain.key_id, index, recipients)
+            results.append(Result((Outgoing("message", body),), (sent,), (record,)))
+        return results
 
     def open(self, member: Member, body: Mapping[str, str], payload: Mapping[str, str] | None) -> Result:
         """A relayed message: Delivered, Held until its chain arrives, or Rejected."""

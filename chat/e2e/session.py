@@ -50,7 +50,7 @@ a :class:`Reason`; no text of a rejected frame is ever returned.
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 
 from chat.e2e.direct import DirectPath
 from chat.e2e.families import Family
@@ -255,13 +255,26 @@ class RoomSession:
 
     def seal_data(self, data: bytes, content_type: str) -> Result:
         """Seal ``data`` of ``content_type`` (e.g. a file chunk; ``text`` must be UTF-8) for the room."""
+        self._check_data(data, content_type)
+        return self._path.seal(data, content_type)
+
+    def seal_data_many(self, items: Sequence[tuple[bytes, str]]) -> list[Result]:
+        """:meth:`seal_data` of each (data, content type), in order: the same messages, one Result
+        each, but a hybrid suite encrypts them side by side (file chunks: see :mod:`chat.transfer`).
+        Every item is checked before any is sealed."""
+        for data, content_type in items:
+            self._check_data(data, content_type)
+        if isinstance(self._path, HybridPath):
+            return self._path.seal_many(items)
+        return [self._path.seal(data, content_type) for data, content_type in items]
+
+    def _check_data(self, data: bytes, content_type: str) -> None:
         if not CONTENT_TYPE.fullmatch(content_type):
             raise ValueError(f"content type must match {CONTENT_TYPE.pattern}: {content_type[:40]!r}")
         if len(data) > self.max_data:
             raise ValueError(f"message of {len(data)} bytes is above the limit of {self.max_data}")
         if content_type == TEXT:
             data.decode("utf-8")
-        return self._path.seal(data, content_type)
 
     # --- receiving ------------------------------------------------------------------------------
 

@@ -1,4 +1,4 @@
-"""The bulk operations the modes use: many blocks, or many CBC streams, under one key. INSECURE.
+"""The bulk operations the modes use: many blocks, or many CBC streams (one key, or one each). INSECURE.
 
 All of them move data into bit slices (:mod:`ciphers.bitslice.transpose`), run the cipher on the
 slices (:mod:`ciphers.bitslice.des`) and move the result back. A pass costs about the same for 8
@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from ciphers.bitslice.des import RoundKeys, Words, encrypt_slices
+from ciphers.bitslice.des import KeyWords, RoundKeys, Words, encrypt_slices
 from ciphers.bitslice.transpose import BLOCK, blocks_to_slices, padded_length, slices_to_blocks
 
 #: Blocks per pass. Word operations cost least per bit around 64 Kibit here (measured with
@@ -87,10 +87,12 @@ def counter_keystream(keys: RoundKeys, start: int, count: int) -> bytes:
 _STEPS_PER_GROUP = 64
 
 
-def cbc_encrypt_streams(keys: RoundKeys, streams: Sequence[tuple[bytes, bytes]]) -> list[bytes]:
-    """CBC encryption (SP 800-38A §6.2) of many (IV, whole blocks) streams under one key, one
-    block of every stream per pass: stream s is bit s of each word, so the chaining of each stream
-    stays sequential but all streams advance together. Streams may differ in length."""
+def cbc_encrypt_streams(keys: KeyWords, streams: Sequence[tuple[bytes, bytes]]) -> list[bytes]:
+    """CBC encryption (SP 800-38A §6.2) of many (IV, whole blocks) streams, one block of every
+    stream per pass: stream s is bit s of each word, so the chaining of each stream stays
+    sequential but all streams advance together. Streams may differ in length. Under one key
+    (:class:`~ciphers.bitslice.des.RoundKeys`) or one key a stream
+    (:class:`~ciphers.bitslice.des.LaneKeys`, built for ``len(streams)`` lanes)."""
     if not streams:
         return []
     lengths = [len(data) // BLOCK for _, data in streams]
