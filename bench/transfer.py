@@ -41,6 +41,7 @@ from chat.client.events import TransferEvent, TransferFinished
 from chat.e2e.identity import Identity
 from chat.relay.server import ServerConfig, serve
 from chat.transfer import outgoing
+from chat.transfer.chunks import HYBRID_CHUNK
 from chat.transfer.manager import TransferManager
 from chat.transfer.policy import Consent, OfferPolicy
 
@@ -237,6 +238,7 @@ def run(console: Console) -> None:
     verdict = "[green]met[/]" if ratio >= GOAL else "[red]missed[/]"
     console.print(
         f"Relay and receiver each in a child process, the sender here; load {load:.1f} at the start. "
-        f"Defaults: {outgoing.BATCH} chunks sealed together, each its own message and key. "
+        f"Defaults: {HYBRID_CHUNK >> 10} KiB chunks, {outgoing.BATCH} sealed together (each its own "
+        f"message and key: one bit-slice lane each), a window of {outgoing.WINDOW}. "
         f"Goal (issue 11): at least {GOAL:g}x {BEFORE:.0f} KiB/s: {ratio:.2f}x {verdict}."
     )
