@@ -7,8 +7,11 @@ the receivers' acknowledgements (a window of :data:`WINDOW` chunks,
 :class:`~chat.transfer.state.Distribution`). Chunks are read and sealed in batches of up to
 :data:`BATCH` (each chunk is its own message under its own key, so a hybrid suite encrypts a batch
 side by side on bit slices, :func:`ciphers.modes.cbc_encrypt_each`); one batch of the file is in
-memory at a time. A file that changes while it is sent is cancelled, and the receivers told to
-delete what they have.
+memory at a time. A batch is sealed in one go, with nothing else sealed or sent between its
+messages (so the receivers see them in order, under the view they were sealed for): with the
+defaults that holds the event loop for about a second per 2 MiB, where one chunk at a time held it
+a tenth of that per 32 KiB. A file that changes while it is sent is cancelled, and the receivers
+told to delete what they have.
 """
 
 from __future__ import annotations
