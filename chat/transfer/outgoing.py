@@ -9,9 +9,9 @@ the receivers' acknowledgements (a window of :data:`WINDOW` chunks,
 side by side on bit slices, :func:`ciphers.modes.cbc_encrypt_each`); one batch of the file is in
 memory at a time. A batch is sealed in one go, with nothing else sealed or sent between its
 messages (so the receivers see them in order, under the view they were sealed for): with the
-defaults that holds the event loop for about a second per 2 MiB, where one chunk at a time held it
-a tenth of that per 32 KiB. A file that changes while it is sent is cancelled, and the receivers
-told to delete what they have.
+defaults that holds the event loop for one to two seconds per 2 MiB (measured on two shared cores),
+where one chunk at a time held it for about a tenth of a second per 32 KiB. A file that changes
+while it is sent is cancelled, and the receivers told to delete what they have.
 """
 
 from __future__ import annotations
