@@ -18,8 +18,11 @@ KEX    ?=
 CA     ?=
 CERT   ?=
 DOWNLOADS ?=
+# The browser client on this port when the Pyodide runtime is present (WEB=off: none)
+WEB    ?= 8080
+WEB_ASSETS ?=
 
-.PHONY: test lint typecheck pytest bench notebooks chat-server chat-client clean
+.PHONY: test lint typecheck pytest bench notebooks chat-server chat-client clean web-assets
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "cipherchat needs Python 3.11 or newer; set PYTHON=python3.11")'
@@ -41,9 +44,15 @@ typecheck: $(STAMP)
 pytest: $(STAMP)
 	$(PY) -m pytest
 
-## chat-server: the relay (asks for the default suite when CIPHER is not given)
+## chat-server: the relay (asks for the default suite when CIPHER is not given), and the browser
+## client on WEB= (default 8080; WEB=off for none) when make web-assets has fetched its runtime
 chat-server: $(STAMP)
-	$(CIPHERCHAT) server --host $(HOST) --port $(PORT) $(if $(CIPHER),--cipher $(CIPHER)) $(if $(KEX),--kex $(KEX)) $(if $(CA),--ca $(CA))
+	$(CIPHERCHAT) server --host $(HOST) --port $(PORT) $(if $(CIPHER),--cipher $(CIPHER)) $(if $(KEX),--kex $(KEX)) $(if $(CA),--ca $(CA)) \
+		$(if $(filter off,$(WEB)),,--web $(WEB) --web-optional) $(if $(WEB_ASSETS),--web-assets $(WEB_ASSETS))
+
+## web-assets: the pinned Pyodide runtime from the npm registry into .web-assets/pyodide (checked against chat/web_assets.lock.json)
+web-assets: $(STAMP)
+	$(PY) tools/fetch_pyodide.py
 
 ## chat-client: the Textual client (a join screen asks what ALIAS= and ROOM= do not say;
 ## CIPHER and KEX apply when the room is new; CA=, CERT=, DOWNLOADS= as in cipherchat client --help)

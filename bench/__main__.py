@@ -7,7 +7,7 @@ import sys
 
 from rich.console import Console
 
-FAMILIES = ("des", "rsa", "bigint", "elgamal", "chat")
+FAMILIES = ("des", "rsa", "bigint", "elgamal", "chat", "web")
 
 
 def main(argv: list[str]) -> int:

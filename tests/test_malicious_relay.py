@@ -11,14 +11,19 @@ from __future__ import annotations
 import base64
 import copy
 import itertools
+import warnings
 from typing import Any
 
 import pytest
 
 from chat.client import events as ev
 from chat.client.chat_client import ChatClient
+from chat.e2e import families
 from chat.e2e.session import Arrival, RoomSession
 from chat.e2e.trust import KnownPeers
+from ciphers.attacks.elgamal import bleichenbacher_1996_half_order_forgery
+from ciphers.elgamal import signatures
+from ciphers.errors import InsecureWarning
 from tests.chat_net import Mutate, Recorder, ServerProcess, TapProxy, connect_all, eventually, run
 from tests.chat_support import SUITE_IDS, SUITE_KEX, identity, wire
 
@@ -323,6 +328,76 @@ def test_substituted_identity_key_in_member_joined(server: ServerProcess, suite:
         await settle(clients, "bob", 1)
         await eventually(lambda: "bad_signature" in codes(alice, "carol"), "carol's frames refused by alice")
         never_shown(alice, "carol", "carol here")
+        await finish(proxy, clients)
+
+    run(scenario)
+
+
+# --- a forged ElGamal signature -----------------------------------------------------------------
+
+
+def test_a_half_order_elgamal_forgery_injected_by_the_relay_is_refused(server: ServerProcess) -> None:
+    """Bleichenbacher 1996 through the real relay, against real clients: in the ``elgamal`` suite a
+    message is encryption to Carol's public key and Bob's signature, nothing else, so the relay seals
+    "bob"'s words itself and signs them with r = q = (p - 1)/2 and an even s, no secret of Bob's.
+    The signature verifies under Bob's real key by the textbook check (v1's), and Carol refuses it."""
+    forged_text = "this is bob: I approve payment #2 to mallory"
+    forgeries: list[tuple[bytes, int, int]] = []
+    forger: list[RoomSession] = []
+    joins: dict[str, bytes] = {}
+    bob = identity("bob").public.elgamal
+    size = (bob.group.q.bit_length() + 7) // 8
+
+    class HalfOrderForger(families.ElGamalFamily):
+        """Signs as anyone in the group: the forgery needs only the group and the hash."""
+
+        def sign(self, identity: object, data: bytes, *, rng: object = None) -> bytes:  # type: ignore[override]
+            group = bob.group
+            r, s = bleichenbacher_1996_half_order_forgery(
+                group.p, group.g, signatures.hash_message(group, data)
+            )
+            forgeries.append((data, r, s))
+            return r.to_bytes(size, "big") + s.to_bytes(size, "big")
+
+    def up(_number: int, alias: str | None, obj: Frame) -> list[Frame]:
+        if obj.get("type") == "join":
+            joins[obj["alias"]] = base64.b64decode(obj["nonce"])
+        return [obj]
+
+    def down(_number: int, alias: str | None, obj: Frame) -> list[Frame]:
+        if alias == "carol" and obj.get("type") == "welcome":
+            (entry,) = [m for m in obj["members"] if m["alias"] == "bob"]
+            session = RoomSession(
+                identity("mallory"),
+                "bob",
+                obj["room"],
+                "elgamal",
+                "elgamal",
+                nonce=base64.b64decode(entry["nonce"]),
+            )
+            session._room.family = HalfOrderForger()
+            session.start([Arrival("carol", wire("carol"), joins["carol"])])
+            forger.append(session)
+        if alias == "carol" and is_message(obj, "alice"):
+            (out,) = forger[0].seal(forged_text).outgoing
+            forged: Frame = {"type": "message", "v": 2, "from": "bob", "body": out.body}
+            if out.payloads is not None:
+                forged["payload"] = out.payloads["carol"]
+            return [obj, forged]
+        return [obj]
+
+    async def scenario() -> None:
+        proxy, clients = await room_with_relay(server, "elgamal", "elgamal", down, up=up)
+        await clients["alice"].client.send(GENUINE)
+        await settle(clients, "carol", 1)
+        await eventually(lambda: codes(clients["carol"], "bob") == ["bad_signature"], "the forgery refused")
+        ((data, r, s),) = forgeries
+        assert r == bob.group.q == (bob.group.p - 1) // 2
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", InsecureWarning)
+            signatures.verify(bob, data, signatures.Signature(r, s))  # the textbook check accepts it
+        assert clients["carol"].texts() == [("alice", GENUINE)]
+        never_shown(clients["carol"], "bob", forged_text)
         await finish(proxy, clients)
 
     run(scenario)

@@ -16,11 +16,14 @@ from __future__ import annotations
 import argparse
 import re
 import sys
+from pathlib import Path
 from typing import Any, TextIO
 
 from rich.console import Console
 from rich.prompt import Prompt
 
+from chat.cli.bundle import STATIC_DIR, Bundle, build_bundle
+from chat.cli.web_assets import ASSETS_DIR, AssetError
 from chat.e2e import identity, sealed
 from chat.e2e.admission import JoinAdmission
 from chat.e2e.certificates import read_ca_public_key
@@ -56,6 +59,32 @@ def register(sub: Any) -> None:
         help="key exchange of new rooms (default %(default)s)",
     )
     parser.add_argument("--quiet", action="store_true", help="do not show every relayed frame")
+    web = parser.add_argument_group("the browser client (docs/web.md)")
+    web.add_argument(
+        "--web",
+        type=int,
+        metavar="PORT",
+        help="also accept WebSocket members at /ws and serve the web page over HTTP on this port (same host)",
+    )
+    web.add_argument(
+        "--web-optional",
+        action="store_true",
+        help="without the Pyodide runtime, say how to get it and serve the terminal clients only",
+    )
+    web.add_argument(
+        "--web-assets",
+        type=Path,
+        default=ASSETS_DIR,
+        metavar="DIR",
+        help="the Pyodide runtime (make web-assets)",
+    )
+    web.add_argument(
+        "--web-static",
+        type=Path,
+        default=STATIC_DIR,
+        metavar="DIR",
+        help="the page's own files (development)",
+    )
     parser.add_argument(
         "--ca",
         metavar="CA.pub.pem",
@@ -206,6 +235,22 @@ def choose_suite(console: Console, stream: TextIO | None = None) -> str:
     )
 
 
+def web_bundle(args: argparse.Namespace) -> Bundle | None:
+    """The web client's bundle under ``--web`` (None without it, or without the assets under
+    ``--web-optional``, which says so in one line); UsageError if ``--web`` cannot be honoured."""
+    if args.web is None:
+        return None
+    if not 0 <= args.web <= 65535:
+        raise UsageError(f"--web must be 0 to 65535, got {args.web}")
+    try:
+        return build_bundle(args.web_static, args.web_assets)
+    except AssetError as exc:
+        if not args.web_optional:
+            raise UsageError(f"--web: {exc}") from None
+        print(f"no web client ({exc}); serving the terminal clients only", file=sys.stderr, flush=True)
+        return None
+
+
 def handle(args: argparse.Namespace) -> int:
     """Build the configuration from the arguments and run the relay until Ctrl-C."""
     if not 0 <= args.port <= 65535:
@@ -219,6 +264,7 @@ def handle(args: argparse.Namespace) -> int:
     if chosen is None:
         chosen = choose_suite(console) if sys.stdin.isatty() else DEFAULT_SUITE
     admission = JoinAdmission(read_ca_public_key(args.ca) if args.ca else None)
+    bundle = web_bundle(args)
     config = ServerConfig(
         host=args.host,
         port=args.port,
@@ -237,12 +283,17 @@ def handle(args: argparse.Namespace) -> int:
         linger=args.linger,
         shutdown_grace=args.shutdown_grace,
         admission=admission,
+        web_port=args.web if bundle is not None else None,
+        site=bundle.site() if bundle is not None else None,
     )
     view = WireView(console, frames=not args.quiet, binary=BINARY_FIELDS)
     default = suite(chosen)
 
     def announce(server: RelayServer) -> None:
         print(f"listening on {server.host}:{server.port}", flush=True)
+        if bundle is not None:
+            url = f"http://{server.host}:{server.web_port}/"
+            print(f"web client on {url} (WebSocket at /ws), bundle sha256 {bundle.sha256}", flush=True)
         view.started(server.host, server.port, chosen, args.kex, default.note, insecure=default.insecure)
 
     return run_server(config, view, announce)

@@ -43,6 +43,7 @@ from chat.client.events import MemberView
 from chat.client.feed import Feed, WireFrame
 from chat.client.handlers import Eligibility, RoomHandlers
 from chat.client.reports import sent_event
+from chat.client.streams import ByteWriter, Connector, open_tcp
 from chat.e2e.identity import Identity, PublicIdentity, safety_number
 from chat.e2e.session import EMPTY, Outgoing, Result, RoomSession, Sent, TraceRecord
 from chat.e2e.trust import KnownPeers, TrustState
@@ -87,6 +88,7 @@ class ChatClient(RoomHandlers):
         client_name: str = CLIENT_NAME,
         certificate: str | None = None,
         eligibility: Eligibility | None = None,
+        connector: Connector = open_tcp,
     ) -> None:
         problem = name_problem(alias, "alias")
         if problem is not None:
@@ -101,6 +103,7 @@ class ChatClient(RoomHandlers):
         self.ping_interval = ping_interval
         self.client_name = client_name
         self.certificate = certificate  # sent with each join, for servers and members that check it
+        self.connector = connector  # TCP, or the browser's WebSocket (chat.client.streams)
         self.trace: Feed[TraceRecord] = Feed(trace_size)
         self.wire: Feed[WireFrame] = Feed(wire_size)
         self.host: str | None = None
@@ -108,7 +111,7 @@ class ChatClient(RoomHandlers):
         self.session: RoomSession | None = None
         self._events: EventQueue[ev.ChatEvent] = EventQueue(events_size)
         self._conn: Connection | None = None
-        self._writer: asyncio.StreamWriter | None = None
+        self._writer: ByteWriter | None = None
         self._tasks: set[asyncio.Task[Any]] = set()
         self._reader_task: asyncio.Task[None] | None = None
         self._ping_task: asyncio.Task[None] | None = None
@@ -207,7 +210,7 @@ class ChatClient(RoomHandlers):
             raise ClientError("this client is closed")
         try:
             async with asyncio.timeout(timeout):
-                reader, writer = await asyncio.open_connection(host, port)
+                reader, writer = await self.connector(host, port)
         except TimeoutError:
             raise ConnectError(f"cannot connect to {host}:{port}: no answer within {timeout:g} s") from None
         except OSError as exc:

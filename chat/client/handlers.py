@@ -20,6 +20,7 @@ from chat.client import events as ev
 from chat.client.errors import ClientError, ConnectionLost, JoinError
 from chat.client.feed import Feed, WireFrame
 from chat.client.reports import identity_changed, report
+from chat.client.streams import ByteReader
 from chat.e2e.admission import prove_join
 from chat.e2e.identity import Identity
 from chat.e2e.session import Arrival, Held, Outgoing, Reason, Rejected, Result, RoomSession, TraceRecord
@@ -109,7 +110,7 @@ class RoomHandlers:
         def _spawn(self, coroutine: Awaitable[Any]) -> asyncio.Task[Any]: ...
         async def _disconnected(self, reason: str, *, by_us: bool = False) -> None: ...
 
-    async def _read_loop(self, reader: asyncio.StreamReader) -> None:
+    async def _read_loop(self, reader: ByteReader) -> None:
         """Read until the connection ends, then report why (Disconnected)."""
         conn = self._conn
         assert conn is not None

@@ -12,6 +12,7 @@ from typing import Protocol
 
 from chat.protocol.events import JoinFrame, KexName, ProveFrame, SuiteName
 from chat.protocol.limits import DEFAULT_LIMITS, Limits, MiB
+from chat.relay.static import StaticSite
 
 Wiretap = Callable[[str, str, bytes], None]
 
@@ -59,6 +60,10 @@ class ServerConfig:
     admission: Admission | None = None
     # Called with (peer, "in" or "out", bytes) for every chunk read and written (whole frames out).
     wiretap: Wiretap | None = None
+    # The port for browsers (WebSocket at /ws, the page's files over HTTP), on the same host; 0
+    # picks a free one; None: TCP only. ``site``: the files (None: WebSocket only, the rest 404).
+    web_port: int | None = None
+    site: StaticSite | None = None
 
     def __post_init__(self) -> None:
         for name in COUNTS:

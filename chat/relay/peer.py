@@ -57,6 +57,7 @@ class Peer(asyncio.Protocol):
         "reason",
         "room",
         "server",
+        "shown",
         "transport",
     )
 
@@ -78,6 +79,12 @@ class Peer(asyncio.Protocol):
         self.dirty = False  # frames queued since the last flush
         self.paused = False  # the transport's buffer is above the high-water mark
         self.abort_handle: asyncio.TimerHandle | None = None
+        self.shown = True  # the console shows its connecting and going
+
+    @property
+    def buffered(self) -> int:
+        """Bytes received that are not yet frames (nonzero in the middle of one)."""
+        return self.conn.buffered
 
     # --- what the transport tells us -------------------------------------------------------------
 

@@ -73,6 +73,7 @@ from chat.relay.fanout import SharedPrefix
 from chat.relay.guard import Cut, Guard
 from chat.relay.peer import Peer
 from chat.relay.rooms import Refusal, Room, Rooms
+from chat.relay.websocket import WebPeer
 from ciphers.rng import SYSTEM
 
 __all__ = ["Admission", "RelayServer", "ServerConfig", "Wiretap", "run_server", "serve"]
@@ -108,8 +109,10 @@ class RelayServer:
         self.internal_errors = 0  # bugs caught at a connection's edge; tests require 0
         self.host = config.host
         self.port = config.port
+        self.web_port: int | None = None  # the HTTP and WebSocket port, once listening
         self._loop = asyncio.get_running_loop()
         self._server: asyncio.Server | None = None
+        self._web_server: asyncio.Server | None = None
         self._sweeper: asyncio.Task[None] | None = None
         self._closing = False
         self._flush_pending = False
@@ -131,6 +134,12 @@ class RelayServer:
             lambda: Peer(self), config.host, config.port, backlog=BACKLOG
         )
         self.host, self.port = self._server.sockets[0].getsockname()[:2]
+        if config.web_port is not None:
+            site = config.site
+            self._web_server = await self._loop.create_server(
+                lambda: WebPeer(self, site), config.host, config.web_port, backlog=BACKLOG
+            )
+            self.web_port = self._web_server.sockets[0].getsockname()[1]
         self._sweeper = asyncio.create_task(self._sweep())
 
     async def __aenter__(self) -> RelayServer:
@@ -167,8 +176,37 @@ class RelayServer:
         peer.bound_buffers()
         self.peers.add(peer)
         self.guard.admitted(peer, peer.address, self._loop.time())
+        if self.view is not None and peer.shown:
+            self.view.connected(peer.label)
+
+    # --- what a browser's connection adds (chat.relay.websocket) ----------------------------------
+
+    def opened(self, peer: Peer) -> None:
+        """``peer``'s WebSocket is open: from now on it is a chat connection like a TCP one."""
+        peer.shown = True
         if self.view is not None:
             self.view.connected(peer.label)
+
+    def progressed(self, peer: Peer) -> None:
+        """Bytes came that are not yet a frame nor a request: the frame clock and bound see them."""
+        if not peer.closed:
+            self.to_cut += self.guard.received(peer, 0, peer.buffered, self._loop.time())
+            self.flush_soon()
+
+    def serving(self, peer: Peer) -> None:
+        """``peer`` sent a whole HTTP request and gets a file: its join deadline is met, its request
+        is no longer an unfinished frame (a download may take longer; the stall deadline times it)."""
+        self.guard.joined(peer)
+        self.to_cut += self.guard.received(peer, 1, 0, self._loop.time())
+
+    def served(self, peer: Peer) -> None:
+        """The file's last bytes are with the transport: close once written (abort after ``linger``)."""
+        peer.closed = True
+        self._close(peer, self.config.linger)
+
+    def refused(self, peer: Peer, message: str) -> None:
+        """Show the operator a refusal the protocol's error frames do not carry (a refused handshake)."""
+        self._log_refused(peer.label, ErrorCode.UNAUTHORIZED, message)
 
     def _log_refused_at_the_door(self, peer: Peer, refusal: str) -> None:
         """The first refusal from an address is shown; the next ones are counted, shown as one line
@@ -227,13 +265,13 @@ class RelayServer:
                 break
             frames += 1
             if type(event) is ConnectionClosed:
-                if self.view is not None:
+                if self.view is not None and peer.shown:
                     self.view.disconnected(peer.label, "closed by the client")
                 self._finish(peer)
                 return
             handlers[type(event)](peer, event)
         if not peer.closed:
-            self.to_cut += self.guard.received(peer, frames, conn.buffered, self._loop.time())
+            self.to_cut += self.guard.received(peer, frames, peer.buffered, self._loop.time())
 
     def _internal_error(self, peer: Peer, exc: Exception) -> None:
         self.internal_errors += 1
@@ -314,7 +352,7 @@ class RelayServer:
         if not peer.admitted:
             return
         if not peer.closed:
-            if self.view is not None and not self._closing:
+            if self.view is not None and not self._closing and peer.shown:
                 self.view.disconnected(peer.label, type(exc).__name__ if exc else "connection lost")
             peer.reason = "disconnected"
             self._depart(peer)
@@ -580,8 +618,9 @@ class RelayServer:
             await self._closed.wait()
             return
         self._closing = True
-        if self._server is not None:
-            self._server.close()
+        for listening in (self._server, self._web_server):
+            if listening is not None:
+                listening.close()
         if self._sweeper is not None:
             self._sweeper.cancel()
         self.flush()
@@ -610,8 +649,9 @@ class RelayServer:
         for peer in list(self.peers):
             self._abort(peer)
         await asyncio.sleep(0)  # the transports report their connections lost
-        if self._server is not None:
-            await self._server.wait_closed()
+        for listening in (self._server, self._web_server):
+            if listening is not None:
+                await listening.wait_closed()
         self._closed.set()
 
     async def wait_closed(self) -> None:

@@ -15,7 +15,6 @@ from chat.client.chat_client import DEFAULT_HOST, DEFAULT_PORT
 from chat.e2e.certificates import Certificate, read_ca_public_key, read_certificate
 from chat.protocol.limits import MiB
 from chat.transfer.policy import Consent, OfferPolicy
-from ciphers.cli.common import UsageError
 from ciphers.errors import CryptoError
 from ciphers.rsa.keys import RSAPublicKey
 
@@ -126,6 +125,8 @@ class ClientOptions:
 
 def load_files(options: ClientOptions) -> tuple[RSAPublicKey | None, Certificate | None]:
     """The CA key (``--ca``) and our certificate (``--cert``); UsageError in one line if unreadable."""
+    from ciphers.cli.common import UsageError  # the command line's (and rich's): not in the browser
+
     ca = certificate = None
     try:
         if options.ca is not None:

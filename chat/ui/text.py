@@ -37,6 +37,13 @@ REKEY_WORDS = {  # why we drew a new session key (KeyDrawn.why in chat.e2e.resul
     "departed": "new session key: a member left without the relay saying so, and cannot read on",
     "ineligible": "new session key: a member no longer gets your keys, and cannot read on",
 }
+STEP_NAMES = {  # the trace's steps (chat.e2e.results.TraceRecord.step), in every trace panel
+    "seal": "sealed",
+    "open": "opened",
+    "wrap": "key sent",
+    "unwrap": "key received",
+    "reject": "REJECTED",
+}
 #: What the rejections of protocol v2 mean, after the session's own detail.
 REASON_NOTES = {
     "suite_mismatch": "sealed for another suite or kex than the room's: a downgrade, or a broken client",

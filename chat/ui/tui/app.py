@@ -37,16 +37,10 @@ from chat.ui.text import describe
 from chat.ui.tui import format as fmt
 from chat.ui.tui.guard import guarded, guarded_async
 from chat.ui.tui.screens import HelpScreen, JoinScreen, MainScreen, VerifyScreen
-from chat.ui.tui.settings import JoinRequest, check_join_form
+from chat.ui.tui.settings import JOIN_FIELDS, JoinRequest, check_join_form
 from ciphers.rsa.keys import RSAPublicKey
 
 CLIENT_NAME = "cipherchat-tui"
-JOIN_FIELDS = {
-    "alias_taken": "alias",
-    "bad_alias": "alias",
-    "bad_room": "room",
-    "room_full": "room",
-}
 IdentitySource = Callable[[str], Identity | None]
 
 

@@ -20,7 +20,7 @@ from chat.client.feed import WireFrame
 from chat.e2e.certificates import CertificateStatus
 from chat.e2e.session import TraceRecord
 from chat.e2e.trust import TrustState
-from chat.ui.text import Line, Tone, fingerprint_text, printable, trust_label
+from chat.ui.text import STEP_NAMES, Line, Tone, fingerprint_text, printable, trust_label
 from ciphers.des import DESTrace
 
 ALIAS_COLOURS = (
@@ -141,14 +141,6 @@ def member_list(roster: ev.Members) -> Text:
 
 
 # --- the trace panel ----------------------------------------------------------------------------
-
-STEP_NAMES = {
-    "seal": "sealed",
-    "open": "opened",
-    "wrap": "key sent",
-    "unwrap": "key received",
-    "reject": "REJECTED",
-}
 
 
 def trace_outcome(record: TraceRecord) -> Text:

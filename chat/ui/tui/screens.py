@@ -15,10 +15,10 @@ from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import ModalScreen, Screen
 from textual.widgets import Button, ContentSwitcher, Footer, Input, Label, Select, Static
 
-from chat.e2e.suites import KEX_NAMES, SUITES
+from chat.e2e.suites import SUITES
 from chat.ui.commands import COMMANDS
 from chat.ui.tui.guard import guarded
-from chat.ui.tui.settings import JoinRequest, check_join_form
+from chat.ui.tui.settings import JoinRequest, check_join_form, kex_choices, suite_choices
 from chat.ui.tui.widgets import ChatHeader, MemberList, MessageLog, TracePanel, TransferBars, WirePanel
 
 if TYPE_CHECKING:
@@ -27,13 +27,6 @@ if TYPE_CHECKING:
 DEFAULT = "default"  # the Select value meaning: let the server choose
 PANELS = ("chat", "trace", "wire")
 HISTORY = 100  # input lines remembered for Up and Down
-
-
-def _suite_options() -> list[tuple[str, str]]:
-    options = [("server's default", DEFAULT)]
-    for name, info in SUITES.items():
-        options.append((f"{name}{' (INSECURE)' if info.insecure else ''}", name))
-    return options
 
 
 class JoinScreen(Screen[None]):
@@ -91,10 +84,10 @@ class JoinScreen(Screen[None]):
             yield Static("", id="room-error", classes="field-error")
             with Horizontal(classes="join-row"):
                 yield Label("Suite", classes="join-label")
-                yield Select(_suite_options(), value=cipher, allow_blank=False, id="cipher", compact=True)
+                suites = suite_choices(DEFAULT)
+                yield Select(suites, value=cipher, allow_blank=False, id="cipher", compact=True)
                 yield Label(" Kex ", classes="join-label-short")
-                kexes = [("server's default", DEFAULT), *((name, name) for name in KEX_NAMES)]
-                yield Select(kexes, value=kex, allow_blank=False, id="kex", compact=True)
+                yield Select(kex_choices(DEFAULT), value=kex, allow_blank=False, id="kex", compact=True)
             yield Static("", id="suite-note")
             yield Static(
                 "Suite and kex apply to a new room; an existing room keeps its own.",

@@ -1,11 +1,34 @@
-"""The join screen's request and its checks (the command line is :mod:`chat.ui.options`)."""
+"""The join screen's request, its choices and its checks (the command line is :mod:`chat.ui.options`);
+the browser's join form (:mod:`chat.web.page`) uses the same."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from chat.e2e.suites import KEX_NAMES, SUITE_NAMES
+from chat.e2e.suites import KEX_NAMES, SUITE_NAMES, SUITES
 from chat.protocol.names import name_problem
+
+SERVER_DEFAULT = "server's default"
+#: The field a refused join is shown under, by the relay's error code (others: the status line).
+JOIN_FIELDS = {
+    "alias_taken": "alias",
+    "bad_alias": "alias",
+    "bad_room": "room",
+    "room_full": "room",
+}
+
+
+def suite_choices(default: str) -> list[tuple[str, str]]:
+    """The suite picker's (label, value) pairs: the server's default (``default``), then every suite
+    of the registry, the insecure ones marked."""
+    options = [(SERVER_DEFAULT, default)]
+    options.extend((f"{name}{' (INSECURE)' if info.insecure else ''}", name) for name, info in SUITES.items())
+    return options
+
+
+def kex_choices(default: str) -> list[tuple[str, str]]:
+    """The key-exchange picker's (label, value) pairs."""
+    return [(SERVER_DEFAULT, default), *((name, name) for name in KEX_NAMES)]
 
 
 @dataclass(frozen=True)
