@@ -54,6 +54,7 @@ from ciphers.des import (
     warn_about_key,
 )
 from ciphers.des_tables import PC1, PC2, SHIFTS, E
+from ciphers.jobs import Job
 
 #: Subkeys for one pass of 16 rounds, in the order they are used (reversed to decipher).
 Pass = tuple[int, ...]
@@ -299,12 +300,13 @@ class BitsliceBulk:
         return bulk.cbc_encrypt_streams(self._keys(False), [(iv, _whole_blocks(d)) for iv, d in streams])
 
     @staticmethod
-    def cbc_encrypt_each(streams: Sequence[tuple[BitsliceBulk, bytes, bytes]]) -> list[bytes]:
+    def cbc_encrypt_each(streams: Sequence[tuple[BitsliceBulk, bytes, bytes]]) -> Job[list[bytes]]:
         """CBC-encrypt many (cipher, IV, whole blocks) streams side by side, each under its own
-        cipher's key (the key bits become slices too: :class:`~ciphers.bitslice.des.LaneKeys`).
+        cipher's key (the key bits become slices too: :class:`~ciphers.bitslice.des.LaneKeys`),
+        as a :data:`~ciphers.jobs.Job` (:func:`ciphers.bitslice.bulk.cbc_encrypt_streams_job`).
         The ciphers must be of one kind (one pass each, or three)."""
         keys = LaneKeys.of([cipher._encrypt for cipher, _, _ in streams])
-        return bulk.cbc_encrypt_streams(keys, [(iv, _whole_blocks(d)) for _, iv, d in streams])
+        return bulk.cbc_encrypt_streams_job(keys, [(iv, _whole_blocks(d)) for _, iv, d in streams])
 
 
 def _whole_blocks(data: bytes) -> bytes:

@@ -23,7 +23,8 @@ from dataclasses import dataclass
 
 from ciphers.blockcipher import BlockCipher
 from ciphers.errors import CryptoError, DecryptionError, InvalidKeyError
-from ciphers.modes import BLOCK_SIZE, cbc_decrypt, cbc_encrypt, cbc_encrypt_each, new_iv
+from ciphers.jobs import Job, run
+from ciphers.modes import BLOCK_SIZE, cbc_decrypt, cbc_encrypt, cbc_encrypt_each_job, new_iv
 from ciphers.padding import pkcs7_pad
 from ciphers.rng import RNG, SYSTEM
 
@@ -57,14 +58,24 @@ class Mode:
     decrypt: Callable[[BlockCipher, bytes, bytes], bytes]
     stream: bool = False
     #: Many independent (cipher, IV, plaintext) messages at once, when the mode does it faster than
-    #: one after another (CBC: side by side on bit slices, :func:`ciphers.modes.cbc_encrypt_each`).
-    encrypt_many: Callable[[Sequence[tuple[BlockCipher, bytes, bytes]]], list[bytes]] | None = None
+    #: one after another (CBC: side by side on bit slices, :func:`ciphers.modes.cbc_encrypt_each_job`),
+    #: as a :data:`~ciphers.jobs.Job`.
+    encrypt_many: Callable[[Sequence[tuple[BlockCipher, bytes, bytes]]], Job[list[bytes]]] | None = None
 
-    def encrypt_each(self, messages: Sequence[tuple[BlockCipher, bytes, bytes]]) -> list[bytes]:
-        """``encrypt`` of each (cipher, IV, plaintext), in order, with ``encrypt_many`` if there is one."""
+    def encrypt_each(self, messages: Sequence[tuple[BlockCipher, bytes, bytes]]) -> Job[list[bytes]]:
+        """``encrypt`` of each (cipher, IV, plaintext), in order, as a job: ``encrypt_many`` if there
+        is one, else one message a segment."""
         if self.encrypt_many is not None:
             return self.encrypt_many(messages)
-        return [self.encrypt(cipher, iv, data) for cipher, iv, data in messages]
+        return self._one_by_one(messages)
+
+    def _one_by_one(self, messages: Sequence[tuple[BlockCipher, bytes, bytes]]) -> Job[list[bytes]]:
+        out: list[bytes] = []
+        for cipher, iv, data in messages:
+            if out:
+                yield
+            out.append(self.encrypt(cipher, iv, data))
+        return out
 
     def shape_ok(self, iv: bytes, ciphertext: bytes) -> bool:
         """Whether ``iv`` and ``ciphertext`` have lengths this mode can produce (one block; whole blocks)."""
@@ -87,7 +98,7 @@ class Mode:
         return not self.stream
 
 
-CBC = Mode("CBC", cbc_encrypt, cbc_decrypt, encrypt_many=cbc_encrypt_each)
+CBC = Mode("CBC", cbc_encrypt, cbc_decrypt, encrypt_many=cbc_encrypt_each_job)
 """SP 800-38A §6.2 with PKCS#7 padding: the chat's mode."""
 
 
@@ -134,8 +145,25 @@ def seal_many(
     ``rng`` in that order, then every message is encrypted at once (:meth:`Mode.encrypt_each`: side
     by side, each under its own key), then tagged. The same boxes as sealing one after another with
     the same IVs."""
+    return run(seal_many_job(messages, mode=mode, rng=rng))
+
+
+def seal_many_job(
+    messages: Sequence[tuple[BlockCipher, bytes, bytes, bytes]], *, mode: Mode = CBC, rng: RNG = SYSTEM
+) -> Job[list[Sealed]]:
+    """:func:`seal_many` as a :data:`~ciphers.jobs.Job`: the IVs are drawn now, the encryption runs
+    in the mode's segments, and the tags come after the last."""
     ivs = [new_iv(rng) for _ in messages]
-    ciphertexts = mode.encrypt_each([(m[0], iv, m[3]) for m, iv in zip(messages, ivs, strict=True)])
+    encryption = mode.encrypt_each([(m[0], iv, m[3]) for m, iv in zip(messages, ivs, strict=True)])
+    return _tagged(messages, ivs, encryption)
+
+
+def _tagged(
+    messages: Sequence[tuple[BlockCipher, bytes, bytes, bytes]],
+    ivs: list[bytes],
+    encryption: Job[list[bytes]],
+) -> Job[list[Sealed]]:
+    ciphertexts = yield from encryption
     return [
         Sealed(iv, ciphertext, compute_tag(mac_key, header, iv, ciphertext))
         for (_, mac_key, header, _), iv, ciphertext in zip(messages, ivs, ciphertexts, strict=True)

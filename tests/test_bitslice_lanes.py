@@ -19,6 +19,7 @@ from ciphers.bitslice.des import KeyWords, LaneKeys
 from ciphers.blockcipher import BlockCipher
 from ciphers.des import key_schedule
 from ciphers.des_fast import BITSLICE_THRESHOLD, TDES_BITSLICE_THRESHOLD, FastDES, des_schedule
+from ciphers.jobs import Job
 from ciphers.padding import pkcs7_pad
 from ciphers.rng import DeterministicRNG
 from ciphers.tdes import TripleDES, keying_option, split_key
@@ -80,9 +81,9 @@ def test_modes_cbc_encrypt_each_goes_side_by_side_from_the_threshold(
     rng = DeterministicRNG(seed)
     streams = [(rng.bytes(24), rng.bytes(8), rng.bytes(rng.bytes(1)[0] % 40)) for _ in range(lanes)]
     passes = []
-    real = bulk.cbc_encrypt_streams
+    real = bulk.cbc_encrypt_streams_job
 
-    def counted(keys: KeyWords, items: Sequence[tuple[bytes, bytes]]) -> list[bytes]:
+    def counted(keys: KeyWords, items: Sequence[tuple[bytes, bytes]]) -> Job[list[bytes]]:
         passes.append(len(items))
         return real(keys, items)
 
@@ -91,7 +92,7 @@ def test_modes_cbc_encrypt_each_goes_side_by_side_from_the_threshold(
         reference = pycryptodome_cbc(family, key, iv, message)
         assert reference is None or reference == ciphertext
     with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(bulk, "cbc_encrypt_streams", counted)
+        patch.setattr(bulk, "cbc_encrypt_streams_job", counted)
         assert modes.cbc_encrypt_each([(new(family, key), iv, m) for key, iv, m in streams]) == expected
         assert passes == [lanes]
         table_only = [(new(family, key, bitslice=False), iv, m) for key, iv, m in streams]
@@ -105,7 +106,7 @@ def test_modes_cbc_encrypt_each_goes_side_by_side_from_the_threshold(
 
 
 def test_below_the_threshold_streams_go_one_after_another(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(bulk, "cbc_encrypt_streams", None)  # would fail if called
+    monkeypatch.setattr(bulk, "cbc_encrypt_streams_job", None)  # would fail if called
     lanes = TDES_BITSLICE_THRESHOLD // 8 - 1
     rng = DeterministicRNG("few streams")
     streams = [(TripleDES(rng.bytes(24)), rng.bytes(8), rng.bytes(20)) for _ in range(lanes)]

@@ -9,9 +9,11 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from chat.e2e.session import Delivered, RoomSession
+from chat.e2e.session import Delivered, Result, RoomSession
 from chat.transfer.format import CHUNK
 from ciphers.bitslice import bulk
+from ciphers.des_fast import TDES_BITSLICE_THRESHOLD
+from ciphers.jobs import Job
 from ciphers.rng import DeterministicRNG
 from tests.chat_support import arrival, fresh_nonce, identity, session_of
 
@@ -70,13 +72,13 @@ def test_sealing_at_once_gives_the_messages_of_one_at_a_time(
 def test_a_batch_goes_side_by_side_and_opens(monkeypatch: pytest.MonkeyPatch) -> None:
     """Enough chunks for the bitslice path: one pass for all, and bob opens every one, in order."""
     passes: defaultdict[str, int] = defaultdict(int)
-    real = bulk.cbc_encrypt_streams
+    real = bulk.cbc_encrypt_streams_job
 
-    def counted(*args: object) -> list[bytes]:
+    def counted(*args: object) -> Job[list[bytes]]:
         passes["side by side"] += 1
         return real(*args)  # type: ignore[arg-type]
 
-    monkeypatch.setattr(bulk, "cbc_encrypt_streams", counted)
+    monkeypatch.setattr(bulk, "cbc_encrypt_streams_job", counted)
     nonce, bob_nonce = fresh_nonce("alice"), fresh_nonce("bob")
     alice = RoomSession(identity("alice"), "alice", "Lobby", "3des", "rsa", nonce=nonce)
     bob = RoomSession(identity("bob"), "bob", "Lobby", "3des", "rsa", nonce=bob_nonce)
@@ -101,3 +103,49 @@ def test_every_item_is_checked_before_any_is_sealed() -> None:
     with pytest.raises(ValueError, match="content type"):
         alice.seal_data_many([(b"fine", CHUNK), (b"bad", "Not A Type")])
     assert alice.seal_data_many([(b"fine", CHUNK)])[0].events[0].counter == 0  # type: ignore[attr-defined]
+
+
+def test_a_message_sealed_between_segments_takes_the_next_index_and_changes_nothing() -> None:
+    """The batch's job reserves everything at once: a text sealed while it runs takes the next
+    index, the batch's messages are those of the batch sealed in one go (IVs, ciphertexts, MACs),
+    and bob, given the batch then the text (the order the client writes them), opens every one,
+    in order, with nothing but deliveries."""
+    nonce, bob_nonce = fresh_nonce("alice"), fresh_nonce("bob")
+    at_once, resumed = (
+        session_of("alice", "3des", "rsa", nonce=nonce, rng=PerSizeRNG("segments")) for _ in range(2)
+    )
+    at_once.start([arrival("bob", bob_nonce)])
+    (bundle,) = resumed.start([arrival("bob", bob_nonce)]).outgoing
+    bob = RoomSession(identity("bob"), "bob", "Lobby", "3des", "rsa", nonce=bob_nonce)
+    bob.start([arrival("alice", nonce)])
+    assert bundle.key_id is not None and bundle.payloads is not None
+    bob.open_bundle("alice", bundle.key_id, bundle.body, bundle.payloads["bob"])
+    data = DeterministicRNG("segment data")
+    lanes = TDES_BITSLICE_THRESHOLD // 8 + 8
+    items = [(data.bytes(1024), CHUNK) for _ in range(lanes)]  # 129 CBC steps: three segments
+    expected = [*at_once.seal_data_many(items), at_once.seal("typed meanwhile")]
+    job = resumed.seal_data_many_job(items)
+    next(job)
+    text = resumed.seal("typed meanwhile")
+    segments = 1
+    while True:
+        try:
+            next(job)
+            segments += 1
+        except StopIteration as stop:
+            batch: list[Result] = stop.value
+            break
+    assert segments >= 3
+    got = [*batch, text]
+
+    def unsigned(result: Result) -> dict[str, str]:
+        (out,) = result.outgoing
+        return {k: v for k, v in out.body.items() if k != "sig"}  # salts are drawn in another order
+
+    assert [unsigned(r) for r in got] == [unsigned(r) for r in expected]
+    assert [r.events for r in got] == [r.events for r in expected]
+    opened = [bob.open_message("alice", r.outgoing[0].body).events for r in got]
+    delivered = [e for events in opened for e in events if isinstance(e, Delivered)]
+    assert [len(events) for events in opened] == [1] * (lanes + 1)  # a delivery each, nothing else
+    assert [e.counter for e in delivered] == list(range(lanes + 1))
+    assert [e.data for e in delivered] == [*(d for d, _ in items), b"typed meanwhile"]

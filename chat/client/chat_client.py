@@ -110,6 +110,7 @@ class ChatClient(RoomHandlers):
         self.port: int | None = None
         self.session: RoomSession | None = None
         self._events: EventQueue[ev.ChatEvent] = EventQueue(events_size)
+        self._send_lock = asyncio.Lock()  # sealed frames go out in the order they were sealed
         self._conn: Connection | None = None
         self._writer: ByteWriter | None = None
         self._tasks: set[asyncio.Task[Any]] = set()
@@ -353,13 +354,26 @@ class ChatClient(RoomHandlers):
     async def send_data_many(self, items: Sequence[tuple[bytes, str]]) -> list[ev.MessageSent]:
         """:meth:`send_data` of each (data, content type), sealed together (a hybrid suite encrypts
         them side by side) and written in order before the socket is drained, so nothing of ours
-        comes between them."""
+        comes between them. The sealing is a job of segments of about a tenth of a second
+        (:meth:`~chat.e2e.session.RoomSession.seal_data_many_job`), with the event loop free between
+        them; the send lock is held from the reservation to the last frame, so whatever is sealed
+        meanwhile (a line typed, a key handed out) goes out after these frames, in sealing order."""
         session = self._require_room()
-        results = session.seal_data_many(items)
-        merged = EMPTY
-        for result in results:
-            merged += result
-        await self._apply(merged, batched=True)
+        async with self._send_lock:
+            job = session.seal_data_many_job(items)
+            while True:
+                try:
+                    next(job)
+                except StopIteration as stop:
+                    results: list[Result] = stop.value
+                    break
+                await asyncio.sleep(0)
+            if self.session is not session:
+                raise ClientError("left the room while the messages were sealed", "not_in_room")
+            merged = EMPTY
+            for result in results:
+                merged += result
+            await self._apply(merged, batched=True, locked=True)
         sent = [next(e for e in r.events if isinstance(e, Sent)) for r in results]
         return [sent_event(event, self.room or "") for event in sent]
 

@@ -81,6 +81,7 @@ from chat.e2e.suites import HybridSuite, Suite, kex, suite
 from chat.e2e.views import Evidence
 from chat.protocol.limits import DEFAULT_LIMITS
 from ciphers import des
+from ciphers.jobs import Job, run
 from ciphers.rng import RNG, SYSTEM
 
 MAX_TEXT = 4096
@@ -262,11 +263,18 @@ class RoomSession:
         """:meth:`seal_data` of each (data, content type), in order: the same messages, one Result
         each, but a hybrid suite encrypts them side by side (file chunks: see :mod:`chat.transfer`).
         Every item is checked before any is sealed."""
+        return run(self.seal_data_many_job(items))
+
+    def seal_data_many_job(self, items: Sequence[tuple[bytes, str]]) -> Job[list[Result]]:
+        """:meth:`seal_data_many` as a :data:`~ciphers.jobs.Job`, for a caller that runs other
+        things between its segments (:meth:`HybridPath.seal_many` says what is reserved at once;
+        frames must go out in the order they were sealed). Every item is checked now. A direct
+        suite seals every item now, one at a time, and the job has nothing left to do."""
         for data, content_type in items:
             self._check_data(data, content_type)
         if isinstance(self._path, HybridPath):
             return self._path.seal_many(items)
-        return [self._path.seal(data, content_type) for data, content_type in items]
+        return _finished([self._path.seal(data, content_type) for data, content_type in items])
 
     def _check_data(self, data: bytes, content_type: str) -> None:
         if not CONTENT_TYPE.fullmatch(content_type):
@@ -333,6 +341,12 @@ class RoomSession:
         direct suites or records without a first block.
         """
         return self._path.round_trace(record)
+
+
+def _finished(results: list[Result]) -> Job[list[Result]]:
+    """A job with nothing left to do."""
+    return results
+    yield  # a generator, never reached
 
 
 __all__ = [
