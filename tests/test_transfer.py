@@ -30,9 +30,10 @@ from chat.client.events import TransferEvent, TransferFinished, TransferProgress
 from chat.e2e.session import Outgoing
 from chat.protocol.errors import RemoteProtocolError
 from chat.protocol.events import MessageFrame, parse_frame
+from chat.protocol.framing import encode_frame
 from chat.protocol.limits import DEFAULT_LIMITS, Limits
 from chat.relay.server import RelayServer, ServerConfig, serve
-from chat.transfer.chunks import HYBRID_CHUNK, chunk_size_for, direct_body_estimate
+from chat.transfer.chunks import HYBRID_CHUNK, chunk_size_for, direct_body_estimate, hybrid_frame_bytes
 from chat.transfer.downloads import (
     MAX_NAME_BYTES,
     PartialFile,
@@ -58,7 +59,7 @@ from chat.transfer.format import (
     encode,
 )
 from chat.transfer.manager import TransferManager
-from chat.transfer.outgoing import OutgoingTransfer
+from chat.transfer.outgoing import MAX_IN_FLIGHT, OutgoingTransfer
 from chat.transfer.policy import Consent, OfferPolicy
 from chat.transfer.state import Distribution, Reassembly, Status
 from ciphers.elgamal.encoding import max_message_length
@@ -355,6 +356,19 @@ def test_hybrid_chunks_fit_one_sealed_message() -> None:
     out = room.sessions["alice"].seal_data(b"\x00" * (HYBRID_CHUNK + CHUNK_HEADER), CHUNK).outgoing[0]
     assert _passes_the_relay(out)
     assert not _passes_the_relay(out, Limits(max_body=HYBRID_CHUNK))  # the check is real: base64 is longer
+
+
+@pytest.mark.parametrize("family", ["rsa", "elgamal"])
+@pytest.mark.parametrize("size", [HYBRID_CHUNK, 1024, 3])
+def test_the_in_flight_estimate_bounds_a_real_chunk_frame(family: str, size: int) -> None:
+    """The window's bytes are counted with :func:`hybrid_frame_bytes`: at least the real frame, the
+    signature of either family included, and not far above it."""
+    room = Room("3des", family)
+    room.join("alice")
+    room.join("bob")
+    out = room.sessions["alice"].seal_data(b"\x00" * (size + CHUNK_HEADER), CHUNK).outgoing[0]
+    frame = len(encode_frame(MessageFrame(out.body, out.payloads).to_dict()))
+    assert frame <= hybrid_frame_bytes(size) <= frame + 2048
 
 
 def _blocks(suite: str, name: str) -> tuple[int, int]:
@@ -709,6 +723,8 @@ def test_the_event_loop_stays_free_and_text_gets_through_during_a_transfer(tmp_p
 
             ticks = asyncio.ensure_future(ticker())
             outgoing = await alice.manager.send_file(source)
+            window = outgoing._state.distribution.window
+            assert 64 <= window and window * hybrid_frame_bytes(HYBRID_CHUNK) <= MAX_IN_FLIGHT
             await eventually(lambda: alice.client._send_lock.locked(), "a batch being sealed", 30)
             for line in lines:
                 await alice.client.send(line)

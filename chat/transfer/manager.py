@@ -47,7 +47,7 @@ from chat.transfer.downloads import default_downloads_dir
 from chat.transfer.errors import FileMessageError, TransferError
 from chat.transfer.format import Cancel, Chunk, End, FileMessage, Offer, decode, encode, is_file_message
 from chat.transfer.incoming import PendingOffer, Receiver
-from chat.transfer.outgoing import ACK_EVERY, BATCH, WINDOW, OutgoingTransfer, Sender
+from chat.transfer.outgoing import ACK_EVERY, BATCH, MAX_IN_FLIGHT, WINDOW, OutgoingTransfer, Sender
 from chat.transfer.policy import ANSWER_TIMEOUT, OfferPolicy, Vet
 from chat.transfer.state import TransferStatus
 from ciphers.rng import RNG, SYSTEM
@@ -70,7 +70,8 @@ class TransferManager:
     is refused), its ``max_size`` also the largest file we send; ``vet``: the application core's
     say on a sender. ``window``, ``ack_every`` and ``batch``: chunks in flight to the slowest
     receiver, chunks per acknowledgement, chunks sealed together (in the hybrid suites; the direct
-    suites keep to a few, one at a time: :class:`~chat.transfer.outgoing.Sender`); ``chunk_size``:
+    suites keep to a few, one at a time: :class:`~chat.transfer.outgoing.Sender`); ``in_flight``:
+    bytes of frames in flight to the slowest receiver, which bounds the three; ``chunk_size``:
     bytes of file per chunk (None: the room's, :func:`~chat.transfer.chunks.room_chunk_size`).
     Timeouts, in seconds: ``accept_timeout`` for answers to an offer (longer than a receiver's
     ``answer_timeout``, so a user asked has time to answer), ``ack_timeout`` for each
@@ -90,6 +91,7 @@ class TransferManager:
         window: int = WINDOW,
         ack_every: int = ACK_EVERY,
         batch: int = BATCH,
+        in_flight: int = MAX_IN_FLIGHT,
         chunk_size: int | None = None,
         accept_timeout: float = ANSWER_TIMEOUT + 15.0,
         ack_timeout: float = 30.0,
@@ -116,6 +118,7 @@ class TransferManager:
             chunk_size=chunk_size,
             accept_timeout=accept_timeout,
             ack_timeout=ack_timeout,
+            in_flight=in_flight,
         )
         self.receiver = Receiver(
             self.downloads,

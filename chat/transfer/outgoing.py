@@ -3,15 +3,16 @@
 :class:`Sender` checks the size limit before anything leaves, hashes the file and offers it (the
 signed manifest, :class:`~chat.transfer.format.Offer`); each member answers accept or refuse; the
 file then goes in chunks, each sealed and signed with the room's suite like any message, paced by
-the receivers' acknowledgements (a window of :data:`WINDOW` chunks,
-:class:`~chat.transfer.state.Distribution`). Chunks are read and sealed in batches of up to
-:data:`BATCH` (each chunk is its own message under its own key, so a hybrid suite encrypts a batch
-side by side on bit slices, :func:`ciphers.modes.cbc_encrypt_each`); one batch of the file is in
-memory at a time. A batch is sealed in one go, with nothing else sealed or sent between its
-messages (so the receivers see them in order, under the view they were sealed for): with the
-defaults that holds the event loop for one to two seconds per 2 MiB (measured on two shared cores),
-where one chunk at a time held it for about a tenth of a second per 32 KiB. A file that changes
-while it is sent is cancelled, and the receivers told to delete what they have.
+the receivers' acknowledgements (a window of at most :data:`MAX_IN_FLIGHT` bytes of frames and
+:data:`WINDOW` chunks, :class:`~chat.transfer.state.Distribution`). Chunks are read and sealed in
+batches of up to :data:`BATCH` (each chunk is its own message under its own key, so a hybrid suite
+encrypts a batch side by side on bit slices, :func:`ciphers.modes.cbc_encrypt_each_job`); one batch
+of the file is in memory at a time. A batch is sealed as a job of segments of about 50 ms
+(:meth:`chat.client.chat_client.ChatClient.send_data_many`), the event loop running other tasks
+between them, and its frames are written in index order before anything sealed after it (the
+client's send lock): a batch of 161 chunks of 8 KiB takes about 1.3 s to seal on two shared
+cores, but holds the event loop for one segment at a time. A file that changes while it is sent is
+cancelled, and the receivers told to delete what they have.
 """
 
 from __future__ import annotations
@@ -32,7 +33,7 @@ from chat.client.errors import ClientError
 from chat.client.events import TransferEvent, TransferFinished, TransferProgress, TransferStarted
 from chat.protocol.limits import MiB
 from chat.protocol.names import name_key
-from chat.transfer.chunks import room_chunk_size
+from chat.transfer.chunks import hybrid_frame_bytes, room_chunk_size
 from chat.transfer.downloads import format_size, os_reason, sanitise_name
 from chat.transfer.errors import TransferError
 from chat.transfer.format import (
@@ -53,11 +54,15 @@ from chat.transfer.format import (
 from chat.transfer.state import Distribution, TransferStatus
 from ciphers.rng import RNG
 
-# Pacing in the hybrid suites, whose chunks a batch encrypts side by side: 512 chunks of 8 KiB in
-# flight are under 6 MiB of frames, within the relay's 8 MiB for one reader (ServerConfig.queue_bytes).
-WINDOW = 512  # chunks in flight to the slowest receiver
+# Pacing in the hybrid suites, whose chunks a batch encrypts side by side. The relay queues at most
+# 8 MiB of frames for one reader (ServerConfig.queue_bytes), holds the senders when a queue is full
+# and cuts a reader that takes nothing for 5 s: one transfer keeps at most a quarter of that in
+# flight, so two senders into one room and the chat's own messages stay within it. With 8 KiB
+# chunks that is 161 chunks (frames of about 12.7 KiB, chunks.hybrid_frame_bytes), sealed as one batch.
+MAX_IN_FLIGHT = 2 * MiB  # bytes of frames in flight to the slowest receiver, per transfer
+WINDOW = 512  # chunks in flight to the slowest receiver, at most (MAX_IN_FLIGHT bounds it first)
 ACK_EVERY = 64  # receivers acknowledge every this many chunks (at most MAX_ACK_EVERY)
-BATCH = 256  # chunks sealed together (each its own message and key; one bit-slice lane each)
+BATCH = 256  # chunks sealed together, at most the window (each its own message and key and lane)
 # The direct suites encrypt each chunk to each member with its public key, and decrypt ten times
 # slower than they encrypt: a few chunks in flight, sealed one at a time.
 DIRECT_WINDOW = 4
@@ -117,7 +122,9 @@ class Sender:
     side); ``emit`` takes each event. Up to ``batch`` chunks, as many as the window lets go, are
     read and sealed together. ``window``, ``ack_every`` and ``batch`` pace the hybrid suites; the
     direct suites send at most :data:`DIRECT_WINDOW` and :data:`DIRECT_ACK_EVERY`, one at a time.
-    ``chunk_size``: bytes of file per chunk, or None for the room's. Timeouts, in seconds:
+    ``in_flight`` bounds the hybrid window in bytes of frames (the window, the batch and the
+    acknowledgement pace shrink to what fits). ``chunk_size``: bytes of file per chunk, or None for
+    the room's. Timeouts, in seconds:
     ``accept_timeout`` for the answers to an offer, ``ack_timeout`` for each acknowledgement and
     for the final confirmations.
     """
@@ -137,6 +144,7 @@ class Sender:
         chunk_size: int | None,
         accept_timeout: float,
         ack_timeout: float,
+        in_flight: int = MAX_IN_FLIGHT,
     ) -> None:
         if not 1 <= batch <= window or not 1 <= ack_every <= window:
             raise ValueError("a batch of chunks and an acknowledgement's worth must fit in the window")
@@ -152,6 +160,7 @@ class Sender:
         self.ack_every = ack_every
         self.accept_timeout = accept_timeout
         self.ack_timeout = ack_timeout
+        self.in_flight = in_flight
         self._states: dict[str, OutgoingState] = {}
 
     @property
@@ -187,8 +196,12 @@ class Sender:
             raise TransferError(f"cannot read {source}: {os_reason(exc)}") from None
         chunk_size = self.chunk_size or room_chunk_size(session, client.limits)
         hybrid = session.suite.hybrid
-        window = self.window if hybrid else min(self.window, DIRECT_WINDOW)
-        ack_every = self.ack_every if hybrid else min(self.ack_every, DIRECT_ACK_EVERY)
+        if hybrid:
+            window = min(self.window, max(1, self.in_flight // hybrid_frame_bytes(chunk_size)))
+        else:
+            window = min(self.window, DIRECT_WINDOW)
+        ack_every = min(self.ack_every, window if hybrid else DIRECT_ACK_EVERY)
+        batch = min(self.batch, window) if hybrid else 1
         offer = Offer(
             new_transfer_id(self.rng.bytes(16)),
             name,
@@ -200,7 +213,7 @@ class Sender:
         )
         key = f"{client.alias}/{offer.transfer_id}"
         distribution = Distribution(recipients, offer.chunks, window)
-        state = OutgoingState(key, offer, source, distribution, batch=self.batch if hybrid else 1)
+        state = OutgoingState(key, offer, source, distribution, batch=batch)
         state.finished = asyncio.get_running_loop().create_future()
         self._states[offer.transfer_id] = state
         try:
@@ -425,4 +438,4 @@ def _sha256_file(path: Path) -> str:
     return digest.hexdigest()
 
 
-__all__ = ["ACK_EVERY", "BATCH", "WINDOW", "OutgoingState", "OutgoingTransfer", "Sender"]
+__all__ = ["ACK_EVERY", "BATCH", "MAX_IN_FLIGHT", "WINDOW", "OutgoingState", "OutgoingTransfer", "Sender"]
