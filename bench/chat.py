@@ -14,7 +14,8 @@ member must receive (deliveries per second, best of several runs), and latency, 
 time, from the send to each receiver's arrival (p50 and p99 over every delivery). The message is
 an opaque body of realistic size: a 3DES envelope with IV, 150 bytes of ciphertext (200 in base64),
 MAC and an RSA-2048 signature. Per-suite client crypto cost is a separate section
-(``bench.chat_crypto``, run after this one).
+(``bench.chat_crypto``, run after this one), then protocol v2's costs (``bench.membership``) and a
+file transfer between two real clients (``bench.transfer``).
 """
 
 from __future__ import annotations
@@ -36,7 +37,7 @@ from rich import box
 from rich.console import Console
 from rich.table import Table
 
-from bench import chat_crypto, membership
+from bench import chat_crypto, membership, transfer
 from chat.protocol.limits import Limits
 from chat.relay.server import ServerConfig, serve
 from ciphers.strict_base64 import encode as b64encode
@@ -448,3 +449,4 @@ def run(console: Console) -> None:
         )
     chat_crypto.run(console)
     membership.run(console)
+    transfer.run(console)

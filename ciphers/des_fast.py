@@ -39,8 +39,9 @@ from __future__ import annotations
 import sys
 from collections.abc import Sequence
 
+from ciphers.bits import permute
 from ciphers.bitslice import bulk
-from ciphers.bitslice.des import RoundKeys
+from ciphers.bitslice.des import LaneKeys, RoundKeys
 from ciphers.des import (
     BLOCK_SIZE,
     check_block,
@@ -48,12 +49,12 @@ from ciphers.des import (
     expansion,
     final_permutation,
     initial_permutation,
-    key_schedule,
     permutation,
     selection_function,
     warn_about_key,
 )
-from ciphers.des_tables import E
+from ciphers.des_tables import PC1, PC2, SHIFTS, E
+from ciphers.jobs import Job
 
 #: Subkeys for one pass of 16 rounds, in the order they are used (reversed to decipher).
 Pass = tuple[int, ...]
@@ -213,9 +214,33 @@ def crypt_int(block: int, schedule: Schedule) -> int:
     )  # fmt: skip
 
 
+def _selection_tables(table: Sequence[int], in_bits: int) -> list[list[int]]:
+    """Per input byte: the contribution of each of its values to a FIPS 46-3 bit selection."""
+    images = [permute(1 << (in_bits - bit), table, in_bits) for bit in range(1, in_bits + 1)]
+    return [_linear_table(images[i : i + 8]) for i in range(0, in_bits, 8)]
+
+
+_PC1 = _selection_tables(PC1, 64)
+_PC2 = _selection_tables(PC2, 56)
+_MASK28 = (1 << 28) - 1
+
+
 def des_schedule(key: bytes, *, decrypt: bool = False) -> Pass:
-    """The 16 subkeys of ``key`` in the order one pass uses them (reversed to decipher)."""
-    subkeys = key_schedule(key)
+    """The 16 subkeys of ``key`` in the order one pass uses them (reversed to decipher): the key
+    schedule of :func:`ciphers.des.key_schedule`, with PC-1 and PC-2 looked up a byte at a time."""
+    k = check_key(key)
+    cd = sum(t[b] for t, b in zip(_PC1, k, strict=True))
+    c, d = cd >> 28, cd & _MASK28
+    p0, p1, p2, p3, p4, p5, p6 = _PC2
+    subkeys = []
+    for shift in SHIFTS:
+        c = ((c << shift) | (c >> (28 - shift))) & _MASK28
+        d = ((d << shift) | (d >> (28 - shift))) & _MASK28
+        cd = (c << 28) | d
+        subkeys.append(
+            p0[cd >> 48] + p1[(cd >> 40) & 255] + p2[(cd >> 32) & 255] + p3[(cd >> 24) & 255]
+            + p4[(cd >> 16) & 255] + p5[(cd >> 8) & 255] + p6[cd & 255]
+        )  # fmt: skip
     return tuple(subkeys[::-1] if decrypt else subkeys)
 
 
@@ -274,6 +299,15 @@ class BitsliceBulk:
         """CBC-encrypt many (IV, whole blocks) streams side by side, one bit of each word a stream."""
         return bulk.cbc_encrypt_streams(self._keys(False), [(iv, _whole_blocks(d)) for iv, d in streams])
 
+    @staticmethod
+    def cbc_encrypt_each(streams: Sequence[tuple[BitsliceBulk, bytes, bytes]]) -> Job[list[bytes]]:
+        """CBC-encrypt many (cipher, IV, whole blocks) streams side by side, each under its own
+        cipher's key (the key bits become slices too: :class:`~ciphers.bitslice.des.LaneKeys`),
+        as a :data:`~ciphers.jobs.Job` (:func:`ciphers.bitslice.bulk.cbc_encrypt_streams_job`).
+        The ciphers must be of one kind (one pass each, or three)."""
+        keys = LaneKeys.of([cipher._encrypt for cipher, _, _ in streams])
+        return bulk.cbc_encrypt_streams_job(keys, [(iv, _whole_blocks(d)) for _, iv, d in streams])
+
 
 def _whole_blocks(data: bytes) -> bytes:
     if len(data) % BLOCK_SIZE:
@@ -295,8 +329,9 @@ class FastDES(BitsliceBulk):
     def __init__(self, key: bytes, *, bitslice: bool | None = None) -> None:
         key = check_key(key)
         warn_about_key(key)
-        self._encrypt: Schedule = (des_schedule(key),)
-        self._decrypt: Schedule = (des_schedule(key, decrypt=True),)
+        subkeys = des_schedule(key)
+        self._encrypt: Schedule = (subkeys,)
+        self._decrypt: Schedule = (subkeys[::-1],)
         self._choose(bitslice, BITSLICE_THRESHOLD)
 
     def encrypt_int(self, block: int) -> int:

@@ -18,12 +18,13 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from ciphers.blockcipher import BlockCipher
 from ciphers.errors import CryptoError, DecryptionError, InvalidKeyError
-from ciphers.modes import BLOCK_SIZE, cbc_decrypt, cbc_encrypt, new_iv
+from ciphers.jobs import Job, run
+from ciphers.modes import BLOCK_SIZE, cbc_decrypt, cbc_encrypt, cbc_encrypt_each_job, new_iv
 from ciphers.padding import pkcs7_pad
 from ciphers.rng import RNG, SYSTEM
 
@@ -56,6 +57,25 @@ class Mode:
     encrypt: Callable[[BlockCipher, bytes, bytes], bytes]
     decrypt: Callable[[BlockCipher, bytes, bytes], bytes]
     stream: bool = False
+    #: Many independent (cipher, IV, plaintext) messages at once, when the mode does it faster than
+    #: one after another (CBC: side by side on bit slices, :func:`ciphers.modes.cbc_encrypt_each_job`),
+    #: as a :data:`~ciphers.jobs.Job`.
+    encrypt_many: Callable[[Sequence[tuple[BlockCipher, bytes, bytes]]], Job[list[bytes]]] | None = None
+
+    def encrypt_each(self, messages: Sequence[tuple[BlockCipher, bytes, bytes]]) -> Job[list[bytes]]:
+        """``encrypt`` of each (cipher, IV, plaintext), in order, as a job: ``encrypt_many`` if there
+        is one, else one message a segment."""
+        if self.encrypt_many is not None:
+            return self.encrypt_many(messages)
+        return self._one_by_one(messages)
+
+    def _one_by_one(self, messages: Sequence[tuple[BlockCipher, bytes, bytes]]) -> Job[list[bytes]]:
+        out: list[bytes] = []
+        for cipher, iv, data in messages:
+            if out:
+                yield
+            out.append(self.encrypt(cipher, iv, data))
+        return out
 
     def shape_ok(self, iv: bytes, ciphertext: bytes) -> bool:
         """Whether ``iv`` and ``ciphertext`` have lengths this mode can produce (one block; whole blocks)."""
@@ -78,7 +98,7 @@ class Mode:
         return not self.stream
 
 
-CBC = Mode("CBC", cbc_encrypt, cbc_decrypt)
+CBC = Mode("CBC", cbc_encrypt, cbc_decrypt, encrypt_many=cbc_encrypt_each_job)
 """SP 800-38A §6.2 with PKCS#7 padding: the chat's mode."""
 
 
@@ -116,6 +136,38 @@ def seal(
     iv = new_iv(rng)
     ciphertext = mode.encrypt(cipher, iv, plaintext)
     return Sealed(iv, ciphertext, compute_tag(mac_key, header, iv, ciphertext))
+
+
+def seal_many(
+    messages: Sequence[tuple[BlockCipher, bytes, bytes, bytes]], *, mode: Mode = CBC, rng: RNG = SYSTEM
+) -> list[Sealed]:
+    """:func:`seal` of each (cipher, MAC key, header, plaintext), in order: the IVs are drawn from
+    ``rng`` in that order, then every message is encrypted at once (:meth:`Mode.encrypt_each`: side
+    by side, each under its own key), then tagged. The same boxes as sealing one after another with
+    the same IVs."""
+    return run(seal_many_job(messages, mode=mode, rng=rng))
+
+
+def seal_many_job(
+    messages: Sequence[tuple[BlockCipher, bytes, bytes, bytes]], *, mode: Mode = CBC, rng: RNG = SYSTEM
+) -> Job[list[Sealed]]:
+    """:func:`seal_many` as a :data:`~ciphers.jobs.Job`: the IVs are drawn now, the encryption runs
+    in the mode's segments, and the tags come after the last."""
+    ivs = [new_iv(rng) for _ in messages]
+    encryption = mode.encrypt_each([(m[0], iv, m[3]) for m, iv in zip(messages, ivs, strict=True)])
+    return _tagged(messages, ivs, encryption)
+
+
+def _tagged(
+    messages: Sequence[tuple[BlockCipher, bytes, bytes, bytes]],
+    ivs: list[bytes],
+    encryption: Job[list[bytes]],
+) -> Job[list[Sealed]]:
+    ciphertexts = yield from encryption
+    return [
+        Sealed(iv, ciphertext, compute_tag(mac_key, header, iv, ciphertext))
+        for (_, mac_key, header, _), iv, ciphertext in zip(messages, ivs, ciphertexts, strict=True)
+    ]
 
 
 def authenticate(mac_key: bytes, header: bytes, sealed: Sealed) -> None:

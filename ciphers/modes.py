@@ -22,7 +22,8 @@ decryption, CTR) and the cipher offers bulk operations
 (:class:`~ciphers.blockcipher.BulkBlockCipher`, e.g. the bitslice DES), inputs from the cipher's
 ``bulk_threshold`` on go to it in one call instead; the output is the same. CBC and CFB encryption
 and OFB chain each block to the last and stay one block at a time; :func:`cbc_encrypt_many` runs
-many independent CBC messages side by side instead.
+many independent CBC messages under one key side by side instead, :func:`cbc_encrypt_each` many
+under a key each (:func:`cbc_encrypt_each_job`: the same in segments, to pause between).
 
 IVs must come from :func:`new_iv` (that is, :mod:`secrets`) unless a test fixes them. DES's 64-bit
 block also means a key should not encrypt more than a few million blocks (birthday bound 2^32).
@@ -38,6 +39,7 @@ from typing import cast
 
 from ciphers.blockcipher import BlockCipher, BulkBlockCipher
 from ciphers.errors import BlockLengthError, InvalidKeyError
+from ciphers.jobs import Job, run
 from ciphers.padding import pkcs7_pad, pkcs7_unpad
 from ciphers.rng import RNG, SYSTEM
 
@@ -189,6 +191,45 @@ def cbc_encrypt_many(
     if bulk is not None:
         return bulk.cbc_encrypt_streams(prepared)
     return [cbc_encrypt(cipher, iv, message, pad=False) for iv, message in prepared]
+
+
+def cbc_encrypt_each(streams: Sequence[tuple[BlockCipher, bytes, bytes]], *, pad: bool = True) -> list[bytes]:
+    """:func:`cbc_encrypt` of many independent (cipher, IV, message) streams, each under its own
+    key: the same ciphertexts, in order. Ciphers of one kind with bulk operations for many keys
+    (``cbc_encrypt_each``, e.g. the bitslice DES, whose key bits then become slices as well) advance
+    all the streams together when one step's blocks reach every cipher's ``bulk_threshold``;
+    otherwise the streams are encrypted one after another."""
+    return run(cbc_encrypt_each_job(streams, pad=pad))
+
+
+def cbc_encrypt_each_job(
+    streams: Sequence[tuple[BlockCipher, bytes, bytes]], *, pad: bool = True
+) -> Job[list[bytes]]:
+    """:func:`cbc_encrypt_each` as a :data:`~ciphers.jobs.Job`: the inputs are checked now (a bad
+    one raises here), then a segment is a group of steps side by side on bit slices, or one stream
+    one after another."""
+    prepared = []
+    for cipher, iv, data in streams:
+        _check_cipher(cipher)
+        _iv_int(iv)
+        message = pkcs7_pad(data, BLOCK_SIZE) if pad else bytes(data)
+        _whole_blocks(message, "plaintext")
+        prepared.append((cipher, bytes(iv), message))
+    kind = type(prepared[0][0]) if prepared else None
+    lanes = getattr(kind, "cbc_encrypt_each", None)
+    step = BLOCK_SIZE * len(prepared)
+    if lanes is not None and all(type(c) is kind and _bulk(c, step) is not None for c, _, _ in prepared):
+        return cast(Callable[[Sequence[tuple[BlockCipher, bytes, bytes]]], Job[list[bytes]]], lanes)(prepared)
+    return _one_after_another(prepared)
+
+
+def _one_after_another(prepared: Sequence[tuple[BlockCipher, bytes, bytes]]) -> Job[list[bytes]]:
+    out: list[bytes] = []
+    for cipher, iv, message in prepared:
+        if out:
+            yield
+        out.append(cbc_encrypt(cipher, iv, message, pad=False))
+    return out
 
 
 # --- CFB, SP 800-38A §6.3 -----------------------------------------------------------------------

@@ -94,12 +94,9 @@ class TripleDES(BitsliceBulk):
         for message in tdes_key_warnings(key):
             warnings.warn(message, InsecureWarning, stacklevel=2)
         self._keying_option = keying_option(k1, k2, k3)
-        self._encrypt: Schedule = (des_schedule(k1), des_schedule(k2, decrypt=True), des_schedule(k3))
-        self._decrypt: Schedule = (
-            des_schedule(k3, decrypt=True),
-            des_schedule(k2),
-            des_schedule(k1, decrypt=True),
-        )
+        s1, s2, s3 = des_schedule(k1), des_schedule(k2), des_schedule(k3)
+        self._encrypt: Schedule = (s1, s2[::-1], s3)
+        self._decrypt: Schedule = (s3[::-1], s2, s1[::-1])
         self._crypt: Callable[[int, Schedule], int] = des_fast.crypt_int if fast else _readable_crypt
         self._choose(bitslice if fast else False, TDES_BITSLICE_THRESHOLD)
 

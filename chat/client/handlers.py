@@ -52,6 +52,8 @@ from chat.protocol.names import name_key
 from ciphers.rng import RNG
 
 READ_SIZE = 64 * 1024
+#: Frames of a batch written between two pauses of the event loop (each is encoded as it is written).
+WRITTEN_PER_PAUSE = 32
 #: The application's key hand-out policy: may (alias, identity map, certificate text or None) have
 #: our keys? Asked for each member before the session wraps anything to it (:mod:`chat.app`).
 Eligibility = Callable[[str, Mapping[str, str], str | None], bool]
@@ -96,6 +98,7 @@ class RoomHandlers:
     _connected: bool
     _hanging_up: bool  # we are closing the connection: its end is ours, not the server's
     _conn: Connection | None
+    _send_lock: asyncio.Lock  # held from sealing to writing a batch (ChatClient.send_data_many)
 
     if TYPE_CHECKING:  # provided by ChatClient
 
@@ -105,7 +108,7 @@ class RoomHandlers:
         def members(self) -> tuple[ev.MemberView, ...]: ...
         def _view(self, alias: str) -> ev.MemberView: ...
         async def _emit(self, event: ev.ChatEvent) -> None: ...
-        async def _send_outgoing(self, out: Outgoing) -> None: ...
+        async def _send_outgoing(self, out: Outgoing, *, drain: bool = True) -> None: ...
         async def _send_frame(self, event: Frame) -> None: ...
         def _spawn(self, coroutine: Awaitable[Any]) -> asyncio.Task[Any]: ...
         async def _disconnected(self, reason: str, *, by_us: bool = False) -> None: ...
@@ -317,12 +320,18 @@ class RoomHandlers:
 
     # --- results of the session -----------------------------------------------------------------
 
-    async def _apply(self, result: Result) -> None:
-        """Send the session's frames, publish its trace, and report its events."""
+    async def _apply(self, result: Result, *, batched: bool = False, locked: bool = False) -> None:
+        """Send the session's frames, publish its trace, and report its events. ``batched``: write
+        every frame before draining the socket once, so that nothing else goes out between them.
+        Frames are written under the send lock (``locked``: the caller holds it), so a batch being
+        sealed in segments goes out before what was sealed after it."""
         for record in result.trace:
             self.trace.publish(dataclasses.replace(record, time=time.time()))
-        for out in result.outgoing:
-            await self._send_outgoing(out)
+        if result.outgoing and not locked:
+            async with self._send_lock:
+                await self._write(result, batched=batched)
+        elif result.outgoing:
+            await self._write(result, batched=batched)
         for event in result.events:
             if isinstance(event, Held):
                 self._schedule_expiry(event.sender, event.key_id)
@@ -330,6 +339,15 @@ class RoomHandlers:
             reported = report(event, self.room or "", self.alias, self._trust)
             if reported is not None:
                 await self._emit(reported)
+
+    async def _write(self, result: Result, *, batched: bool) -> None:
+        """Write the frames in order (a batch: the loop runs other tasks every :data:`WRITTEN_PER_PAUSE`
+        frames, and the socket is drained after the last)."""
+        last = len(result.outgoing) - 1
+        for i, out in enumerate(result.outgoing):
+            if batched and i and not i % WRITTEN_PER_PAUSE:
+                await asyncio.sleep(0)
+            await self._send_outgoing(out, drain=not batched or i == last)
 
     def _schedule_expiry(self, sender: str, key_id: str) -> None:
         """After ``hold_timeout`` seconds, what is still held for ``key_id`` becomes a warning."""

@@ -17,7 +17,8 @@ signature, and it decrypts. What an accepted frame shows of its sender's view go
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 
 from chat.e2e import bodies, bundles, sealed
 from chat.e2e.chain import MAX_SKIP, NoKey, ReceivingChain, SendingChain, message_keys
@@ -35,15 +36,33 @@ from chat.e2e.results import (
     TraceRecord,
 )
 from chat.e2e.room import Checks, HeldMessage, Member, RoomState
-from chat.e2e.sealed import CHAIN_KEY_SIZE
+from chat.e2e.sealed import CHAIN_KEY_SIZE, Change
 from chat.e2e.suites import HybridSuite
 from chat.e2e.views import Evidence
 from chat.protocol.names import name_key
 from ciphers import des, strict_base64
 from ciphers.envelope import Sealed, authenticate
 from ciphers.errors import DecryptionError
+from ciphers.jobs import Job, run
 
 Observer = Callable[[Member, Evidence], Result]
+
+
+#: Messages of a batch signed in one segment of :meth:`HybridPath.seal_many`'s job.
+SIGNED_PER_SEGMENT = 16
+
+
+@dataclass(frozen=True)
+class _Draft:
+    """What one message of a batch reserved: its index and keys, its header and the view it shows."""
+
+    index: int
+    cipher_key: bytes
+    mac_key: bytes
+    header: bytes
+    changes: tuple[Change, ...]
+    epoch: int
+    digest: bytes
 
 
 class HybridPath:
@@ -107,61 +126,103 @@ class HybridPath:
 
     def seal(self, data: bytes, content_type: str) -> Result:
         """Seal ``data`` under the next key of our chain for the whole room: one body, signed."""
+        (result,) = run(self.seal_many([(data, content_type)]))
+        return result
+
+    def seal_many(self, items: Sequence[tuple[bytes, str]]) -> Job[list[Result]]:
+        """:meth:`seal` of each (data, content type), in order, each under its own index and key:
+        the same messages as sealing them one after another, but encrypted side by side (the
+        suite's mode runs the independent messages together, each under its own key), as a job.
+
+        Everything a message takes from the session is reserved now, before the job's first
+        segment: chain indices and keys, headers (view epoch and digest, the view changes the first
+        carries), IVs, recipients. What the session does between segments (another message sealed,
+        a member arriving or leaving, a new chain) therefore changes none of these messages; a
+        message sealed meanwhile takes the next index, and should be sent after them (the client's
+        rule: frames go out in the order they were sealed). Signatures come after the last segment,
+        a few messages a segment."""
         room, chain, view, suite = self.room, self.chain, self.room.view, self.suite
         if chain is None:
             raise RuntimeError("no chain yet: call start() first")
-        while True:
-            index, key = chain.advance()
-            cipher_key, mac_key = message_keys(key, suite.name, suite.key_size)
-            if not suite.key_is_weak(cipher_key):
-                break
-        header = sealed.message_header(
-            suite.name,
-            room.kex.name,
-            room.room,
-            room.alias,
-            room.nonce,
-            chain.key_id,
-            index,
-            content_type,
-            view.epoch,
-            view.digest,
+        drafts = []
+        for _, content_type in items:
+            while True:
+                index, key = chain.advance()
+                cipher_key, mac_key = message_keys(key, suite.name, suite.key_size)
+                if not suite.key_is_weak(cipher_key):
+                    break
+            header = sealed.message_header(
+                suite.name,
+                room.kex.name,
+                room.room,
+                room.alias,
+                room.nonce,
+                chain.key_id,
+                index,
+                content_type,
+                view.epoch,
+                view.digest,
+            )
+            drafts.append(_Draft(index, cipher_key, mac_key, header, view.changes(), view.epoch, view.digest))
+            view.sent()
+            self._rounds[chain.key_id] = (index, cipher_key)
+        boxes = suite.seal_many(
+            [
+                (suite.new_cipher(d.cipher_key), d.mac_key, d.header, data)
+                for d, (data, _) in zip(drafts, items, strict=True)
+            ],
+            rng=room.rng,
         )
-        box = suite.seal(suite.new_cipher(cipher_key), mac_key, header, data, rng=room.rng)
-        changes = view.changes()
-        signature = room.sign(sealed.signed_message(header, box, changes))
-        body = {
-            "suite": suite.name,
-            "kex": room.kex.name,
-            "nonce": strict_base64.encode(room.nonce),
-            "kid": chain.key_id,
-            "idx": str(index),
-            "type": content_type,
-            "epoch": str(view.epoch),
-            "view": strict_base64.encode(view.digest),
-            "changes": bodies.changes_text(changes),
-            "iv": strict_base64.encode(box.iv),
-            "ct": strict_base64.encode(box.ciphertext),
-            "mac": strict_base64.encode(box.tag),
-            "sig": strict_base64.encode(signature),
-        }
-        view.sent()
-        self._rounds[chain.key_id] = (index, cipher_key)
-        first = suite.first_block(box.iv, data, box.ciphertext, opening=False)
         recipients = tuple(m.alias for m in room.recipients())
-        record = TraceRecord(
-            "seal",
-            suite.name,
-            room.alias,
-            chain.key_id,
-            index,
-            recipients,
-            _hexes(box, signature),
-            detail=f"{suite.label}; {room.family.signature_detail}",
-            first_block=first.hex(),
-        )
-        sent = Sent(content_type, data, chain.key_id, index, recipients)
-        return Result((Outgoing("message", body),), (sent,), (record,))
+        return self._signed(items, drafts, boxes, chain.key_id, recipients)
+
+    def _signed(
+        self,
+        items: Sequence[tuple[bytes, str]],
+        drafts: list[_Draft],
+        encryption: Job[list[Sealed]],
+        key_id: str,
+        recipients: tuple[str, ...],
+    ) -> Job[list[Result]]:
+        """The encryption's segments, then each message signed and laid out (:data:`SIGNED_PER_SEGMENT`
+        a segment)."""
+        room, suite = self.room, self.suite
+        boxes = yield from encryption
+        results = []
+        for n, (draft, (data, content_type), box) in enumerate(zip(drafts, items, boxes, strict=True)):
+            if n and not n % SIGNED_PER_SEGMENT:
+                yield
+            signature = room.sign(sealed.signed_message(draft.header, box, draft.changes))
+            body = {
+                "suite": suite.name,
+                "kex": room.kex.name,
+                "nonce": strict_base64.encode(room.nonce),
+                "kid": key_id,
+                "idx": str(draft.index),
+                "type": content_type,
+                "epoch": str(draft.epoch),
+                "view": strict_base64.encode(draft.digest),
+                "changes": bodies.changes_text(draft.changes),
+                "iv": strict_base64.encode(box.iv),
+                "ct": strict_base64.encode(box.ciphertext),
+                "mac": strict_base64.encode(box.tag),
+                "sig": strict_base64.encode(signature),
+            }
+            first = suite.first_block(box.iv, data, box.ciphertext, opening=False)
+            record = TraceRecord(
+                "seal",
+                suite.name,
+                room.alias,
+                key_id,
+                draft.index,
+                recipients,
+                _hexes(box, signature),
+                detail=f"{suite.label}; {room.family.signature_detail}",
+                first_block=first.hex(),
+            )
+            sent = Sent(content_type, data, key_id, draft.index, recipients)
+            results.append(Result((Outgoing("message", body),), (sent,), (record,)))
+        return results
 
     def open(self, member: Member, body: Mapping[str, str], payload: Mapping[str, str] | None) -> Result:
         """A relayed message: Delivered, Held until its chain arrives, or Rejected."""

@@ -50,7 +50,7 @@ a :class:`Reason`; no text of a rejected frame is ever returned.
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 
 from chat.e2e.direct import DirectPath
 from chat.e2e.families import Family
@@ -81,6 +81,7 @@ from chat.e2e.suites import HybridSuite, Suite, kex, suite
 from chat.e2e.views import Evidence
 from chat.protocol.limits import DEFAULT_LIMITS
 from ciphers import des
+from ciphers.jobs import Job, run
 from ciphers.rng import RNG, SYSTEM
 
 MAX_TEXT = 4096
@@ -255,13 +256,33 @@ class RoomSession:
 
     def seal_data(self, data: bytes, content_type: str) -> Result:
         """Seal ``data`` of ``content_type`` (e.g. a file chunk; ``text`` must be UTF-8) for the room."""
+        self._check_data(data, content_type)
+        return self._path.seal(data, content_type)
+
+    def seal_data_many(self, items: Sequence[tuple[bytes, str]]) -> list[Result]:
+        """:meth:`seal_data` of each (data, content type), in order: the same messages, one Result
+        each, but a hybrid suite encrypts them side by side (file chunks: see :mod:`chat.transfer`).
+        Every item is checked before any is sealed."""
+        return run(self.seal_data_many_job(items))
+
+    def seal_data_many_job(self, items: Sequence[tuple[bytes, str]]) -> Job[list[Result]]:
+        """:meth:`seal_data_many` as a :data:`~ciphers.jobs.Job`, for a caller that runs other
+        things between its segments (:meth:`HybridPath.seal_many` says what is reserved at once;
+        frames must go out in the order they were sealed). Every item is checked now. A direct
+        suite seals every item now, one at a time, and the job has nothing left to do."""
+        for data, content_type in items:
+            self._check_data(data, content_type)
+        if isinstance(self._path, HybridPath):
+            return self._path.seal_many(items)
+        return _finished([self._path.seal(data, content_type) for data, content_type in items])
+
+    def _check_data(self, data: bytes, content_type: str) -> None:
         if not CONTENT_TYPE.fullmatch(content_type):
             raise ValueError(f"content type must match {CONTENT_TYPE.pattern}: {content_type[:40]!r}")
         if len(data) > self.max_data:
             raise ValueError(f"message of {len(data)} bytes is above the limit of {self.max_data}")
         if content_type == TEXT:
             data.decode("utf-8")
-        return self._path.seal(data, content_type)
 
     # --- receiving ------------------------------------------------------------------------------
 
@@ -320,6 +341,12 @@ class RoomSession:
         direct suites or records without a first block.
         """
         return self._path.round_trace(record)
+
+
+def _finished(results: list[Result]) -> Job[list[Result]]:
+    """A job with nothing left to do."""
+    return results
+    yield  # a generator, never reached
 
 
 __all__ = [

@@ -32,7 +32,7 @@ ValueError naming the choices, never a default.
 from __future__ import annotations
 
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import ClassVar
 
@@ -41,8 +41,9 @@ from chat.protocol.events import KEX_NAMES, SUITE_NAMES, KexName, SuiteName
 from ciphers import des
 from ciphers.blockcipher import BlockCipher
 from ciphers.des_fast import FastDES
-from ciphers.envelope import CBC, Mode, Sealed, seal, unseal
+from ciphers.envelope import CBC, Mode, Sealed, seal, seal_many_job, unseal
 from ciphers.errors import InsecureWarning
+from ciphers.jobs import Job
 from ciphers.rng import RNG
 from ciphers.tdes import TripleDES, split_key, tdes_key_warnings
 
@@ -131,6 +132,14 @@ class HybridSuite:
     def seal(self, cipher: BlockCipher, mac_key: bytes, header: bytes, data: bytes, *, rng: RNG) -> Sealed:
         """Encrypt ``data`` in this suite's mode under a fresh IV, then MAC header, IV and ciphertext."""
         return seal(cipher, mac_key, header, data, mode=self.mode, rng=rng)
+
+    def seal_many(
+        self, messages: Sequence[tuple[BlockCipher, bytes, bytes, bytes]], *, rng: RNG
+    ) -> Job[list[Sealed]]:
+        """:meth:`seal` of each (cipher, MAC key, header, data), as a job whose IVs are drawn now,
+        in order: the mode encrypts them side by side where it can (CBC on bit slices, a key per
+        message), a segment at a time (:func:`ciphers.envelope.seal_many_job`)."""
+        return seal_many_job(messages, mode=self.mode, rng=rng)
 
     def open(self, cipher: BlockCipher, mac_key: bytes, header: bytes, box: Sealed) -> bytes:
         """Check the MAC, then decrypt; DecryptionError for every failure."""

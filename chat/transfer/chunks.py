@@ -14,7 +14,17 @@ from chat.protocol.limits import Limits
 from chat.protocol.names import MAX_NAME_LENGTH
 from chat.transfer.format import CHUNK_HEADER
 
-HYBRID_CHUNK = 32 * 1024  # bytes of file per chunk for 3des/des: ~50 ms of pure-Python 3DES each way
+#: Bytes of file per chunk for 3des/des. Small, because the sender encrypts a batch of chunks side
+#: by side (:mod:`chat.transfer.outgoing`), one bit-slice lane each: at a given number of bytes in
+#: flight, smaller chunks make more lanes (faster encryption) but more messages (a signature, a
+#: MAC and a key each). ``python -m bench chat`` measured 8 KiB with batches of 256 as fast as
+#: 16 KiB with the same batches, at half the bytes in flight.
+HYBRID_CHUNK = 8 * 1024
+DIRECT_CHUNK = 32 * 1024  # the most a direct-suite chunk holds
+#: Bytes of a hybrid chunk's frame besides its base64 ciphertext: the body's other fields (the
+#: signature is 344 characters with RSA-2048, 684 with ElGamal in ffdhe2048; view changes) and the
+#: frame's JSON. Measured: 543 and 887 characters of other fields for a chunk of 8 KiB.
+HYBRID_FRAME_FIXED = 2048
 # --- chunk sizes --------------------------------------------------------------------------------
 
 DIRECT_FIXED = 2048  # characters of a direct message's body besides its per-recipient parts
@@ -24,6 +34,13 @@ DIRECT_PER_RECIPIENT = 2 * MAX_NAME_LENGTH + 72  # payload key + manifest entry 
 def base64_length(size: int) -> int:
     """Characters of standard base64 (with padding) for ``size`` bytes."""
     return 4 * math.ceil(size / 3)
+
+
+def hybrid_frame_bytes(chunk_size: int) -> int:
+    """An estimate, from above unless a view change lists many members, of the bytes of the frame
+    carrying one hybrid chunk of ``chunk_size`` bytes of file (CBC pads to the next whole block)."""
+    sealed = 8 * ((chunk_size + CHUNK_HEADER) // 8 + 1)
+    return base64_length(sealed) + HYBRID_FRAME_FIXED
 
 
 def direct_body_estimate(size: int, recipients: int, blocks: list[tuple[int, int]]) -> int:
@@ -45,7 +62,8 @@ def chunk_size_for(
 
     The hybrid suites carry one ciphertext for the whole room, so :data:`HYBRID_CHUNK` fits any
     room. The direct suites carry one per recipient: the chunk is sized for ``recipients`` (the
-    caller passes the most the room may hold, so members who join mid-transfer still fit).
+    caller passes the most the room may hold, so members who join mid-transfer still fit), at
+    most :data:`DIRECT_CHUNK`.
     """
     if hybrid:
         return HYBRID_CHUNK
@@ -57,7 +75,7 @@ def chunk_size_for(
     size = min((ciphertext // cipher) * plain for plain, cipher in blocks) - CHUNK_HEADER
     if size < 1:
         raise ValueError(f"a room of {recipients + 1} members leaves no room for file chunks")
-    return min(size, HYBRID_CHUNK)
+    return min(size, DIRECT_CHUNK)
 
 
 def room_chunk_size(session: RoomSession, limits: Limits) -> int:
@@ -74,6 +92,7 @@ def room_chunk_size(session: RoomSession, limits: Limits) -> int:
 
 
 __all__ = [
+    "DIRECT_CHUNK",
     "HYBRID_CHUNK",
     "base64_length",
     "chunk_size_for",

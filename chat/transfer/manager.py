@@ -17,7 +17,7 @@ it concerns, our files to the :class:`~chat.transfer.outgoing.Sender`, the files
 the :class:`~chat.transfer.incoming.Receiver`, which answers offers as its
 :class:`~chat.transfer.policy.OfferPolicy` says. A member leaving or a frame of its failing a
 check fails its part of every transfer; our own disconnection, all of them. Memory stays
-bounded: one chunk at a time on each side.
+bounded: one batch of chunks on the sending side (2 MiB by default), one chunk on the receiving side.
 
 Events (in the one vocabulary, :mod:`chat.client.events`, so ``to_dict`` gives JSON lines):
 :class:`~chat.client.events.TransferStarted`, ``TransferProgress``, ``TransferFinished`` (``ok``
@@ -47,7 +47,7 @@ from chat.transfer.downloads import default_downloads_dir
 from chat.transfer.errors import FileMessageError, TransferError
 from chat.transfer.format import Cancel, Chunk, End, FileMessage, Offer, decode, encode, is_file_message
 from chat.transfer.incoming import PendingOffer, Receiver
-from chat.transfer.outgoing import ACK_EVERY, WINDOW, OutgoingTransfer, Sender
+from chat.transfer.outgoing import ACK_EVERY, BATCH, MAX_IN_FLIGHT, WINDOW, OutgoingTransfer, Sender
 from chat.transfer.policy import ANSWER_TIMEOUT, OfferPolicy, Vet
 from chat.transfer.state import TransferStatus
 from ciphers.rng import RNG, SYSTEM
@@ -68,8 +68,13 @@ class TransferManager:
     0700; default :func:`chat.transfer.downloads.default_downloads_dir`). ``policy``: consent and
     quotas for what we receive (:class:`~chat.transfer.policy.OfferPolicy`; by default every offer
     is refused), its ``max_size`` also the largest file we send; ``vet``: the application core's
-    say on a sender. Timeouts, in seconds: ``accept_timeout`` for answers to an offer (longer than
-    a receiver's ``answer_timeout``, so a user asked has time to answer), ``ack_timeout`` for each
+    say on a sender. ``window``, ``ack_every`` and ``batch``: chunks in flight to the slowest
+    receiver, chunks per acknowledgement, chunks sealed together (in the hybrid suites; the direct
+    suites keep to a few, one at a time: :class:`~chat.transfer.outgoing.Sender`); ``in_flight``:
+    bytes of frames in flight to the slowest receiver, which bounds the three; ``chunk_size``:
+    bytes of file per chunk (None: the room's, :func:`~chat.transfer.chunks.room_chunk_size`).
+    Timeouts, in seconds: ``accept_timeout`` for answers to an offer (longer than a receiver's
+    ``answer_timeout``, so a user asked has time to answer), ``ack_timeout`` for each
     acknowledgement and for the final confirmations, ``idle_timeout`` for a receiver waiting for
     the next chunk.
     """
@@ -85,6 +90,9 @@ class TransferManager:
         rng: RNG = SYSTEM,
         window: int = WINDOW,
         ack_every: int = ACK_EVERY,
+        batch: int = BATCH,
+        in_flight: int = MAX_IN_FLIGHT,
+        chunk_size: int | None = None,
         accept_timeout: float = ANSWER_TIMEOUT + 15.0,
         ack_timeout: float = 30.0,
         idle_timeout: float = 30.0,
@@ -100,13 +108,17 @@ class TransferManager:
         self.sender = Sender(
             client,
             self._send,
+            self._send_many,
             self._emit,
             rng=rng,
             max_size=policy.max_size,
             window=window,
             ack_every=ack_every,
+            batch=batch,
+            chunk_size=chunk_size,
             accept_timeout=accept_timeout,
             ack_timeout=ack_timeout,
+            in_flight=in_flight,
         )
         self.receiver = Receiver(
             self.downloads,
@@ -250,6 +262,10 @@ class TransferManager:
     async def _send(self, message: FileMessage) -> ev.MessageSent:
         content_type, data = encode(message)
         return await self.client.send_data(data, content_type)
+
+    async def _send_many(self, messages: list[FileMessage]) -> list[ev.MessageSent]:
+        items = [(data, content_type) for content_type, data in map(encode, messages)]
+        return await self.client.send_data_many(items)
 
     def _reply(self, message: FileMessage) -> None:
         self._start_outbox()

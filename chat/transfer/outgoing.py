@@ -3,9 +3,16 @@
 :class:`Sender` checks the size limit before anything leaves, hashes the file and offers it (the
 signed manifest, :class:`~chat.transfer.format.Offer`); each member answers accept or refuse; the
 file then goes in chunks, each sealed and signed with the room's suite like any message, paced by
-the receivers' acknowledgements (a window of :data:`WINDOW` chunks,
-:class:`~chat.transfer.state.Distribution`). One chunk of the file is in memory at a time; a file
-that changes while it is sent is cancelled, and the receivers told to delete what they have.
+the receivers' acknowledgements (a window of at most :data:`MAX_IN_FLIGHT` bytes of frames and
+:data:`WINDOW` chunks, :class:`~chat.transfer.state.Distribution`). Chunks are read and sealed in
+batches of up to :data:`BATCH` (each chunk is its own message under its own key, so a hybrid suite
+encrypts a batch side by side on bit slices, :func:`ciphers.modes.cbc_encrypt_each_job`); one batch
+of the file is in memory at a time. A batch is sealed as a job of segments of about 50 ms
+(:meth:`chat.client.chat_client.ChatClient.send_data_many`), the event loop running other tasks
+between them, and its frames are written in index order before anything sealed after it (the
+client's send lock): a batch of 161 chunks of 8 KiB takes about 1.3 s to seal on two shared
+cores, but holds the event loop for one segment at a time. A file that changes while it is sent is
+cancelled, and the receivers told to delete what they have.
 """
 
 from __future__ import annotations
@@ -17,6 +24,7 @@ import os
 import stat
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 
 from chat.client import events as ev
@@ -25,7 +33,7 @@ from chat.client.errors import ClientError
 from chat.client.events import TransferEvent, TransferFinished, TransferProgress, TransferStarted
 from chat.protocol.limits import MiB
 from chat.protocol.names import name_key
-from chat.transfer.chunks import room_chunk_size
+from chat.transfer.chunks import hybrid_frame_bytes, room_chunk_size
 from chat.transfer.downloads import format_size, os_reason, sanitise_name
 from chat.transfer.errors import TransferError
 from chat.transfer.format import (
@@ -46,11 +54,23 @@ from chat.transfer.format import (
 from chat.transfer.state import Distribution, TransferStatus
 from ciphers.rng import RNG
 
-WINDOW = 4  # chunks in flight to the slowest receiver
-ACK_EVERY = 2  # receivers acknowledge every this many chunks
+# Pacing in the hybrid suites, whose chunks a batch encrypts side by side. The relay queues at most
+# 8 MiB of frames for one reader (ServerConfig.queue_bytes), holds the senders when a queue is full
+# and cuts a reader that takes nothing for 5 s: one transfer keeps at most a quarter of that in
+# flight, so two senders into one room and the chat's own messages stay within it. With 8 KiB
+# chunks that is 161 chunks (frames of about 12.7 KiB, chunks.hybrid_frame_bytes), sealed as one batch.
+MAX_IN_FLIGHT = 2 * MiB  # bytes of frames in flight to the slowest receiver, per transfer
+WINDOW = 512  # chunks in flight to the slowest receiver, at most (MAX_IN_FLIGHT bounds it first)
+ACK_EVERY = 64  # receivers acknowledge every this many chunks (at most MAX_ACK_EVERY)
+BATCH = 256  # chunks sealed together, at most the window (each its own message and key and lane)
+# The direct suites encrypt each chunk to each member with its public key, and decrypt ten times
+# slower than they encrypt: a few chunks in flight, sealed one at a time.
+DIRECT_WINDOW = 4
+DIRECT_ACK_EVERY = 2
 READ_BLOCK = 1 * MiB
 
 Send = Callable[[FileMessage], Awaitable[ev.MessageSent]]
+SendMany = Callable[[list[FileMessage]], Awaitable[list[ev.MessageSent]]]
 EventSink = Callable[[TransferEvent], None]
 
 
@@ -62,6 +82,7 @@ class OutgoingState:
     offer: Offer
     path: Path
     distribution: Distribution
+    batch: int = 1  # chunks sealed together
     changed: asyncio.Event = field(default_factory=asyncio.Event)
     finished: asyncio.Future[TransferFinished] | None = None
     cancel_reason: str | None = None
@@ -97,7 +118,13 @@ class OutgoingTransfer:
 class Sender:
     """Our files on their way, for one client (see the module notes).
 
-    ``send`` seals one file message to the room; ``emit`` takes each event. Timeouts, in seconds:
+    ``send`` seals one file message to the room, ``send_many`` several at once (in order, side by
+    side); ``emit`` takes each event. Up to ``batch`` chunks, as many as the window lets go, are
+    read and sealed together. ``window``, ``ack_every`` and ``batch`` pace the hybrid suites; the
+    direct suites send at most :data:`DIRECT_WINDOW` and :data:`DIRECT_ACK_EVERY`, one at a time.
+    ``in_flight`` bounds the hybrid window in bytes of frames (the window, the batch and the
+    acknowledgement pace shrink to what fits). ``chunk_size``: bytes of file per chunk, or None for
+    the room's. Timeouts, in seconds:
     ``accept_timeout`` for the answers to an offer, ``ack_timeout`` for each acknowledgement and
     for the final confirmations.
     """
@@ -106,17 +133,26 @@ class Sender:
         self,
         client: ChatClient,
         send: Send,
+        send_many: SendMany,
         emit: EventSink,
         *,
         rng: RNG,
         max_size: int,
         window: int,
         ack_every: int,
+        batch: int,
+        chunk_size: int | None,
         accept_timeout: float,
         ack_timeout: float,
+        in_flight: int = MAX_IN_FLIGHT,
     ) -> None:
+        if not 1 <= batch <= window or not 1 <= ack_every <= window:
+            raise ValueError("a batch of chunks and an acknowledgement's worth must fit in the window")
         self.client = client
         self.send = send
+        self.send_many = send_many
+        self.batch = batch
+        self.chunk_size = chunk_size
         self.emit = emit
         self.rng = rng
         self.max_size = max_size
@@ -124,6 +160,7 @@ class Sender:
         self.ack_every = ack_every
         self.accept_timeout = accept_timeout
         self.ack_timeout = ack_timeout
+        self.in_flight = in_flight
         self._states: dict[str, OutgoingState] = {}
 
     @property
@@ -157,7 +194,14 @@ class Sender:
             sha256 = await asyncio.to_thread(_sha256_file, source)
         except OSError as exc:
             raise TransferError(f"cannot read {source}: {os_reason(exc)}") from None
-        chunk_size = room_chunk_size(session, client.limits)
+        chunk_size = self.chunk_size or room_chunk_size(session, client.limits)
+        hybrid = session.suite.hybrid
+        if hybrid:
+            window = min(self.window, max(1, self.in_flight // hybrid_frame_bytes(chunk_size)))
+        else:
+            window = min(self.window, DIRECT_WINDOW)
+        ack_every = min(self.ack_every, window if hybrid else DIRECT_ACK_EVERY)
+        batch = min(self.batch, window) if hybrid else 1
         offer = Offer(
             new_transfer_id(self.rng.bytes(16)),
             name,
@@ -165,10 +209,11 @@ class Sender:
             sha256,
             chunk_size,
             chunk_count(size, chunk_size),
-            self.ack_every,
+            ack_every,
         )
         key = f"{client.alias}/{offer.transfer_id}"
-        state = OutgoingState(key, offer, source, Distribution(recipients, offer.chunks, self.window))
+        distribution = Distribution(recipients, offer.chunks, window)
+        state = OutgoingState(key, offer, source, distribution, batch=batch)
         state.finished = asyncio.get_running_loop().create_future()
         self._states[offer.transfer_id] = state
         try:
@@ -288,25 +333,38 @@ class Sender:
             return
         with handle:
             sha256 = hashlib.sha256()
-            for index in range(offer.chunks):
-                ready = await self._wait(state, distribution.may_send, self.ack_timeout)
+            index = 0
+            while index < offer.chunks:
+                # A whole batch once the window has room for it (fewer lanes encrypt slower), or
+                # what the window gives once every acknowledgement due has come.
+                reach = distribution.window - distribution.sent % offer.ack
+                want = min(state.batch, offer.chunks - index, reach)
+                ready = await self._wait(state, partial(_has_room, distribution, want), self.ack_timeout)
                 if state.cancel_reason is not None:
                     await self._cancel_remote(state)
                     return
-                if not ready:
+                if not ready and not distribution.may_send():
                     distribution.time_out_lagging(f"no acknowledgement within {self.ack_timeout:g} s")
                 if not distribution.active:
                     # Those we stopped waiting for may still be listening: let them clean up now.
                     await self._cancel_remote(state, "nobody is receiving any more")
                     return
-                expected = chunk_length(offer, index)
-                data = handle.read(expected)
-                if len(data) != expected:
-                    await self._cancel_remote(state, "the file changed while it was being sent")
-                    return
-                sha256.update(data)
-                await self.send(Chunk(offer.transfer_id, index, data))
-                distribution.chunk_sent()
+                chunks = []
+                for i in range(index, index + min(want, distribution.room())):
+                    expected = chunk_length(offer, i)
+                    data = handle.read(expected)
+                    if len(data) != expected:
+                        await self._cancel_remote(state, "the file changed while it was being sent")
+                        return
+                    sha256.update(data)
+                    chunks.append(Chunk(offer.transfer_id, i, data))
+                if len(chunks) == 1:
+                    await self.send(chunks[0])
+                else:
+                    await self.send_many(list(chunks))
+                index += len(chunks)
+                for _ in chunks:
+                    distribution.chunk_sent()
                 self.emit(
                     TransferProgress(
                         state.key,
@@ -317,7 +375,7 @@ class Sender:
                         distribution.acknowledged_bytes(offer.chunk_size, offer.size),
                     )
                 )
-                await asyncio.sleep(0)  # let the application run between chunks
+                await asyncio.sleep(0)  # let the application run between batches
             if handle.read(1) or sha256.hexdigest() != offer.sha256:
                 await self._cancel_remote(state, "the file changed while it was being sent")
                 return
@@ -354,6 +412,10 @@ class Sender:
             await self.send(Cancel(state.offer.transfer_id, short_reason(reason)))
 
 
+def _has_room(distribution: Distribution, chunks: int) -> bool:
+    return distribution.room() >= chunks
+
+
 def _regular_file_size(path: Path) -> int:
     try:
         info = path.stat()
@@ -376,4 +438,4 @@ def _sha256_file(path: Path) -> str:
     return digest.hexdigest()
 
 
-__all__ = ["ACK_EVERY", "WINDOW", "OutgoingState", "OutgoingTransfer", "Sender"]
+__all__ = ["ACK_EVERY", "BATCH", "MAX_IN_FLIGHT", "WINDOW", "OutgoingState", "OutgoingTransfer", "Sender"]

@@ -208,6 +208,11 @@ class Distribution:
         """Whether the next chunk may go: fewer than ``window`` chunks unacknowledged by each receiver."""
         return all(self.sent - r.acknowledged < self.window for r in self.active)
 
+    def room(self) -> int:
+        """How many chunks may go now: the window's room at the slowest receiver, at most what is left."""
+        left = self.chunks - self.sent
+        return min([left] + [self.window - (self.sent - r.acknowledged) for r in self.active])
+
     def lagging(self) -> list[str]:
         """The receivers whose acknowledgements hold the next chunk back."""
         return [r.alias for r in self.active if self.sent - r.acknowledged >= self.window]

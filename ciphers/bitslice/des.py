@@ -25,10 +25,13 @@ Between the passes of Triple DES, IP^-1 then IP cancel, leaving the halves excha
 
 from __future__ import annotations
 
+import struct
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import Protocol
 
 from ciphers.bitslice import sboxes
+from ciphers.bitslice.transpose import blocks_to_slices, padded_length
 from ciphers.des import key_schedule
 from ciphers.des_tables import IP, IP_INV, PC1, PC2, SHIFTS, E, P
 
@@ -203,8 +206,63 @@ class RoundKeys:
         return POLARITY[len(self.passes)].output
 
 
-def encrypt_slices(slices: Sequence[int], keys: RoundKeys, ones: int) -> Words:
-    """The cipher on 64 slices under one key (encryption or decryption, as ``keys`` say)."""
+@dataclass(frozen=True)
+class LaneKeys:
+    """Each lane its own key: bit s of every key word is a bit of lane s's subkey, folded with
+    :class:`Polarity` as :class:`RoundKeys` folds one key's. Used like :class:`RoundKeys` by
+    :func:`encrypt_slices`, at the one width it was built for (:meth:`of`)."""
+
+    passes: tuple[tuple[Words, ...], ...] = field(repr=False)
+    ones: int = field(repr=False)
+    output_flips: int
+
+    @classmethod
+    def of(cls, schedules: Sequence[Sequence[Sequence[int]]]) -> LaneKeys:
+        """From each lane's subkeys (lane s: ``schedules[s]``, as :meth:`RoundKeys.of` takes them;
+        every lane with the same number of passes), for words of ``padded_length(len(schedules))``
+        bits. One transposition turns all the subkeys into slices: subkey n of lane s is block
+        ``n * width + s`` (48 bits, left-aligned in 64), so bit i of subkey n of every lane is bits
+        ``n * width`` to ``n * width + width - 1`` of slice i."""
+        passes = len(schedules[0])
+        if any(len(schedule) != passes for schedule in schedules):
+            raise ValueError("every lane needs the same number of passes")
+        width = padded_length(len(schedules))
+        ones = (1 << width) - 1
+        rounds = 16 * passes
+        subkeys = [0] * (rounds * width)
+        for s, schedule in enumerate(schedules):
+            flat = [k for subkeys_of_pass in schedule for k in subkeys_of_pass]
+            subkeys[s : rounds * width : width] = [k << 16 for k in flat]
+        slices = blocks_to_slices(struct.pack(f">{len(subkeys)}Q", *subkeys))[:48]
+        polarity = POLARITY[passes].inputs
+        words = []
+        for n in range(rounds):
+            shift, flips = n * width, polarity[n]
+            words.append(
+                [(w >> shift) & ones ^ (ones if flips >> (47 - i) & 1 else 0) for i, w in enumerate(slices)]
+            )
+        grouped = tuple(tuple(words[16 * p : 16 * p + 16]) for p in range(passes))
+        return cls(grouped, ones, POLARITY[passes].output)
+
+    def words(self, ones: int) -> tuple[tuple[Words, ...], ...]:
+        """The key words; ``ones`` must be the width they were built for."""
+        if ones != self.ones:
+            raise ValueError("lane keys are built for one width")
+        return self.passes
+
+
+class KeyWords(Protocol):
+    """What :func:`encrypt_slices` needs of keys: their words at a width and the output's complements."""
+
+    def words(self, ones: int, /) -> Sequence[Sequence[Sequence[int]]]: ...
+
+    @property
+    def output_flips(self) -> int: ...
+
+
+def encrypt_slices(slices: Sequence[int], keys: KeyWords, ones: int) -> Words:
+    """The cipher on 64 slices, under one key (:class:`RoundKeys`) or one key a lane
+    (:class:`LaneKeys`); encryption or decryption, as ``keys`` say."""
     out = crypt_slices(slices, keys.words(ones), ones)
     flips = keys.output_flips
     return [w ^ ones if flips >> (63 - i) & 1 else w for i, w in enumerate(out)]
