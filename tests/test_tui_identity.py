@@ -122,7 +122,11 @@ def test_a_ca_server_refuses_the_app_without_certificate_and_admits_it_with_one(
         server = await relay(admission=JoinAdmission(ca_key().public_key()))
         bare = chat_app(server.port, "alice", "lobby", ca=str(ca))
         async with bare.run_test(size=SIZE) as pilot:
-            await until(pilot, lambda: isinstance(bare.screen, JoinScreen), "the join screen")
+            await until(
+                pilot,
+                lambda: isinstance(bare.screen, JoinScreen) and bare.screen.query("#join-status"),
+                "the join screen, composed",
+            )
             screen = bare.screen
             assert isinstance(screen, JoinScreen)
             await until(pilot, lambda: "refused" in screen.status, "the refusal")
