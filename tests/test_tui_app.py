@@ -136,7 +136,7 @@ def test_two_apps_chat_and_see_each_other() -> None:
             await until(pa, lambda: "bob" in alice.main_screen.members.text, "bob in alice's list")
             assert "alice (you)" in alice.main_screen.members.text
             assert identity("bob").fingerprint.short in alice.main_screen.members.text
-            assert "alice" in bob.main_screen.members.text
+            await until(pb, lambda: "alice" in bob.main_screen.members.text, "alice in bob's list")
             await type_line(pa, alice, "hello bob")
             await until(pb, lambda: "alice: hello bob" in log_text(bob), "the message at bob")
             await type_line(pb, bob, "hi alice")
