@@ -101,7 +101,7 @@ def test_join_screen_shows_refused_connection_and_taken_alias_under_their_field(
             fill(app, alias="alice")
             await pilot.press("enter")
             await joined(pilot, app)
-            assert "bob" in app.main_screen.members.text
+            await until(pilot, lambda: "bob" in app.main_screen.members.text, "bob in the list")
             assert app.internal_errors == []
         await close_all(bob, server)
 
@@ -252,7 +252,7 @@ def test_changed_key_warns_marks_messages_until_trusted(config_home: Path) -> No
                 line for line in app.main_screen.log_view.entries if "identity key changed" in line.plain
             )
             assert any("red" in str(span.style) for span in warning.spans)
-            assert "CHANGED" in app.main_screen.members.text
+            await until(pilot, lambda: "CHANGED" in app.main_screen.members.text, "CHANGED in the list")
             withheld = "your key is withheld from bob: its identity key CHANGED (/verify bob, then /trust bob"
             await until(pilot, lambda: withheld in log_text(app), "the key withheld")
             line = next(e for e in app.main_screen.log_view.entries if withheld in e.plain)
@@ -304,7 +304,7 @@ def test_safety_numbers_match_on_both_sides() -> None:
             assert "verified" not in alice.main_screen.members.text
             await type_line(pa, alice, "/trust bob")
             assert "you marked bob's key as verified" in log_text(alice)
-            assert "verified" in alice.main_screen.members.text
+            await until(pa, lambda: "verified" in alice.main_screen.members.text, "bob verified in the list")
         await server.close()
 
     run(scenario, timeout=60)
