@@ -23,7 +23,7 @@ from dataclasses import dataclass
 
 from ciphers.blockcipher import BlockCipher
 from ciphers.errors import CryptoError, DecryptionError, InvalidKeyError
-from ciphers.jobs import Job, run
+from ciphers.jobs import Job, one_per_segment, run
 from ciphers.modes import BLOCK_SIZE, cbc_decrypt, cbc_encrypt, cbc_encrypt_each_job, new_iv
 from ciphers.padding import pkcs7_pad
 from ciphers.rng import RNG, SYSTEM
@@ -67,15 +67,7 @@ class Mode:
         is one, else one message a segment."""
         if self.encrypt_many is not None:
             return self.encrypt_many(messages)
-        return self._one_by_one(messages)
-
-    def _one_by_one(self, messages: Sequence[tuple[BlockCipher, bytes, bytes]]) -> Job[list[bytes]]:
-        out: list[bytes] = []
-        for cipher, iv, data in messages:
-            if out:
-                yield
-            out.append(self.encrypt(cipher, iv, data))
-        return out
+        return one_per_segment(lambda m: self.encrypt(*m), messages)
 
     def shape_ok(self, iv: bytes, ciphertext: bytes) -> bool:
         """Whether ``iv`` and ``ciphertext`` have lengths this mode can produce (one block; whole blocks)."""

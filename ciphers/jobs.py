@@ -8,10 +8,11 @@ reserved when the job is made, before its first segment, by the function that re
 
 from __future__ import annotations
 
-from collections.abc import Generator
+from collections.abc import Callable, Generator, Iterable
 from typing import TypeAlias, TypeVar
 
 T = TypeVar("T")
+U = TypeVar("U")
 
 #: One segment of work per ``next()``; the result is the generator's return value.
 Job: TypeAlias = Generator[None, None, T]
@@ -26,4 +27,14 @@ def run(job: Job[T]) -> T:
             return stop.value  # type: ignore[no-any-return]
 
 
-__all__ = ["Job", "run"]
+def one_per_segment(work: Callable[[U], T], items: Iterable[U]) -> Job[list[T]]:
+    """``[work(item) for item in items]`` as a job, one item a segment."""
+    out: list[T] = []
+    for item in items:
+        if out:
+            yield
+        out.append(work(item))
+    return out
+
+
+__all__ = ["Job", "one_per_segment", "run"]

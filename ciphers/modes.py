@@ -39,7 +39,7 @@ from typing import cast
 
 from ciphers.blockcipher import BlockCipher, BulkBlockCipher
 from ciphers.errors import BlockLengthError, InvalidKeyError
-from ciphers.jobs import Job, run
+from ciphers.jobs import Job, one_per_segment, run
 from ciphers.padding import pkcs7_pad, pkcs7_unpad
 from ciphers.rng import RNG, SYSTEM
 
@@ -173,6 +173,14 @@ def cbc_decrypt(cipher: BlockCipher, iv: bytes, data: bytes, *, pad: bool = True
     return pkcs7_unpad(plain, BLOCK_SIZE) if pad else plain
 
 
+def _cbc_input(iv: bytes, data: bytes, pad: bool) -> tuple[bytes, bytes]:
+    """One stream's (IV, message), checked and padded for CBC (the errors of :func:`cbc_encrypt`)."""
+    _iv_int(iv)
+    message = pkcs7_pad(data, BLOCK_SIZE) if pad else bytes(data)
+    _whole_blocks(message, "plaintext")
+    return bytes(iv), message
+
+
 def cbc_encrypt_many(
     cipher: BlockCipher, streams: Sequence[tuple[bytes, bytes]], *, pad: bool = True
 ) -> list[bytes]:
@@ -181,12 +189,7 @@ def cbc_encrypt_many(
     cipher with bulk operations advances them all together, one block of each per step, when one
     step's blocks reach its ``bulk_threshold``; otherwise they are encrypted one after another."""
     _check_cipher(cipher)
-    prepared = []
-    for iv, data in streams:
-        _iv_int(iv)
-        message = pkcs7_pad(data, BLOCK_SIZE) if pad else bytes(data)
-        _whole_blocks(message, "plaintext")
-        prepared.append((bytes(iv), message))
+    prepared = [_cbc_input(iv, data, pad) for iv, data in streams]
     bulk = _bulk(cipher, BLOCK_SIZE * len(prepared))
     if bulk is not None:
         return bulk.cbc_encrypt_streams(prepared)
@@ -211,25 +214,13 @@ def cbc_encrypt_each_job(
     prepared = []
     for cipher, iv, data in streams:
         _check_cipher(cipher)
-        _iv_int(iv)
-        message = pkcs7_pad(data, BLOCK_SIZE) if pad else bytes(data)
-        _whole_blocks(message, "plaintext")
-        prepared.append((cipher, bytes(iv), message))
+        prepared.append((cipher, *_cbc_input(iv, data, pad)))
     kind = type(prepared[0][0]) if prepared else None
     lanes = getattr(kind, "cbc_encrypt_each", None)
     step = BLOCK_SIZE * len(prepared)
     if lanes is not None and all(type(c) is kind and _bulk(c, step) is not None for c, _, _ in prepared):
         return cast(Callable[[Sequence[tuple[BlockCipher, bytes, bytes]]], Job[list[bytes]]], lanes)(prepared)
-    return _one_after_another(prepared)
-
-
-def _one_after_another(prepared: Sequence[tuple[BlockCipher, bytes, bytes]]) -> Job[list[bytes]]:
-    out: list[bytes] = []
-    for cipher, iv, message in prepared:
-        if out:
-            yield
-        out.append(cbc_encrypt(cipher, iv, message, pad=False))
-    return out
+    return one_per_segment(lambda p: cbc_encrypt(*p, pad=False), prepared)
 
 
 # --- CFB, SP 800-38A §6.3 -----------------------------------------------------------------------

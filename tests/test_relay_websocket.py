@@ -17,7 +17,6 @@ import io
 import json
 import os
 import socket
-import unittest.mock
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -48,15 +47,13 @@ def make_client(name: str) -> ChatClient:
 
 
 async def connect_ws(client: ChatClient, port: int) -> None:
-    """``client.connect`` with its TCP connection replaced by a WebSocket to the relay's /ws."""
-    real = asyncio.open_connection
+    """``client.connect`` over a WebSocket to the relay's /ws, through the client's connector seam."""
 
-    async def over_websocket(host: str, tcp_port: int, **options: Any) -> Any:
-        return await open_ws_streams(f"ws://{host}:{port}/ws")
+    async def over_websocket(host: str, web_port: int) -> Any:
+        return await open_ws_streams(f"ws://{host}:{web_port}/ws")
 
-    with unittest.mock.patch("chat.client.chat_client.asyncio.open_connection", over_websocket):
-        await client.connect("127.0.0.1", port)
-    assert asyncio.open_connection is real
+    client.connector = over_websocket
+    await client.connect("127.0.0.1", port)
 
 
 @contextlib.asynccontextmanager
