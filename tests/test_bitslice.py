@@ -13,7 +13,7 @@ from Crypto.Cipher import DES3 as RefDES3
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from ciphers.bitslice import bulk, des, sboxes
+from ciphers.bitslice import bulk, des, inline, rounds, sboxes
 from ciphers.bitslice.transpose import blocks_to_slices, padded_length, slices_to_blocks
 from ciphers.des_fast import FastDES
 from ciphers.errors import InsecureWarning
@@ -118,6 +118,22 @@ def test_cbc_streams_side_by_side_are_each_streams_cbc(
     assert bulk.cbc_encrypt_streams(keys, streams) == expected
 
 
+@settings(max_examples=30)
+@given(width=st.integers(1, 300), data=st.data())
+def test_the_straight_line_round_is_the_round_as_written_beside_the_standard(
+    width: int, data: st.DataObject
+) -> None:
+    words = data.draw(st.lists(st.integers(0, (1 << width) - 1), min_size=112, max_size=112))
+    left, right, key = words[:32], words[32:64], words[64:]
+    ones = (1 << width) - 1
+    assert rounds.feistel_round(left, right, key, ones) == des.feistel_xor(left, right, key, ones)
+
+
+def test_the_straight_line_round_is_what_its_generator_writes() -> None:
+    """rounds.py is GENERATED from the S-box module: regenerated, it is the same file."""
+    assert inline.MODULE.read_text(encoding="utf-8") == inline.render_module()
+
+
 def test_complemented_circuit_outputs_are_tracked(monkeypatch: pytest.MonkeyPatch) -> None:
     """Circuits that deliver every output complemented give the same DES once the polarity is
     tracked (a check of the bookkeeping that circuits which complement some outputs rely on)."""
@@ -132,6 +148,7 @@ def test_complemented_circuit_outputs_are_tracked(monkeypatch: pytest.MonkeyPatc
     outputs = tuple(flags ^ 0b1111 for flags in sboxes.COMPLEMENTED_OUTPUTS)
     for j, sbox in enumerate(sboxes.SBOXES, start=1):
         monkeypatch.setattr(des, f"s{j}", complemented(sbox))
+    monkeypatch.setattr(des, "feistel_round", des.feistel_xor)  # the round that calls them
     polarity = {p: des.Polarity.of(16 * p, sboxes.COMPLEMENTED_INPUTS, outputs) for p in (1, 3)}
     monkeypatch.setattr(des, "POLARITY", polarity)
     rng = DeterministicRNG("complemented outputs")

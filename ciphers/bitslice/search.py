@@ -658,6 +658,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 0 if same else 1
     MODULE.write_text(text, encoding="utf-8")
     print(f"wrote {MODULE}: {sum(len(c.gates) for c in circuits)} gates in all")
+    print("now run python -m ciphers.bitslice.inline, which copies the circuits into the round")
     return 0
 
 
