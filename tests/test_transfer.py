@@ -13,6 +13,7 @@ import hashlib
 import json
 import os
 import posixpath
+import socket
 import stat
 import time
 from collections.abc import AsyncIterator, Callable
@@ -27,6 +28,7 @@ from hypothesis import strategies as st
 from chat.client import events as ev
 from chat.client.chat_client import ChatClient
 from chat.client.events import TransferEvent, TransferFinished, TransferProgress, TransferStarted
+from chat.client.streams import STREAM_BUFFER, ByteReader, ByteWriter, Connector, open_tcp
 from chat.e2e.session import Outgoing
 from chat.protocol.errors import RemoteProtocolError
 from chat.protocol.events import MessageFrame, parse_frame
@@ -65,7 +67,7 @@ from chat.transfer.state import Distribution, Reassembly, Status
 from ciphers.elgamal.encoding import max_message_length
 from ciphers.rng import DeterministicRNG
 from ciphers.rsa import oaep
-from tests.chat_net import TapProxy, eventually, run
+from tests.chat_net import ServerProcess, TapProxy, eventually, run
 from tests.chat_support import Room, identity
 
 TID = "0123456789abcdef0123456789abcdef"
@@ -576,16 +578,22 @@ class Chat:
         self.proxy: TapProxy | None = None
         self.port = 0
 
-    async def start(self, down: Any = None) -> Chat:
-        self.server = await serve(ServerConfig(port=0))
-        self.port = self.server.port
+    async def start(self, down: Any = None, relay: int | None = None) -> Chat:
+        """With the relay in this process, or the one listening on port ``relay``."""
+        if relay is None:
+            self.server = await serve(ServerConfig(port=0))
+            self.port = self.server.port
+        else:
+            self.port = relay
         if down is not None:
-            self.proxy = await TapProxy(self.server.port, down=down).start()
+            self.proxy = await TapProxy(self.port, down=down).start()
             self.port = self.proxy.port
         return self
 
-    async def join(self, name: str, *, manager: bool = True, **options: Any) -> Member:
-        client = ChatClient(name, identity(name), ping_interval=None)
+    async def join(
+        self, name: str, *, manager: bool = True, connector: Connector = open_tcp, **options: Any
+    ) -> Member:
+        client = ChatClient(name, identity(name), ping_interval=None, connector=connector)
         downloads = self.tmp / f"downloads-{name}"
         defaults: dict[str, Any] = {"accept_timeout": 5.0, "ack_timeout": 5.0, "idle_timeout": 5.0}
         limits = {"max_size": options.pop("max_size")} if "max_size" in options else {}
@@ -618,8 +626,10 @@ class Chat:
 
 
 @contextlib.asynccontextmanager
-async def chat(tmp: Path, suite: str = "3des", down: Any = None) -> AsyncIterator[Chat]:
-    room = await Chat(tmp, suite).start(down)
+async def chat(
+    tmp: Path, suite: str = "3des", down: Any = None, relay: int | None = None
+) -> AsyncIterator[Chat]:
+    room = await Chat(tmp, suite).start(down, relay)
     try:
         yield room
     finally:
@@ -695,6 +705,47 @@ def test_a_one_mebibyte_file_with_3des(tmp_path: Path) -> None:
 #: batch's sealing once held it for 1 to 3 s; now its segments take about 50 ms, and the largest gap
 #: measured here, the receiver's decryption in the same loop included, was 0.25 s).
 LOOP_GAP_BOUND = 0.75
+
+
+async def small_receive_buffer(host: str, port: int) -> tuple[ByteReader, ByteWriter]:
+    """TCP with a 64 KiB receive buffer (no autotuning): what bob has not read waits in the relay."""
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 64 * 1024)
+    sock.setblocking(False)
+    await asyncio.get_running_loop().sock_connect(sock, (host, port))
+    return await asyncio.open_connection(sock=sock, limit=STREAM_BUFFER)
+
+
+def test_two_senders_at_once_into_one_receiver_overrun_no_relay_queue(tmp_path: Path) -> None:
+    """alice and carol each send bob 3 MiB at once, through a relay that queues at most 2 MiB for
+    a reader and cuts one above that. bob is the only slow member (a third of the room, so the
+    relay does not slow the senders for him), and up to 6 MiB is in flight to him, with
+    little room in his kernel's buffers; he reads it ahead of his handlers, so both files arrive and
+    nobody is cut. (With bob reading only between handlers, as before chat.client.read_ahead, the
+    relay cut him as a slow reader.)"""
+    sources = {name: make_file(tmp_path, f"{name}.bin", 3 * 1024 * 1024) for name in ("alice", "carol")}
+    relay = ServerProcess("--queue-bytes", "2M")  # its own process and core, as a relay has
+
+    async def scenario() -> None:
+        async with chat(tmp_path, "3des", relay=relay.port) as room:
+            # The clients' own timeouts (30 s): the three share this process's core.
+            patient = {"accept_timeout": 30.0, "ack_timeout": 30.0, "idle_timeout": 30.0}
+            senders = [await room.join(name, **patient) for name in sources]
+            bob = await room.join("bob", connector=small_receive_buffer, **patient)
+            assert bob.client.members and all(m.manager is not None for m in senders)
+            transfers = [await m.manager.send_file(sources[m.client.alias]) for m in senders if m.manager]
+            results = [await transfer.wait(90) for transfer in transfers]
+            assert all(set(result.outcomes) >= {("bob", True, "")} for result in results), results
+            finished = await bob.until_finished(2)
+            assert all(f.ok for f in finished), [f.reason for f in finished]
+            for name, source in sources.items():
+                assert digest(bob.downloads / source.name) == digest(source), name
+            assert bob.client.connected and not [e for e in bob.others if isinstance(e, ev.Disconnected)]
+
+    try:
+        run(scenario, timeout=120)
+    finally:
+        assert relay.stop() == 0
 
 
 def test_the_event_loop_stays_free_and_text_gets_through_during_a_transfer(tmp_path: Path) -> None:

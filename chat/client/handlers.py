@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from chat.client import events as ev
 from chat.client.errors import ClientError, ConnectionLost, JoinError
 from chat.client.feed import Feed, WireFrame
+from chat.client.read_ahead import ReadAhead
 from chat.client.reports import identity_changed, report
 from chat.client.streams import ByteReader
 from chat.e2e.admission import prove_join
@@ -51,7 +52,6 @@ from chat.protocol.limits import Limits
 from chat.protocol.names import name_key
 from ciphers.rng import RNG
 
-READ_SIZE = 64 * 1024
 #: Frames of a batch written between two pauses of the event loop (each is encoded as it is written).
 WRITTEN_PER_PAUSE = 32
 #: The application's key hand-out policy: may (alias, identity map, certificate text or None) have
@@ -114,34 +114,34 @@ class RoomHandlers:
         async def _disconnected(self, reason: str, *, by_us: bool = False) -> None: ...
 
     async def _read_loop(self, reader: ByteReader) -> None:
-        """Read until the connection ends, then report why (Disconnected)."""
+        """Handle frames until the connection ends, then report why (Disconnected); the socket is
+        read ahead of the handlers meanwhile (:mod:`chat.client.read_ahead`)."""
         conn = self._conn
         assert conn is not None
         reason = "the server closed the connection"
+        reading = ReadAhead(reader, conn)
         try:
             while True:
-                try:
-                    data = await reader.read(READ_SIZE)
-                except (ConnectionError, OSError) as exc:
-                    reason = f"connection lost: {exc.strerror or type(exc).__name__}"
-                    break
-                conn.receive_data(data)
-                stop = await self._drain_events(conn)
+                stop = await self._drain_events(conn, reading)
                 if stop is not None:
                     reason = stop
                     break
-                if not data:
+                if reading.done:
+                    reason = reading.ended or reason
                     break
+                await reading.more()
         except ConnectionLost as exc:
             reason = exc.message
         except Exception as exc:  # a bug of ours: report it as the end of the connection, not a hang
             reason = f"internal error: {type(exc).__name__}: {exc}"
+        finally:
+            await reading.stop()
         if self._hanging_up:
             await self._disconnected("closed by the client", by_us=True)
         else:
             await self._disconnected(reason)
 
-    async def _drain_events(self, conn: Connection) -> str | None:
+    async def _drain_events(self, conn: Connection, reading: ReadAhead) -> str | None:
         """Handle every whole event received; a reason string when the connection is over."""
         while True:
             try:
@@ -162,6 +162,7 @@ class RoomHandlers:
             if isinstance(event, ShutdownFrame):
                 return f"server shutting down: {event.reason}"
             await self._handle(event)
+            await reading.taken()
 
     def _record_received(self, payload: bytes, obj: dict[str, Any] | None) -> None:
         """The wire view of a received frame, exactly as it crossed the network."""

@@ -31,10 +31,15 @@ class ByteWriter(Protocol):
     async def wait_closed(self) -> None: ...
 
 
+#: The TCP stream's ``limit``: it reads the socket until twice this waits in it, which the client's
+#: read-ahead (:mod:`chat.client.read_ahead`) takes at each pause between two frames handled.
+STREAM_BUFFER = 256 * 1024
+
 Connector = Callable[[str, int], Awaitable[tuple[ByteReader, ByteWriter]]]
 """Opens a stream to ``host:port``; OSError if it cannot."""
 
 
 async def open_tcp(host: str, port: int) -> tuple[ByteReader, ByteWriter]:
-    """A TCP connection to ``host:port`` (the relay's own transport)."""
-    return await asyncio.open_connection(host, port)
+    """A TCP connection to ``host:port`` (the relay's own transport). Its buffer takes up to
+    :data:`STREAM_BUFFER` bytes a turn of the event loop (asyncio's default is 64 KiB)."""
+    return await asyncio.open_connection(host, port, limit=STREAM_BUFFER)

@@ -10,8 +10,8 @@ encrypts a batch side by side on bit slices, :func:`ciphers.modes.cbc_encrypt_ea
 of the file is in memory at a time. A batch is sealed as a job of segments of about 50 ms
 (:meth:`chat.client.chat_client.ChatClient.send_data_many`), the event loop running other tasks
 between them, and its frames are written in index order before anything sealed after it (the
-client's send lock): a batch of 161 chunks of 8 KiB takes about 1.3 s to seal on two shared
-cores, but holds the event loop for one segment at a time. A file that changes while it is sent is
+client's send lock): a batch of 256 chunks of 8 KiB takes about 0.9 s to seal on one core, but
+holds the event loop for one segment at a time. A file that changes while it is sent is
 cancelled, and the receivers told to delete what they have.
 """
 
@@ -33,7 +33,7 @@ from chat.client.errors import ClientError
 from chat.client.events import TransferEvent, TransferFinished, TransferProgress, TransferStarted
 from chat.protocol.limits import MiB
 from chat.protocol.names import name_key
-from chat.transfer.chunks import hybrid_frame_bytes, room_chunk_size
+from chat.transfer.chunks import HYBRID_CHUNK, hybrid_frame_bytes, room_chunk_size
 from chat.transfer.downloads import format_size, os_reason, sanitise_name
 from chat.transfer.errors import TransferError
 from chat.transfer.format import (
@@ -54,15 +54,19 @@ from chat.transfer.format import (
 from chat.transfer.state import Distribution, TransferStatus
 from ciphers.rng import RNG
 
-# Pacing in the hybrid suites, whose chunks a batch encrypts side by side. The relay queues at most
-# 8 MiB of frames for one reader (ServerConfig.queue_bytes), holds the senders when a queue is full
-# and cuts a reader that takes nothing for 5 s: one transfer keeps at most a quarter of that in
-# flight, so two senders into one room and the chat's own messages stay within it. With 8 KiB
-# chunks that is 161 chunks (frames of about 12.7 KiB, chunks.hybrid_frame_bytes), sealed as one batch.
-MAX_IN_FLIGHT = 2 * MiB  # bytes of frames in flight to the slowest receiver, per transfer
-WINDOW = 512  # chunks in flight to the slowest receiver, at most (MAX_IN_FLIGHT bounds it first)
-ACK_EVERY = 64  # receivers acknowledge every this many chunks (at most MAX_ACK_EVERY)
+# Pacing in the hybrid suites, whose chunks a batch encrypts side by side, so that the wider the
+# batch the faster (at 256 chunks a batch costs about what 161 do). A window of two batches lets
+# the next be sealed while the receivers open the last: 512 chunks, frames of about 12.7 KiB
+# (chunks.hybrid_frame_bytes), 6.4 MiB in flight. The relay queues at most 8 MiB for one reader
+# (ServerConfig.queue_bytes) and cuts a reader above it; clients read ahead of their handlers
+# (chat.client.read_ahead, up to 32 MiB), so what is in flight waits in the receiver's memory
+# rather than in the relay, even with several senders into one room. The cost: a receiver
+# handles the others' messages behind what is in flight to it (python -m bench chat: a third
+# member's lines reached the receiver within 0.54 s during 8 MiB, 0.28 s with 2 MiB in flight).
 BATCH = 256  # chunks sealed together, at most the window (each its own message and key and lane)
+WINDOW = 2 * BATCH  # chunks in flight to the slowest receiver, at most (MAX_IN_FLIGHT bounds it too)
+MAX_IN_FLIGHT = WINDOW * hybrid_frame_bytes(HYBRID_CHUNK)  # bytes of frames, per transfer
+ACK_EVERY = 64  # receivers acknowledge every this many chunks (at most MAX_ACK_EVERY)
 # The direct suites encrypt each chunk to each member with its public key, and decrypt ten times
 # slower than they encrypt: a few chunks in flight, sealed one at a time.
 DIRECT_WINDOW = 4
