@@ -81,10 +81,13 @@ class Step:
 
 @dataclass(frozen=True)
 class NoKey:
-    """Why a receiving chain holds no key for an index: ``replay`` when it was used (or is too old)."""
+    """Why a receiving chain holds no key for an index: ``replay`` when it was used (or is too old),
+    ``earlier`` when it precedes the index the chain was handed to us at (the sender sealed it
+    before we were given the chain: it was not for us)."""
 
     replay: bool
     detail: str
+    earlier: bool = False
 
 
 @dataclass
@@ -103,7 +106,8 @@ class ReceivingChain:
         if index in self.skipped:
             return Step(index, self.skipped[index])
         if index < self.start:
-            return NoKey(False, f"index {index} precedes {self.start}, where {self.key_id} was handed to us")
+            where = f"where {self.key_id} was handed to us"
+            return NoKey(False, f"index {index} precedes {self.start}, {where}", earlier=True)
         if index < self.next:
             return NoKey(
                 True, f"index {index} under {self.key_id} already used or too old (next {self.next})"

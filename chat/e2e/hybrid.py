@@ -26,6 +26,7 @@ from chat.e2e.errors import FieldError
 from chat.e2e.results import (
     EMPTY,
     Delivered,
+    Earlier,
     Held,
     KeyDrawn,
     KeyReceived,
@@ -261,10 +262,6 @@ class HybridPath:
                 sender, reason, detail, key_id=chain.key_id, counter=index, checks=checks, fields=hexes
             )
 
-        step = chain.step(index)
-        if isinstance(step, NoKey):
-            return reject(Reason.REPLAY if step.replay else Reason.UNKNOWN_KEY, step.detail)
-        cipher_key, mac_key = message_keys(step.message_key, suite.name, suite.key_size)
         header = sealed.message_header(
             suite.name,
             room.kex.name,
@@ -277,6 +274,17 @@ class HybridPath:
             fields.epoch,
             fields.view,
         )
+        step = chain.step(index)
+        if isinstance(step, NoKey) and step.earlier:
+            # Sealed before the sender handed us the chain: not for us, if the sender did sign it.
+            if not room.signed_by(
+                member, sealed.signed_message(header, fields.box, fields.changes), fields.signature
+            ):
+                return reject(Reason.BAD_SIGNATURE, f"not signed by {sender}'s identity key")
+            return Result(events=(Earlier(sender, chain.key_id, index),))
+        if isinstance(step, NoKey):
+            return reject(Reason.REPLAY if step.replay else Reason.UNKNOWN_KEY, step.detail)
+        cipher_key, mac_key = message_keys(step.message_key, suite.name, suite.key_size)
         try:
             authenticate(mac_key, header, fields.box)
         except DecryptionError:
@@ -316,14 +324,14 @@ class HybridPath:
         return result + self.observe(member, Evidence(fields.epoch, fields.changes, digest=fields.view))
 
     def _hold(self, member: Member, key_id: str, generation: int, body: Mapping[str, str]) -> Result:
-        result = EMPTY
+        """Keep the message until its chain comes; beyond ``max_held``, drop the oldest and count it
+        (whether it was for us is known only once the bundle says where the chain starts)."""
         if len(member.held) >= self.max_held:
-            old_id, _, _ = member.held.popleft()
-            result += self.room.reject(
-                member.alias, Reason.UNKNOWN_KEY, f"too many messages waiting for key {old_id}"
-            )
+            old_id, old_generation, old_body = member.held.popleft()
+            _, count, highest = member.dropped.get(old_id, (old_generation, 0, -1))
+            member.dropped[old_id] = (old_generation, count + 1, max(highest, int(old_body["idx"])))
         member.held.append((key_id, generation, dict(body)))
-        return result + Result(events=(Held(member.alias, key_id),))
+        return Result(events=(Held(member.alias, key_id),))
 
     # --- their chains ---------------------------------------------------------------------------
 
@@ -342,11 +350,13 @@ class HybridPath:
         return result + self._release(member)
 
     def _release(self, member: Member) -> Result:
-        """Open the held messages the new chain unlocks; reject those under older chains; keep newer ones."""
+        """Open the held messages the new chain unlocks; reject those under older chains; keep newer
+        ones. Of those dropped while waiting: under this chain and all below where it was handed to
+        us, they were not for us (:class:`Earlier`); otherwise they are lost, and said so."""
         result = EMPTY
         kept: deque[HeldMessage] = deque()
+        chain = member.chain
         for key_id, generation, body in member.held:
-            chain = member.chain
             if chain is not None and key_id == chain.key_id:
                 result += self.open(member, body, None)
             elif chain is not None and generation < chain.generation:
@@ -356,6 +366,19 @@ class HybridPath:
             else:
                 kept.append((key_id, generation, body))
         member.held = kept
+        for key_id, (generation, count, highest) in list(member.dropped.items()):
+            if chain is None or (key_id != chain.key_id and generation >= chain.generation):
+                continue
+            del member.dropped[key_id]
+            if key_id == chain.key_id and highest < chain.start:
+                result += Result(events=(Earlier(member.alias, key_id, highest, count),))
+            else:
+                result += self.room.reject(
+                    member.alias,
+                    Reason.UNKNOWN_KEY,
+                    f"{_messages(count)} under key {key_id} dropped while waiting for it",
+                    key_id=key_id,
+                )
         return result
 
     # --- teaching -------------------------------------------------------------------------------
@@ -385,6 +408,10 @@ def _hexes(box: Sealed, signature: bytes) -> dict[str, str]:
         "mac": box.tag.hex(),
         "signature": signature.hex(),
     }
+
+
+def _messages(count: int) -> str:
+    return f"{count} message{'' if count == 1 else 's'}"
 
 
 __all__ = ["MAX_SKIP", "HybridPath", "Observer"]

@@ -120,6 +120,19 @@ class Held:
 
 
 @dataclass(frozen=True)
+class Earlier:
+    """A message from ``sender`` under chain ``key_id`` at ``index``, below the index the chain was
+    handed to us at: sealed before the sender gave us the chain (a newcomer gets the frames sealed
+    before its bundle), so not for us. Its signature was checked; nothing is shown. ``count`` > 1
+    sums messages dropped while waiting for the chain, all below that index."""
+
+    sender: str
+    key_id: str
+    index: int
+    count: int = 1
+
+
+@dataclass(frozen=True)
 class Withheld:
     """No key or message of ours goes to ``alias``: ``why`` is ``policy`` (the application made it
     ineligible) or ``bad_identity`` (its identity keys are unusable; see the Rejected event)."""
@@ -163,7 +176,9 @@ class Departed:
     witness: str
 
 
-SessionEvent = Delivered | Sent | Rejected | KeyReceived | KeyDrawn | Held | Withheld | ViewDiffers | Departed
+SessionEvent = (
+    Delivered | Sent | Rejected | KeyReceived | KeyDrawn | Held | Earlier | Withheld | ViewDiffers | Departed
+)
 
 
 @dataclass(frozen=True)
@@ -235,6 +250,7 @@ __all__ = [
     "Departed",
     "Difference",
     "DifferenceKind",
+    "Earlier",
     "Held",
     "KeyDrawn",
     "KeyReceived",

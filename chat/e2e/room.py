@@ -86,6 +86,8 @@ class Member:
     generation: int = 0  # highest chain generation accepted from this member
     direct_counter: int = 0  # highest direct-suite counter accepted
     held: deque[HeldMessage] = field(default_factory=deque)
+    # Held messages dropped to make room, by key id: (generation, how many, their highest index).
+    dropped: dict[str, tuple[int, int, int]] = field(default_factory=dict)
     view: View | None = None  # whom it sends to, as rebuilt from its signed frames
     view_epoch: int = -1
     reported: frozenset[Difference] = frozenset()

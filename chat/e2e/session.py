@@ -40,9 +40,12 @@ Receiving. A frame is accepted only if every check passes, in this order: known 
 usable identity, well formed (and within the bounds of a room of ``max_members``), for the room's
 suite and kex (``suite_mismatch`` names the sender), from the sender's current join, key id naming
 the sender, key known (a message under a chain whose bundle has not arrived yet is *held*, up to
-``max_held`` per sender, until the bundle comes; :meth:`expire_held` turns what is still held into
-warnings), index or counter usable (not replayed, not below the handed-over index, at most
-:data:`~chat.e2e.chain.MAX_SKIP` ahead), then the MAC (hybrid) or the signed digest of our payload
+``max_held`` per sender, the oldest dropped and counted beyond that, until the bundle comes;
+:meth:`expire_held` turns what is still held, and the count of what was dropped, into warnings),
+index or counter usable (not replayed, at most :data:`~chat.e2e.chain.MAX_SKIP` ahead; below the
+index the chain was handed to us at, it was sealed before we were given the chain, so not for us:
+once its signature checks, it is dropped without a warning, :class:`Earlier`, and so are held
+messages dropped meanwhile that were all below it), then the MAC (hybrid) or the signed digest of our payload
 (direct), then the sender's signature, then decryption. A failure is a :class:`Rejected` event with
 a :class:`Reason`; no text of a rejected frame is ever returned.
 """
@@ -62,6 +65,7 @@ from chat.e2e.results import (
     Departed,
     Difference,
     DifferenceKind,
+    Earlier,
     Held,
     KeyDrawn,
     KeyReceived,
@@ -319,6 +323,14 @@ class RoomSession:
             else:
                 kept.append(item)
         member.held = kept
+        for dropped_id in [k for k in member.dropped if key_id is None or k == key_id]:
+            _, count, _ = member.dropped.pop(dropped_id)
+            result += self._room.reject(
+                member.alias,
+                Reason.UNKNOWN_KEY,
+                f"key {dropped_id} never arrived; {count} more under it dropped while waiting",
+                key_id=dropped_id,
+            )
         return result
 
     def held_count(self, sender: str | None = None) -> int:
@@ -356,6 +368,7 @@ __all__ = [
     "Departed",
     "Difference",
     "DifferenceKind",
+    "Earlier",
     "Held",
     "KeyDrawn",
     "KeyReceived",
