@@ -57,12 +57,13 @@ from ciphers.rng import RNG
 # Pacing in the hybrid suites, whose chunks a batch encrypts side by side, so that the wider the
 # batch the faster (at 256 chunks a batch costs about what 161 do). A window of two batches lets
 # the next be sealed while the receivers open the last: 512 chunks, frames of about 12.7 KiB
-# (chunks.hybrid_frame_bytes), 6.4 MiB in flight. The relay queues at most 8 MiB for one reader
+# (chunks.hybrid_frame_bytes), 6.3 MiB in flight. The relay queues at most 8 MiB for one reader
 # (ServerConfig.queue_bytes) and cuts a reader above it; clients read ahead of their handlers
 # (chat.client.read_ahead, up to 32 MiB), so what is in flight waits in the receiver's memory
-# rather than in the relay, even with several senders into one room. The cost: a receiver
-# handles the others' messages behind what is in flight to it (python -m bench chat: a third
-# member's lines reached the receiver within 0.54 s during 8 MiB, 0.28 s with 2 MiB in flight).
+# rather than in the relay, which holds about one batch's burst (3.2 MiB) per sender while a
+# busy receiver catches up. The cost: a receiver handles the others' messages behind what is in
+# flight to it (python -m bench chat: a third member's lines reached the receiver within 0.54 s
+# during 8 MiB, 0.22 to 0.28 s with 2 MiB in flight).
 BATCH = 256  # chunks sealed together, at most the window (each its own message and key and lane)
 WINDOW = 2 * BATCH  # chunks in flight to the slowest receiver, at most (MAX_IN_FLIGHT bounds it too)
 MAX_IN_FLIGHT = WINDOW * hybrid_frame_bytes(HYBRID_CHUNK)  # bytes of frames, per transfer
