@@ -46,8 +46,8 @@ index or counter usable (not replayed, at most :data:`~chat.e2e.chain.MAX_SKIP` 
 index the chain was handed to us at, it was sealed before we were given the chain, so not for us:
 once its signature checks, it is dropped without a warning, :class:`Earlier`, and so are held
 messages dropped meanwhile that were all below it), then the MAC (hybrid) or the signed digest of
-our payload (direct), then the sender's signature, then decryption. A failure is a :class:`Rejected` event with
-a :class:`Reason`; no text of a rejected frame is ever returned.
+our payload (direct), then the sender's signature, then decryption. A failure is a
+:class:`Rejected` event with a :class:`Reason`; no text of a rejected frame is ever returned.
 """
 
 from __future__ import annotations
