@@ -66,10 +66,10 @@ KWAN = "Kwan 1998: about 56 a box; Kwan 2000: 51.6 (AND, OR, XOR, NOT); later wo
 Summary = Callable[[list[float]], float]
 
 
-def medians(
+def interleaved_times(
     calls: Sequence[Callable[[], object]], runs: int, summary: Summary = statistics.median
 ) -> list[float]:
-    """Median (or another ``summary``) wall time of each call, the calls run in turn ``runs`` times."""
+    """The median (or another ``summary``) wall time of each call, the calls run in turn ``runs`` times."""
     times: list[list[float]] = [[] for _ in calls]
     for _ in range(runs):
         for samples, call in zip(times, calls, strict=True):
@@ -164,7 +164,7 @@ def bulk_table(console: Console, key: bytes, iv: bytes, data: bytes) -> None:
         expected = row.reference(data)
         if row.ours(data) != expected or row.table(prefix) != expected[: len(prefix)]:
             raise AssertionError(f"{row.label}: output differs from PyCryptodome's")
-        ours, tabled, reference = medians(
+        ours, tabled, reference = interleaved_times(
             [partial(row.ours, data), partial(row.table, prefix), partial(row.reference, data)], RUNS
         )
         speeds = len(data) / ours, len(prefix) / tabled, len(data) / reference
@@ -190,7 +190,7 @@ def streams_line(key: bytes, rng: DeterministicRNG, count: int, size: int) -> tu
     if modes.cbc_encrypt_many(sliced, streams, pad=False) != expected:
         raise AssertionError("CBC streams side by side differ from PyCryptodome's")
     few = streams[: max(1, TABLE_STREAMS * STREAM_SIZE // size)]
-    side, one_at_a_time = medians(
+    side, one_at_a_time = interleaved_times(
         [
             partial(modes.cbc_encrypt_many, sliced, streams, pad=False),
             partial(modes.cbc_encrypt_many, table, few, pad=False),
@@ -227,7 +227,7 @@ def search_table(console: Console, rng: DeterministicRNG) -> None:
         small, plaintext, ciphertext
     ):
         raise AssertionError("bitslice and sequential searches disagree")
-    sliced, sequential = medians(
+    sliced, sequential = interleaved_times(
         [
             lambda: attacks.exhaustive_search(space, plaintext, ciphertext),
             lambda: attacks.sequential_search(small, plaintext, ciphertext),
@@ -294,7 +294,7 @@ def small_table(console: Console, key: bytes, rng: DeterministicRNG) -> None:
                 partial(ecb_before_bitslice, default, data, pad=False),  # the same again: the resolution
             ]
             samples = [_repeated(c, calls) for c in contenders]
-            times = [t / calls for t in medians(samples, SMALL_RUNS, summary=min)]
+            times = [t / calls for t in interleaved_times(samples, SMALL_RUNS, summary=min)]
             if crossing[name] is None and times[1] <= times[0]:
                 crossing[name] = len(data)
             ratio, again = times[2] / times[0], times[3] / times[0]

@@ -1,7 +1,7 @@
 """Chat file transfer benchmark: 8 MiB with 3des between two real clients through a real relay.
 
-The relay (``chat.relay.server``, as ``python -m chat server`` runs it) and the receiving client
-each run in a child process, so that each side has a core, as two machines would; the sending
+The relay (``python -m chat server``, :class:`bench.server_process.ServerProcess`) and the
+receiving client each run in a child process, so that each side has a core, as two machines would; the sending
 client runs here. The figure is the file's size over the time from ``send_file`` to the sender's
 result, which comes once the receiver has saved the file and checked its SHA-256.
 
@@ -47,12 +47,12 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
+from bench.server_process import ServerProcess
 from chat.client import events as ev
 from chat.client.chat_client import ChatClient
 from chat.client.events import TransferEvent, TransferFinished
 from chat.e2e.identity import Identity
 from chat.protocol.limits import MiB
-from chat.relay.server import ServerConfig, serve
 from chat.transfer import outgoing
 from chat.transfer.chunks import HYBRID_CHUNK, hybrid_frame_bytes
 from chat.transfer.manager import TransferManager
@@ -87,24 +87,7 @@ ONE_AT_A_TIME = Sending(
 SMALL_WINDOW = Sending("2 MiB in flight (window and batch of 161)", in_flight=2 << 20)
 
 
-# --- the two child processes ----------------------------------------------------------------------
-
-
-def relay_main(pipe: Pipe) -> None:
-    """Child process: the relay, until the pipe closes or says stop."""
-
-    async def main() -> None:
-        server = await serve(ServerConfig(port=0))
-        pipe.send(server.port)
-        await asyncio.get_running_loop().run_in_executor(None, _wait_for_stop, pipe)
-        await server.close()
-
-    asyncio.run(main())
-
-
-def _wait_for_stop(pipe: Pipe) -> None:
-    with contextlib.suppress(EOFError, OSError):
-        pipe.poll(TIMEOUT * 4)
+# --- the clients' child processes ----------------------------------------------------------------------
 
 
 def receiver_main(pipe: Pipe, port: int, downloads: str) -> None:
@@ -279,8 +262,9 @@ def measure(ways: list[Sending], size: int = SIZE, *, talk: bool = False) -> lis
         tmp = Path(folder)
         source = tmp / "file.bin"
         source.write_bytes(os.urandom(size))
-        with Child(relay_main) as relay:
-            port = relay.receive()
+        relay = ServerProcess("--port", "0", "--quiet")
+        port = relay.port
+        try:
             with contextlib.ExitStack() as children:
                 receiver = children.enter_context(Child(receiver_main, port, str(tmp / "bob")))
                 talker = children.enter_context(Child(talker_main, port)) if talk else None
@@ -291,6 +275,8 @@ def measure(ways: list[Sending], size: int = SIZE, *, talk: bool = False) -> lis
                     saved = tmp / "bob" / (source.name if i == 0 else f"file ({i}).bin")
                     if saved.read_bytes() != source.read_bytes():
                         raise RuntimeError(f"the file bob saved ({saved.name}) differs from the one sent")
+        finally:
+            relay.stop()
     return [(size / 1024 / elapsed, delay) for elapsed, delay in timings]
 
 

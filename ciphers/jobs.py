@@ -27,6 +27,12 @@ def run(job: Job[T]) -> T:
             return stop.value  # type: ignore[no-any-return]
 
 
+def done(result: T) -> Job[T]:
+    """A job with nothing left to do: its result is ready (the work was done when it was made)."""
+    return result
+    yield  # a generator, never reached
+
+
 def one_per_segment(work: Callable[[U], T], items: Iterable[U]) -> Job[list[T]]:
     """``[work(item) for item in items]`` as a job, one item a segment."""
     out: list[T] = []
@@ -37,4 +43,4 @@ def one_per_segment(work: Callable[[U], T], items: Iterable[U]) -> Job[list[T]]:
     return out
 
 
-__all__ = ["Job", "one_per_segment", "run"]
+__all__ = ["Job", "done", "one_per_segment", "run"]

@@ -17,7 +17,8 @@ it concerns, our files to the :class:`~chat.transfer.outgoing.Sender`, the files
 the :class:`~chat.transfer.incoming.Receiver`, which answers offers as its
 :class:`~chat.transfer.policy.OfferPolicy` says. A member leaving or a frame of its failing a
 check fails its part of every transfer; our own disconnection, all of them. Memory stays
-bounded: one batch of chunks on the sending side (2 MiB by default), one chunk on the receiving side.
+bounded: one batch of chunks on the sending side (256 chunks, 2 MiB of the file, by default) and
+its frames until they are written, one chunk on the receiving side.
 
 Events (in the one vocabulary, :mod:`chat.client.events`, so ``to_dict`` gives JSON lines):
 :class:`~chat.client.events.TransferStarted`, ``TransferProgress``, ``TransferFinished`` (``ok``

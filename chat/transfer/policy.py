@@ -13,11 +13,11 @@ The defaults, and why (each has a flag of ``python -m chat client``):
 
 * :data:`DEFAULT_MAX_SIZE`, 50 MiB a file: as before this policy existed.
 * :data:`DEFAULT_PER_SENDER`, 100 MiB from one member while the client runs: two files of the
-  largest size; about 30 s of opening 3des chunks (MAC, bitslice 3DES-CBC decryption and the
-  signature check: an 8 KiB chunk in about 2.4 ms, measured on two shared cores), so one member
+  largest size; about 25 s of opening 3des chunks (MAC, bitslice 3DES-CBC decryption and the
+  signature check: an 8 KiB chunk in about 2 ms, measured on two shared cores), so one member
   cannot occupy our disk or our one thread for longer than that.
-* :data:`DEFAULT_TOTAL`, 250 MiB from everyone: five files of the largest size, about 80 s of
-  opening; a room of senders cannot fill the disk either.
+* :data:`DEFAULT_TOTAL`, 250 MiB from everyone: five files of the largest size, about a minute
+  of opening; a room of senders cannot fill the disk either.
 * :data:`DEFAULT_AT_ONCE`, 4 transfers at once, offers waiting for an answer included (16
   before): each one holds a partial file and decrypts on the client's one event loop; four keep
   the chat responsive, and unanswered offers cannot pile up.
